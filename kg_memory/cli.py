@@ -1,0 +1,412 @@
+"""The ``kg-memory`` command line: a thin shell over :class:`kg_memory.Memory`.
+
+Each command opens the memory, calls one library function, renders the
+result (table, JSON, progress bar) and turns library errors into one line on
+stderr with exit code 2.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import wraps
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from kg_memory.errors import InputError, KGMemoryError
+from kg_memory.memory import Memory
+
+app = typer.Typer(
+    help="kg-memory: graph-structured long-term memory for conversational agents.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+queries_app = typer.Typer(help="Named Cypher queries shipped in queries/.", no_args_is_help=True)
+bench_app = typer.Typer(help="Benchmarks.", no_args_is_help=True)
+app.add_typer(queries_app, name="queries")
+app.add_typer(bench_app, name="bench")
+
+out = Console()
+err = Console(stderr=True)
+
+StoreOpt = Annotated[
+    Path | None,
+    typer.Option("--store", help="Embedded store directory [env: KG_MEMORY_STORE].", show_default=False),
+]
+NamespaceOpt = Annotated[
+    str | None,
+    typer.Option("--namespace", "-n", help="Whose memory [env: KG_MEMORY_NAMESPACE; default: default]."),
+]
+Neo4jOpt = Annotated[
+    str | None,
+    typer.Option("--neo4j", help="Use Neo4j at this Bolt URI [env: KG_MEMORY_NEO4J_URI]."),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def clean_errors(fn: F) -> F:
+    """Turn kg-memory errors into one clear line on stderr and exit code 2."""
+
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except KGMemoryError as exc:
+            err.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+            raise typer.Exit(2) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+@contextmanager
+def opened(store: Path | None, namespace: str | None, neo4j: str | None) -> Iterator[Memory]:
+    mem = Memory.open(store, namespace=namespace, neo4j_uri=neo4j)
+    try:
+        yield mem
+    finally:
+        mem.close()
+
+
+def _print_json(obj: Any) -> None:
+    sys.stdout.write(json.dumps(obj, ensure_ascii=False, indent=2) + "\n")
+
+
+# -- ingest ------------------------------------------------------------------
+@app.command()
+@clean_errors
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="Input files (LoCoMo JSON or JSONL turns).")],
+    format: Annotated[
+        str | None, typer.Option("--format", "-f", help="locomo or jsonl (default: detected).")
+    ] = None,
+    stages: Annotated[
+        str,
+        typer.Option(help="Comma-separated stages, 'all', or 'turns' (turns only)."),
+    ] = "all",
+    force: Annotated[bool, typer.Option(help="Re-process conversations even if unchanged.")] = False,
+    store: StoreOpt = None,
+    namespace: NamespaceOpt = None,
+    neo4j: Neo4jOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Ingest conversations: validate each file whole, build the graph, store it atomically.
+
+    Example: kg-memory ingest ingest/samples/demo.jsonl --namespace alice
+    """
+    with opened(store, namespace, neo4j) as mem:
+        with Progress(
+            TextColumn("[bold]{task.description:<10}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err,
+            disable=as_json or not err.is_terminal and not sys.stderr.isatty(),
+            transient=False,
+        ) as bar:
+            task = bar.add_task("load", total=0)
+
+            def progress(phase: str, n: int) -> None:
+                if phase == "total":
+                    bar.update(task, total=(bar.tasks[0].total or 0) + n)
+                else:
+                    bar.update(task, advance=n, description=phase)
+
+            report = mem.ingest(paths, format=format, stages=stages, force=force, progress=progress)
+        if as_json:
+            _print_json(report.as_dict())
+            return
+        table = Table(title=f"ingested into namespace '{mem.namespace}'")
+        for col in ("files", "conversations", "unchanged", "turns", "nodes", "edges", "seconds", "turns/s"):
+            table.add_column(col, justify="right")
+        table.add_row(
+            str(len(report.files)),
+            str(report.conversations),
+            str(report.skipped),
+            str(report.turns),
+            str(report.nodes),
+            str(report.edges),
+            f"{report.seconds:.1f}",
+            f"{report.turns_per_second:.1f}",
+        )
+        out.print(table)
+
+
+# -- ask ---------------------------------------------------------------------
+@app.command()
+@clean_errors
+def ask(
+    question: Annotated[str | None, typer.Argument(help="The question.")] = None,
+    k: Annotated[int, typer.Option("--k", "-k", help="How many evidence items.", min=1)] = 10,
+    conversation: Annotated[
+        str | None, typer.Option("--conversation", "-c", help="Only this conversation.")
+    ] = None,
+    batch: Annotated[
+        Path | None,
+        typer.Option(help='JSONL of {"id", "question", optional "conversation"}; one JSON line out each.'),
+    ] = None,
+    trace: Annotated[bool, typer.Option(help="Show how the evidence was found.")] = False,
+    store: StoreOpt = None,
+    namespace: NamespaceOpt = None,
+    neo4j: Neo4jOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Retrieve ranked evidence (with source turn ids) for a question.
+
+    Example: kg-memory ask "When did Caroline go to the support group?" --k 5
+    """
+    if (question is None) == (batch is None):
+        raise InputError("give either a QUESTION or --batch FILE")
+    with opened(store, namespace, neo4j) as mem:
+        if batch is not None:
+            for qid, q, conv in _read_batch(batch):
+                ans = mem.ask(q, k=k, conversation=conv or conversation)
+                line = {
+                    "id": qid,
+                    "evidence": [
+                        {
+                            "turn_ids": e.turn_ids,
+                            "text": e.text,
+                            "score": e.score,
+                            "kind": e.kind,
+                            "conversation": e.conversation,
+                            "session_date": e.session_date,
+                            "found_by": e.found_by,
+                        }
+                        for e in ans.evidence
+                    ],
+                }
+                sys.stdout.write(json.dumps(line, ensure_ascii=False) + "\n")
+            return
+        assert question is not None
+        ans = mem.ask(question, k=k, conversation=conversation)
+        if as_json:
+            _print_json(ans.as_dict())
+            return
+        table = Table(title=f"evidence for: {question}", show_lines=False)
+        table.add_column("#", justify="right")
+        table.add_column("turn")
+        table.add_column("date")
+        table.add_column("text", overflow="fold")
+        table.add_column("score", justify="right")
+        for rank, e in enumerate(ans.evidence, 1):
+            table.add_row(
+                str(rank),
+                ",".join(e.turn_ids),
+                (e.session_date or "")[:10],
+                e.text,
+                f"{e.score:.4f}",
+            )
+        out.print(table)
+        if trace:
+            for step in ans.trace:
+                out.print(f"[dim]trace:[/dim] {step}")
+
+
+def _read_batch(path: Path) -> Iterator[tuple[Any, str, str | None]]:
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read batch file: {exc}", path=str(path)) from exc
+    for lineno, raw in enumerate(lines, 1):
+        if not raw.strip():
+            continue
+        try:
+            obj = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"malformed JSON: {exc.msg}", path=str(path), line=lineno) from exc
+        if not isinstance(obj, dict):
+            raise InputError("expected a JSON object", path=str(path), line=lineno)
+        if not isinstance(obj.get("question"), str) or not obj["question"].strip():
+            raise InputError("missing or empty string", path=str(path), line=lineno, field="question")
+        conv = obj.get("conversation")
+        if conv is not None and not isinstance(conv, str):
+            raise InputError("must be a string", path=str(path), line=lineno, field="conversation")
+        yield obj.get("id", lineno), obj["question"], conv
+
+
+# -- stats / conversations / delete --------------------------------------------
+@app.command()
+@clean_errors
+def stats(
+    store: StoreOpt = None,
+    namespace: NamespaceOpt = None,
+    neo4j: Neo4jOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Counts per node label and edge type in the namespace.
+
+    Example: kg-memory stats --json
+    """
+    with opened(store, namespace, neo4j) as mem:
+        st = mem.stats()
+        if as_json:
+            _print_json({"namespace": mem.namespace, **st.as_dict()})
+            return
+        table = Table(title=f"namespace '{mem.namespace}'")
+        table.add_column("kind")
+        table.add_column("name")
+        table.add_column("count", justify="right")
+        for name, n in sorted(st.nodes.items()):
+            table.add_row("node", name, str(n))
+        for name, n in sorted(st.edges.items()):
+            table.add_row("edge", name, str(n))
+        table.add_row("total", "nodes", str(st.total_nodes))
+        table.add_row("total", "edges", str(st.total_edges))
+        out.print(table)
+
+
+@app.command()
+@clean_errors
+def conversations(
+    store: StoreOpt = None,
+    namespace: NamespaceOpt = None,
+    neo4j: Neo4jOpt = None,
+) -> None:
+    """List the conversations stored in the namespace.
+
+    Example: kg-memory conversations
+    """
+    with opened(store, namespace, neo4j) as mem:
+        for cid in mem.conversations():
+            out.print(cid, highlight=False)
+
+
+@app.command()
+@clean_errors
+def delete(
+    conversation: Annotated[str, typer.Argument(help="Conversation id to delete.")],
+    store: StoreOpt = None,
+    namespace: NamespaceOpt = None,
+    neo4j: Neo4jOpt = None,
+) -> None:
+    """Delete one conversation and everything derived from it.
+
+    Example: kg-memory delete demo-1
+    """
+    with opened(store, namespace, neo4j) as mem:
+        n = mem.delete_conversation(conversation)
+        out.print(f"deleted {n} nodes of conversation {conversation!r}", highlight=False)
+
+
+# -- cypher / queries -----------------------------------------------------------
+def _print_rows(rows: list[dict[str, Any]], as_json: bool) -> None:
+    if as_json:
+        _print_json(rows)
+        return
+    if not rows:
+        out.print("(no rows)")
+        return
+    table = Table()
+    cols = list(rows[0])
+    for c in cols:
+        table.add_column(c, overflow="fold")
+    for r in rows:
+        table.add_row(*[json.dumps(r.get(c), ensure_ascii=False, default=str) for c in cols])
+    out.print(table)
+
+
+@app.command()
+@clean_errors
+def cypher(
+    query: Annotated[str, typer.Argument(help="A read-only Cypher query ($namespace is bound).")],
+    param: Annotated[
+        list[str] | None, typer.Option("--param", "-p", help="key=value parameter (repeatable).")
+    ] = None,
+    store: StoreOpt = None,
+    namespace: NamespaceOpt = None,
+    neo4j: Neo4jOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Run read-only Cypher (Neo4j store); write clauses are refused.
+
+    Example: kg-memory cypher "MATCH (t:Turn {namespace: $namespace}) RETURN count(t) AS turns" --neo4j bolt://127.0.0.1:17687
+    """
+    from kg_memory.queries import parse_params
+
+    with opened(store, namespace, neo4j) as mem:
+        _print_rows(mem.cypher(query, parse_params(param or [])), as_json)
+
+
+@queries_app.command("list")
+@clean_errors
+def queries_list(as_json: JsonOpt = False) -> None:
+    """List the named queries and their parameters.
+
+    Example: kg-memory queries list
+    """
+    from kg_memory.queries import list_queries
+
+    qs = list_queries()
+    if as_json:
+        _print_json([{"name": q.name, "description": q.description, "params": q.params} for q in qs])
+        return
+    table = Table()
+    table.add_column("name")
+    table.add_column("description", overflow="fold")
+    table.add_column("params", overflow="fold")
+    for q in qs:
+        table.add_row(q.name, q.description, "; ".join(f"{k} ({v})" for k, v in q.params.items()))
+    out.print(table)
+
+
+@queries_app.command("run")
+@clean_errors
+def queries_run(
+    name: Annotated[str, typer.Argument(help="Query name (see `kg-memory queries list`).")],
+    param: Annotated[
+        list[str] | None, typer.Option("--param", "-p", help="key=value parameter (repeatable).")
+    ] = None,
+    store: StoreOpt = None,
+    namespace: NamespaceOpt = None,
+    neo4j: Neo4jOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Run a named query from queries/ (read-only).
+
+    Example: kg-memory queries run entity_timeline --param name=Caroline --neo4j bolt://127.0.0.1:17687
+    """
+    from kg_memory.queries import get_query, parse_params
+
+    q = get_query(name)
+    with opened(store, namespace, neo4j) as mem:
+        _print_rows(mem.cypher(q.text, parse_params(param or [])), as_json)
+
+
+# -- bench ---------------------------------------------------------------------
+@bench_app.command("locomo")
+@clean_errors
+def bench_locomo(
+    data_dir: Annotated[Path, typer.Argument(help="Directory of LoCoMo conv-*.json files (or locomo10.json).")],
+    out_dir: Annotated[Path, typer.Option("--out", help="Where to write JSON and markdown.")] = Path(
+        "results"
+    ),
+    stages: Annotated[str, typer.Option(help="Ingest stages for kg-memory.")] = "all",
+    limit: Annotated[
+        int | None, typer.Option(help="Only the first N conversations (smoke runs).")
+    ] = None,
+    neo4j: Neo4jOpt = None,
+) -> None:
+    """Evidence recall@k / hit@k on LoCoMo, beside flat BM25, dense and RRF baselines.
+
+    Example: kg-memory bench locomo ../shared/data/locomo
+    """
+    from kg_memory.bench.locomo import run_locomo_bench
+
+    run_locomo_bench(data_dir, out_dir=out_dir, stages=stages, limit=limit, neo4j_uri=neo4j, console=err)
+
+
+def main() -> None:  # pragma: no cover - entry point
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

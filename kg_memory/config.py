@@ -1,0 +1,91 @@
+"""Where the memory lives: store location, Neo4j connection, namespace.
+
+Precedence: explicit argument (CLI flag) > environment variable > default.
+
+Environment variables
+---------------------
+``KG_MEMORY_STORE``        embedded store directory (default: the user data dir)
+``KG_MEMORY_NAMESPACE``    namespace (default ``default``)
+``KG_MEMORY_NEO4J_URI``    use Neo4j at this Bolt URI instead of the embedded store
+``KG_MEMORY_NEO4J_USER``, ``KG_MEMORY_NEO4J_PASSWORD``, ``KG_MEMORY_NEO4J_DATABASE``
+``KG_MEMORY_EMBEDDER``     ``minilm`` (default) or ``hash`` (deterministic, tests only)
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from platformdirs import user_data_dir
+
+from kg_memory.errors import ConfigError
+
+DEFAULT_NAMESPACE = "default"
+_NAMESPACE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+
+def default_store_dir() -> Path:
+    """The embedded store's directory: ``$KG_MEMORY_STORE`` or the user data dir."""
+    env = os.environ.get("KG_MEMORY_STORE")
+    if env:
+        return Path(env).expanduser()
+    return Path(user_data_dir("kg-memory", appauthor=False)) / "store"
+
+
+def check_namespace(namespace: str) -> str:
+    """Validate a namespace name (letters, digits, ``_.-``; at most 64)."""
+    if not _NAMESPACE_RE.match(namespace):
+        raise ConfigError(
+            f"invalid namespace {namespace!r}: use 1-64 letters, digits, '_', '.', '-'"
+        )
+    return namespace
+
+
+@dataclass(frozen=True)
+class Neo4jConfig:
+    uri: str
+    user: str = "neo4j"
+    password: str = ""
+    database: str = "neo4j"
+
+    @classmethod
+    def from_env(cls, uri: str | None = None) -> Neo4jConfig | None:
+        """Config from ``uri`` or ``KG_MEMORY_NEO4J_*``; ``None`` if no URI is set."""
+        uri = uri or os.environ.get("KG_MEMORY_NEO4J_URI")
+        if not uri:
+            return None
+        return cls(
+            uri=uri,
+            user=os.environ.get("KG_MEMORY_NEO4J_USER", "neo4j"),
+            password=os.environ.get("KG_MEMORY_NEO4J_PASSWORD", ""),
+            database=os.environ.get("KG_MEMORY_NEO4J_DATABASE", "neo4j"),
+        )
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Resolved settings for opening a :class:`kg_memory.Memory`."""
+
+    store_dir: Path
+    namespace: str = DEFAULT_NAMESPACE
+    neo4j: Neo4jConfig | None = None
+    embedder: str = "minilm"
+
+    @classmethod
+    def resolve(
+        cls,
+        *,
+        store_dir: str | Path | None = None,
+        namespace: str | None = None,
+        neo4j_uri: str | None = None,
+        embedder: str | None = None,
+    ) -> Settings:
+        ns = namespace or os.environ.get("KG_MEMORY_NAMESPACE") or DEFAULT_NAMESPACE
+        return cls(
+            store_dir=Path(store_dir).expanduser() if store_dir else default_store_dir(),
+            namespace=check_namespace(ns),
+            neo4j=Neo4jConfig.from_env(neo4j_uri),
+            embedder=embedder or os.environ.get("KG_MEMORY_EMBEDDER", "minilm"),
+        )

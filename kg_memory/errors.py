@@ -1,0 +1,71 @@
+"""One error hierarchy for kg-memory.
+
+Every error the library raises on purpose derives from :class:`KGMemoryError`.
+The CLI turns any of them into one clear line on stderr and exit code 2.
+Validation errors also derive from :class:`ValueError` so that callers that
+only know the standard library still catch them.
+"""
+
+from __future__ import annotations
+
+
+class KGMemoryError(Exception):
+    """Base class of every error kg-memory raises on purpose."""
+
+
+class ConfigError(KGMemoryError):
+    """A setting (store path, Neo4j URI, environment variable) is unusable."""
+
+
+class InputError(KGMemoryError, ValueError):
+    """Input data is malformed. The message names the file, line/turn and field.
+
+    Parameters
+    ----------
+    message:
+        What is wrong, in one sentence.
+    path:
+        The file the bad input came from, if any.
+    line:
+        1-based line number (JSONL) or JSON location such as ``session_3[12]``.
+    field:
+        The offending field name, if one is known.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str | None = None,
+        line: int | str | None = None,
+        field: str | None = None,
+    ) -> None:
+        self.path = path
+        self.line = line
+        self.field = field
+        self.reason = message
+        where = []
+        if path is not None:
+            where.append(str(path))
+        if line is not None:
+            where.append(f"line {line}" if isinstance(line, int) else str(line))
+        if field is not None:
+            where.append(f"field '{field}'")
+        prefix = ": ".join([", ".join(where)]) if where else ""
+        super().__init__(f"{prefix}: {message}" if prefix else message)
+
+
+class StoreError(KGMemoryError):
+    """A storage backend failed (unreachable server, corrupt file, ...)."""
+
+
+class StoreUnavailableError(StoreError):
+    """The store cannot be reached or opened (names the URI or path)."""
+
+
+class QueryError(KGMemoryError, ValueError):
+    """A Cypher or named query is invalid, refused (write in read-only mode) or unknown."""
+
+
+class ModelError(KGMemoryError):
+    """A local model (embedding, spaCy pipeline) cannot be loaded."""

@@ -1,0 +1,48 @@
+"""Parsed input: conversations, sessions and turns, independent of the file format."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class RawTurn:
+    """One utterance. ``turn_id`` is the source id (LoCoMo ``D3:12``) or generated."""
+
+    turn_id: str
+    speaker: str
+    text: str
+    position: int  # 0-based position within its session
+    caption: str | None = None  # caption of a shared photo (LoCoMo ``blip_caption``)
+
+
+@dataclass(frozen=True, slots=True)
+class RawSession:
+    index: int  # 1-based session number
+    date_time: str | None  # ISO-8601 (``2023-05-08T13:56:00``), None if unknown
+    date_time_raw: str | None  # as written in the source
+    turns: tuple[RawTurn, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RawConversation:
+    conversation_id: str
+    speakers: tuple[str, ...]
+    sessions: tuple[RawSession, ...]
+    source: str = ""  # file path it came from
+    questions: tuple[RawQuestion, ...] = field(default=(), compare=False)
+
+    @property
+    def n_turns(self) -> int:
+        return sum(len(s.turns) for s in self.sessions)
+
+
+@dataclass(frozen=True, slots=True)
+class RawQuestion:
+    """A benchmark question (LoCoMo ``qa``). Never ingested; used by the bench only."""
+
+    question: str
+    answer: str | None
+    evidence: tuple[str, ...]
+    category: int
+    malformed_evidence: int = 0  # evidence entries that could not be parsed

@@ -1,0 +1,225 @@
+"""Strict input validation shared by the loaders.
+
+Every problem becomes one :class:`~kg_memory.errors.InputError` naming the
+file, the line (JSONL) or JSON location (LoCoMo) and the field. Loaders
+validate a whole file before returning anything, so a caller never stores
+part of a bad file.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError, best_match
+
+from kg_memory.errors import InputError
+from kg_memory.resources import resource_dir
+
+MAX_TURN_BYTES = 100_000
+"""Largest accepted turn text, in UTF-8 bytes (100 kB)."""
+
+_SURROGATE = re.compile("[\udc80-\udcff]")
+
+JsonPath = Sequence[str | int]
+Locator = Callable[[JsonPath], "int | str | None"]
+
+
+def read_text(path: str | Path) -> str:
+    """Read a UTF-8 text file, refusing missing, non-file, empty or non-UTF-8 input.
+
+    A leading byte-order mark is dropped.
+
+    Raises
+    ------
+    InputError
+        Naming the file (and for bad bytes the byte offset and line).
+    """
+    p = Path(path)
+    if not p.exists():
+        raise InputError("file not found", path=str(p))
+    if p.is_dir():
+        raise InputError("is a directory, expected a file", path=str(p))
+    try:
+        data = p.read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read file: {exc.strerror or exc}", path=str(p)) from exc
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise InputError(
+            f"not valid UTF-8: byte 0x{data[exc.start]:02x} at byte offset {exc.start}",
+            path=str(p),
+            line=line,
+            field=_field_with_bad_bytes(data.decode("utf-8", "surrogateescape"), line),
+        ) from exc
+    text = text.removeprefix("\ufeff")
+    if not text.strip():
+        raise InputError("file is empty", path=str(p))
+    return text
+
+
+def _field_with_bad_bytes(text: str, line: int) -> str | None:
+    """Name the JSON field holding undecodable bytes (kept as lone surrogates)."""
+    for candidate in (text, text.split("\n")[line - 1]):
+        try:
+            doc = json.loads(candidate)
+        except ValueError:
+            continue
+        found = _find_surrogates(doc, [])
+        if found is not None:
+            return format_path(found)
+    return None
+
+
+def _find_surrogates(value: Any, at: list[str | int]) -> list[str | int] | None:
+    if isinstance(value, str):
+        return at if _SURROGATE.search(value) else None
+    items: Iterable[tuple[str | int, Any]] = ()
+    if isinstance(value, dict):
+        items = value.items()
+    elif isinstance(value, list):
+        items = enumerate(value)
+    for key, item in items:
+        found = _find_surrogates(item, [*at, key])
+        if found is not None:
+            return found
+    return None
+
+
+def parse_json_document(text: str, path: str) -> Any:
+    """Parse a whole JSON document; a syntax error names its line and column."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(
+            f"malformed JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})",
+            path=path,
+            line=exc.lineno,
+        ) from exc
+
+
+def check_text_size(text: str, *, path: str, line: int | str | None, field: str) -> None:
+    """Refuse a text longer than :data:`MAX_TURN_BYTES` UTF-8 bytes.
+
+    >>> check_text_size("hello", path="f.jsonl", line=1, field="text")
+    """
+    size = len(text.encode("utf-8"))
+    if size > MAX_TURN_BYTES:
+        raise InputError(
+            f"text is {size} bytes, over the limit MAX_TURN_BYTES = {MAX_TURN_BYTES} bytes",
+            path=path,
+            line=line,
+            field=field,
+        )
+
+
+def parse_iso(value: str) -> str:
+    """Normalise an ISO-8601 date or date-time; raise ValueError if invalid.
+
+    >>> parse_iso("2023-05-08 13:56")
+    '2023-05-08T13:56:00'
+    >>> parse_iso("2023-05-08")
+    '2023-05-08T00:00:00'
+    """
+    return datetime.fromisoformat(value.strip()).isoformat()
+
+
+@cache
+def schema_validator(name: str) -> Draft202012Validator:
+    """The (cached) validator for ``schemas/<name>.schema.json``."""
+    schema_path = resource_dir("schemas") / f"{name}.schema.json"
+    schema = json.loads(schema_path.read_text(encoding="utf-8"))
+    Draft202012Validator.check_schema(schema)
+    return Draft202012Validator(schema)
+
+
+def json_type(value: Any) -> str:
+    """JSON name of a Python value's type.
+
+    >>> json_type([1]), json_type(True), json_type(None)
+    ('array', 'boolean', 'null')
+    """
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number" if isinstance(value, float) else "integer"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    return "object" if isinstance(value, dict) else type(value).__name__
+
+
+def format_path(path: Iterable[str | int]) -> str:
+    """JSON location as text.
+
+    >>> format_path(["session_3", 11, "text"])
+    'session_3[11].text'
+    """
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+def check_schema(
+    validator: Draft202012Validator, instance: Any, *, path: str, locate: Locator
+) -> None:
+    """Validate ``instance``; turn the most relevant error into an InputError.
+
+    ``locate`` maps the JSON path of the object holding the bad field to the
+    ``line`` of the error (a JSONL line number or a LoCoMo location).
+    """
+    error = best_match(validator.iter_errors(instance))
+    if error is not None:
+        raise to_input_error(error, path=path, locate=locate)
+
+
+def to_input_error(error: ValidationError, *, path: str, locate: Locator) -> InputError:
+    """Convert one jsonschema error to an InputError naming line and field."""
+    epath = list(error.absolute_path)
+    kind = error.validator
+    if kind == "required":
+        missing = [p for p in error.validator_value if p not in error.instance]
+        field = str(missing[0]) if missing else None
+        return InputError("missing required field", path=path, line=locate(epath), field=field)
+    if kind == "additionalProperties":
+        allowed = sorted(error.schema.get("properties", {}))
+        extra = sorted(k for k in error.instance if k not in allowed)
+        return InputError(
+            f"unknown field (allowed: {', '.join(allowed)})",
+            path=path,
+            line=locate(epath),
+            field=extra[0] if extra else None,
+        )
+    # The error is about a value: split its path into holder and field.
+    cut = max((i for i, p in enumerate(epath) if isinstance(p, str)), default=len(epath))
+    holder, field_path = epath[:cut], epath[cut:]
+    field = format_path(field_path) or None
+    if kind == "type":
+        expected = error.validator_value
+        if isinstance(expected, list):
+            expected = " or ".join(expected)
+        message = f"wrong type: expected {expected}, got {json_type(error.instance)}"
+    elif kind == "pattern" and error.validator_value == "\\S":
+        message = "must not be empty or whitespace-only"
+    elif kind == "pattern":
+        message = f"{error.instance!r} is not in the expected format"
+        if field_path and field_path[-1] == "session_time":
+            message = f"{error.instance!r} is not an ISO-8601 date-time (e.g. 2023-05-08T13:56:00)"
+    else:
+        message = error.message
+    return InputError(message, path=path, line=locate(holder), field=field)

@@ -1,0 +1,429 @@
+"""A-MEM Zettelkasten notes: one note per memory unit, linked and evolving.
+
+Algorithm
+---------
+1. **Units.** Every turn is a memory unit, except *trivial* ones
+   (:func:`is_trivial`): greetings and acknowledgements with fewer than
+   ``MIN_CONTENT`` content words, no entity other than a speaker, and no shared
+   photo ("Wow, thanks Mel!"). Their content lives on in their Turn node.
+2. **Keywords** (:func:`keywords_tfidf`): candidate terms are the content
+   lemmas (nouns, proper nouns, verbs, adjectives, numbers; no stop or phatic
+   words) and multi-word noun chunks; each note keeps its ``N_KEYWORDS`` best by
+   tf-idf over the notes of the conversation (smooth idf), phrases first on
+   ties, a word dropped when a chosen phrase already contains it.
+3. **Tags**: the types of the entities mentioned (``person``, ``gpe``, ...,
+   speakers excluded), ``photo`` / ``question`` markers, and up to
+   ``N_TOPICS`` *topic words*: nouns of the note that recur in at least
+   ``TOPIC_MIN_DF`` notes of the conversation.
+4. **Context** (extractive): ``"<speaker> to <addressee>, <date> (session k), about:
+   <three best keywords>"``.
+5. **Links** (``LINKS_TO``, newer -> earlier note). One matrix product of the
+   notes' turn embeddings (reused, no model call) gives all similarities; only
+   the lower triangle (earlier notes) is kept, and notes of the same session
+   fewer than ``NEAR`` turns apart are skipped (``NEXT_TURN`` already links
+   them). A pair links when its cosine is at least ``LINK_SIM``, or at least
+   ``LINK_SIM_SHARED`` and the notes mention a common entity (speakers do not
+   count). Each note keeps its ``TOP_K`` best (cosine + ``SHARED_BONUS`` per
+   shared entity). Notes of *other* conversations already in the memory are
+   linked the same way (one more product) when they share an entity and reach
+   ``LINK_SIM``; those are never modified (see below).
+6. **Memory evolution.** A link from a note of a *later session* updates the
+   earlier note: shared entity names are added to its tags, and (at most
+   ``MAX_CONTEXT_UPDATES`` times) its context is extended with
+   ``"later (<date>, <speaker>): <keywords>"``. Every update creates a
+   ``NoteRevision`` node (previous and new tags/context, the cause note and
+   turn, the reason, its revision number) with ``REVISION_OF`` to the note and
+   ``EVIDENCED_BY`` to the causing turn: the note shows the latest state and the
+   revisions keep the history. Only notes of this conversation evolve, so
+   re-ingesting or deleting a conversation never leaves another one changed.
+
+Everything is deterministic: ids derive from source turn ids and revision
+numbers, and ties are broken by position.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from kg_memory.ingest.artifacts import EntityInfo
+from kg_memory.ingest.context import IngestContext
+from kg_memory.ingest.events import speaker_entities, turn_mentions
+from kg_memory.ingest.turns import human_date
+
+NAME = "notes"
+REQUIRES: tuple[str, ...] = ("entities",)
+
+MIN_CONTENT = 2
+N_KEYWORDS = 5
+N_TOPICS = 3
+TOPIC_MIN_DF = 3
+NEAR = 3
+TOP_K = 3
+LINK_SIM = 0.6
+LINK_SIM_SHARED = 0.45
+SHARED_BONUS = 0.05
+MAX_CONTEXT_UPDATES = 3
+MAX_REVISIONS = 6
+#: Link to notes of other conversations already stored in the namespace.
+MEMORY_LINKS = True
+
+_CONTENT_POS = frozenset({"NOUN", "PROPN", "VERB", "ADJ"})
+_PHRASE_POS = frozenset({"NOUN", "PROPN", "ADJ"})
+_NO_KEYWORD_ENTS = frozenset({"DATE", "TIME", "CARDINAL", "ORDINAL", "PERCENT", "MONEY", "QUANTITY"})
+_WORD = re.compile(r"[a-z][a-z0-9'+-]*")
+#: Chat filler that is never a keyword.
+PHATIC = frozenset(
+    """hey hi hello bye thank thanks wow yeah yep yes ok okay cool awesome great glad nice
+    amazing good sound lol haha totally really super congrats congratulations agree sure
+    love like know think feel thing lot way day bit kind hear happy mean want get go make
+    look tell let keep stuff gonna wanna take need find happen use try come give say start
+    wait hope bet sure cause guy folk""".split()
+)
+
+
+@dataclass
+class _Note:
+    index: int  # turn index
+    id: str
+    content: str
+    keywords: list[str]
+    tags: list[str]
+    context: str
+    entities: list[str]  # ABOUT entity ids (named mentions)
+    shared_keys: frozenset[str]  # entity ids that count as shared (speakers excluded)
+    revisions: int = 0
+    context_updates: int = 0
+    links: list[tuple[str, float, list[str], str]] = field(default_factory=list)
+
+
+def content_terms(doc: Any, skip: frozenset[str] = frozenset()) -> tuple[list[str], list[str]]:
+    """Content lemmas and multi-word noun-chunk lemmas of a parsed turn.
+
+    Stop words, chat filler (:data:`PHATIC`), dates and numbers, and the words
+    in ``skip`` (the speakers' names) are left out.
+
+    >>> import spacy
+    >>> nlp = spacy.blank("en")
+    >>> content_terms(nlp("hello")) == ([], [])
+    True
+    """
+    words: list[str] = []
+    for tok in doc:
+        if (
+            tok.pos_ in _CONTENT_POS
+            and not tok.is_stop
+            and tok.ent_type_ not in _NO_KEYWORD_ENTS
+            and tok.lower_ not in skip
+        ):
+            lemma = tok.lemma_.lower()
+            if lemma not in PHATIC and _WORD.fullmatch(lemma):
+                words.append(lemma)
+    phrases: list[str] = []
+    try:
+        chunks = list(doc.noun_chunks)
+    except (ValueError, NotImplementedError):  # no parse
+        chunks = []
+    for ch in chunks:
+        parts = [
+            t.lemma_.lower()
+            for t in ch
+            if t.pos_ in _PHRASE_POS and not t.is_stop and t.lower_ not in skip
+        ]
+        if len(parts) >= 2 and all(_WORD.fullmatch(p) for p in parts):
+            phrases.append(" ".join(parts))
+    return words, phrases
+
+
+def is_trivial(words: Sequence[str], has_entity: bool, has_photo: bool) -> bool:
+    """A greeting/acknowledgement that does not make a note.
+
+    >>> is_trivial([], False, False), is_trivial(["race", "charity"], False, False)
+    (True, False)
+    """
+    return len(set(words)) < MIN_CONTENT and not has_entity and not has_photo
+
+
+def keywords_tfidf(docs_terms: Sequence[Sequence[str]], k: int = N_KEYWORDS) -> list[list[str]]:
+    """Top-``k`` terms of each document by tf-idf (smooth idf), ties by first occurrence.
+
+    A term containing a space is a phrase; a word already inside a chosen
+    phrase is skipped.
+
+    >>> keywords_tfidf([["dog", "walk", "dog"], ["walk", "cat"], ["walk", "race"]], k=2)
+    [['dog', 'walk'], ['cat', 'walk'], ['race', 'walk']]
+    """
+    n = len(docs_terms)
+    df: Counter[str] = Counter()
+    for terms in docs_terms:
+        df.update(set(terms))
+    out: list[list[str]] = []
+    for terms in docs_terms:
+        tf = Counter(terms)
+        first = {t: i for i, t in reversed(list(enumerate(terms)))}
+        ranked = sorted(
+            tf,
+            key=lambda t: (
+                -tf[t] * (math.log((1 + n) / (1 + df[t])) + 1.0),
+                " " not in t,
+                first[t],
+            ),
+        )
+        chosen: list[str] = []
+        for t in ranked:
+            if len(chosen) >= k:
+                break
+            if " " not in t and any(t in c.split() for c in chosen if " " in c):
+                continue
+            chosen.append(t)
+        out.append(chosen)
+    return out
+
+
+def _speaker_of(ctx: IngestContext, i: int) -> tuple[str, str | None]:
+    sp = ctx.turns[i].raw.speaker
+    others = [s for s in ctx.conversation.speakers if s != sp]
+    return sp, (others[0] if len(others) == 1 else None)
+
+
+def run(ctx: IngestContext) -> None:
+    """Create Note nodes, their links, and the revisions of evolved notes."""
+    n = len(ctx.turns)
+    ctx.artifacts["notes"] = []
+    if n == 0:
+        return
+    entities: dict[str, EntityInfo] = ctx.artifacts.get("entities") or {}
+    mentions = turn_mentions(ctx)
+    speakers = set(speaker_entities(ctx).values())
+    docs = ctx.docs or []
+
+    # -- units and their terms ---------------------------------------------------
+    rows: list[int] = []
+    terms: list[list[str]] = []
+    nouns: list[set[str]] = []
+    for i, rec in enumerate(ctx.turns):
+        if i < len(docs):
+            words, phrases = content_terms(docs[i])
+            noun_set = {t.lemma_.lower() for t in docs[i] if t.pos_ == "NOUN" and not t.is_stop}
+        else:
+            words, phrases, noun_set = [], [], set()
+        named = [m.entity_id for m in mentions[i] if not m.pronoun and m.entity_id not in speakers]
+        if is_trivial(words, bool(named), bool(rec.raw.caption)):
+            continue
+        rows.append(i)
+        terms.append(words + phrases)
+        nouns.append(noun_set - PHATIC)
+    if not rows:
+        return
+    kws = keywords_tfidf(terms)
+    noun_df: Counter[str] = Counter()
+    for s in nouns:
+        noun_df.update(s)
+
+    notes: list[_Note] = []
+    for r, i in enumerate(rows):
+        rec = ctx.turns[i]
+        sp, to = _speaker_of(ctx, i)
+        ents: list[str] = []
+        for m in mentions[i]:
+            if not m.pronoun and m.entity_id not in ents and m.entity_id in entities:
+                ents.append(m.entity_id)
+        tags: list[str] = []
+        for e in ents:
+            if e in speakers:
+                continue
+            tag = entities[e].type.lower()
+            if tag not in tags:
+                tags.append(tag)
+        if rec.raw.caption:
+            tags.append("photo")
+        if "?" in rec.raw.text:
+            tags.append("question")
+        topics = sorted(
+            (w for w in nouns[r] if noun_df[w] >= TOPIC_MIN_DF), key=lambda w: (-noun_df[w], w)
+        )
+        tags.extend(t for t in topics[:N_TOPICS] if t not in tags)
+        when = human_date(rec.date)
+        context = (
+            f"{sp}{f' to {to}' if to else ''}"
+            f"{f', {when}' if when else ''} (session {rec.session.index}), "
+            f"about: {', '.join(kws[r][:3]) or 'small talk'}"
+        )
+        content = rec.raw.text + (f" [shared a photo: {rec.raw.caption}]" if rec.raw.caption else "")
+        notes.append(
+            _Note(
+                index=i,
+                id=ctx.make_id("note", rec.raw.turn_id),
+                content=content,
+                keywords=kws[r],
+                tags=tags,
+                context=context,
+                entities=ents,
+                shared_keys=frozenset(e for e in ents if e not in speakers),
+            )
+        )
+
+    # -- links within the conversation (one matrix product) -----------------------
+    emb = (
+        np.asarray(ctx.turn_embeddings, dtype=np.float32)[rows]
+        if ctx.turn_embeddings is not None and len(ctx.turn_embeddings) == n
+        else None
+    )
+    if emb is not None and len(rows) > 1:
+        sims = emb @ emb.T
+        sims[np.triu_indices(len(rows))] = -1.0  # only earlier notes
+        sess = np.array([ctx.turns[i].session.index for i in rows])
+        pos = np.array(rows)
+        near = (sess[:, None] == sess[None, :]) & (np.abs(pos[:, None] - pos[None, :]) < NEAR)
+        sims[near] = -1.0
+        cand_r, cand_c = np.nonzero(sims >= LINK_SIM_SHARED)
+        per_row: dict[int, list[tuple[float, int, float, list[str]]]] = {}
+        for a, b in zip(cand_r.tolist(), cand_c.tolist(), strict=True):
+            s = float(sims[a, b])
+            shared = sorted(notes[a].shared_keys & notes[b].shared_keys)
+            if s >= LINK_SIM or shared:
+                per_row.setdefault(a, []).append((-(s + SHARED_BONUS * len(shared)), b, s, shared))
+        for a in sorted(per_row):
+            for _, b, s, shared in sorted(per_row[a])[:TOP_K]:
+                _link(ctx, notes[a], notes[b], s, shared, entities, evolve=True)
+
+    # -- links to notes of other conversations in the memory ----------------------
+    if MEMORY_LINKS and emb is not None:
+        _memory_links(ctx, notes, emb, entities)
+
+    # -- nodes and edges ----------------------------------------------------------
+    for note in notes:
+        rec = ctx.turns[note.index]
+        names = [entities[e].name for e in note.entities]
+        text = (
+            f"{note.content}\nkeywords: {', '.join(note.keywords)}\n"
+            f"tags: {', '.join(note.tags)}\ncontext: {note.context}"
+        )
+        ctx.add_node(
+            note.id,
+            "Note",
+            text=text,
+            props={
+                "content": note.content,
+                "keywords": note.keywords,
+                "tags": note.tags,
+                "context": note.context,
+                "speaker": rec.raw.speaker,
+                "session": rec.session.index,
+                "date": rec.date,
+                "turn_ids": [rec.raw.turn_id],
+                "entities": sorted(note.shared_keys),
+                "entity_names": names,
+                "revision": note.revisions,
+            },
+            embedding=None if emb is None else np.asarray(ctx.turn_embeddings)[note.index],
+        )
+        ctx.evidence(note.id, [rec.id])
+        for e in note.entities:
+            ctx.add_edge(note.id, "ABOUT", e)
+    ctx.artifacts["notes"] = [note.id for note in notes]
+
+
+def _link(
+    ctx: IngestContext,
+    new: _Note,
+    old: _Note,
+    sim: float,
+    shared: list[str],
+    entities: dict[str, EntityInfo],
+    *,
+    evolve: bool,
+) -> None:
+    names = [entities[e].name for e in shared if e in entities]
+    ctx.add_edge(
+        new.id,
+        "LINKS_TO",
+        old.id,
+        {"similarity": round(sim, 4), "shared_entities": names, "scope": "conversation"},
+    )
+    if not evolve:
+        return
+    rec_new, rec_old = ctx.turns[new.index], ctx.turns[old.index]
+    if rec_new.session.index <= rec_old.session.index or old.revisions >= MAX_REVISIONS:
+        return
+    new_tags = old.tags + [t for t in (nm.lower() for nm in names) if t not in old.tags]
+    new_context = old.context
+    if old.context_updates < MAX_CONTEXT_UPDATES:
+        when = human_date(rec_new.date) or f"session {rec_new.session.index}"
+        about = ", ".join(new.keywords[:3]) or "a related topic"
+        new_context = f"{old.context}; later ({when}, {rec_new.raw.speaker}): {about}"
+    if new_tags == old.tags and new_context == old.context:
+        return
+    old.revisions += 1
+    rid = ctx.make_id("note-revision", rec_old.raw.turn_id, old.revisions)
+    reason = f"linked from a later note (similarity {sim:.2f}" + (
+        f"; shared: {', '.join(names)})" if names else ")"
+    )
+    ctx.add_node(
+        rid,
+        "NoteRevision",
+        props={
+            "note": old.id,
+            "revision": old.revisions,
+            "previous_tags": list(old.tags),
+            "new_tags": new_tags,
+            "previous_context": old.context,
+            "new_context": new_context,
+            "cause_note": new.id,
+            "cause_turn_id": rec_new.raw.turn_id,
+            "reason": reason,
+            "turn_ids": [rec_new.raw.turn_id],
+        },
+    )
+    ctx.add_edge(rid, "REVISION_OF", old.id, {"revision": old.revisions})
+    ctx.evidence(rid, [rec_new.id])
+    if new_context != old.context:
+        old.context_updates += 1
+    old.tags, old.context = new_tags, new_context
+
+
+def _memory_links(
+    ctx: IngestContext, notes: list[_Note], emb: np.ndarray, entities: dict[str, EntityInfo]
+) -> None:
+    """LINKS_TO notes of other conversations (same namespace) that share an entity."""
+    store = ctx.store
+    if store is None:
+        return
+    try:
+        stored = store.find_nodes(ctx.namespace, "Note", with_embeddings=True)
+    except (AttributeError, NotImplementedError):
+        return
+    others = [
+        nd
+        for nd in stored
+        if nd.conversation != ctx.cid
+        and nd.embedding is not None
+        and nd.props.get("entities")
+        and len(nd.embedding) == emb.shape[1]
+    ]
+    if not others:
+        return
+    mat = np.vstack([np.asarray(nd.embedding, dtype=np.float32) for nd in others])
+    sims = emb @ mat.T
+    rr, cc = np.nonzero(sims >= LINK_SIM)
+    per_row: dict[int, list[tuple[float, str, float, list[str]]]] = {}
+    for a, b in zip(rr.tolist(), cc.tolist(), strict=True):
+        shared = sorted(notes[a].shared_keys & set(others[b].props["entities"]))
+        if shared:
+            s = float(sims[a, b])
+            per_row.setdefault(a, []).append((-(s + SHARED_BONUS * len(shared)), others[b].id, s, shared))
+    for a in sorted(per_row):
+        for _, oid, s, shared in sorted(per_row[a])[:TOP_K]:
+            names = [entities[e].name for e in shared if e in entities]
+            ctx.add_edge(
+                notes[a].id,
+                "LINKS_TO",
+                oid,
+                {"similarity": round(s, 4), "shared_entities": names, "scope": "memory"},
+            )

@@ -1,0 +1,261 @@
+"""The ingest pipeline: input file -> validated conversations -> stages -> one transaction.
+
+Stages run in :data:`STAGE_ORDER`; ``turns`` always runs. A file either lands
+whole or not at all: every conversation of a file is processed in memory,
+then written in a single store transaction. A conversation whose fingerprint
+(its turns, session dates, the enabled stages and the embedder) matches the
+stored one is skipped, so re-ingesting the same file changes nothing; a
+changed conversation is replaced atomically.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from importlib import import_module
+from pathlib import Path
+from typing import Any
+
+from kg_memory.embed import Embedder
+from kg_memory.errors import ConfigError
+from kg_memory.formats import load
+from kg_memory.formats.model import RawConversation
+from kg_memory.ids import stable_id
+from kg_memory.ingest import turns as turns_stage
+from kg_memory.ingest.context import IngestContext
+from kg_memory.store.base import Store
+
+PIPELINE_VERSION = "1"
+
+#: Optional stages, in the order they run (each module has NAME, REQUIRES, run).
+STAGE_ORDER: tuple[str, ...] = ("entities", "time", "triples", "events", "notes", "hyperedges")
+_STAGE_MODULES = {
+    "entities": "kg_memory.ingest.entities",
+    "time": "kg_memory.ingest.temporal",
+    "triples": "kg_memory.ingest.triples",
+    "events": "kg_memory.ingest.events",
+    "notes": "kg_memory.ingest.notes",
+    "hyperedges": "kg_memory.ingest.hyperedges",
+}
+#: Stages that need the spaCy parse of every turn.
+_NEEDS_PARSE = {"entities", "time", "triples", "events", "notes", "hyperedges"}
+
+Progress = Callable[[str, int], None]  # (phase, n_units_done)
+
+
+def resolve_stages(stages: Sequence[str] | str | None) -> tuple[str, ...]:
+    """Normalise a ``--stages`` value (``None``/``"all"`` = every stage, ``"none"`` = turns only).
+
+    >>> resolve_stages("turns")
+    ()
+    >>> resolve_stages(None) == STAGE_ORDER
+    True
+    """
+    if stages is None or stages == "all":
+        return STAGE_ORDER
+    if isinstance(stages, str):
+        stages = [s.strip() for s in stages.split(",") if s.strip()]
+    wanted = set(stages) - {"turns", "none"}
+    unknown = wanted - set(STAGE_ORDER)
+    if unknown:
+        raise ConfigError(
+            f"unknown stage(s) {', '.join(sorted(unknown))}; "
+            f"available: turns, {', '.join(STAGE_ORDER)}"
+        )
+    for name in list(wanted):
+        wanted.update(_requires(name))
+    return tuple(s for s in STAGE_ORDER if s in wanted)
+
+
+def _stage(name: str) -> Any:
+    return import_module(_STAGE_MODULES[name])
+
+
+def _requires(name: str) -> set[str]:
+    out: set[str] = set()
+    for dep in getattr(_stage(name), "REQUIRES", ()):
+        if dep != "turns":
+            out.add(dep)
+            out |= _requires(dep)
+    return out
+
+
+def fingerprint(conv: RawConversation, stages: Sequence[str], embedder: Embedder) -> str:
+    """Hash of everything that determines what a conversation's ingest writes."""
+    h = hashlib.blake2b(digest_size=16)
+    head = [PIPELINE_VERSION, embedder.name, list(stages), conv.conversation_id, conv.speakers]
+    h.update(json.dumps(head).encode())
+    for s in conv.sessions:
+        h.update(json.dumps([s.index, s.date_time]).encode())
+        for t in s.turns:
+            h.update(json.dumps([t.turn_id, t.speaker, t.text, t.caption, t.position]).encode())
+    return h.hexdigest()
+
+
+@dataclass
+class IngestReport:
+    """What one ingest call did (summed over files)."""
+
+    files: list[str] = field(default_factory=list)
+    conversations: int = 0
+    skipped: int = 0  # unchanged conversations
+    turns: int = 0
+    nodes: int = 0
+    edges: int = 0
+    seconds: float = 0.0
+    stage_seconds: dict[str, float] = field(default_factory=dict)
+
+    def add_time(self, stage: str, seconds: float) -> None:
+        self.stage_seconds[stage] = self.stage_seconds.get(stage, 0.0) + seconds
+
+    @property
+    def turns_per_second(self) -> float:
+        return self.turns / self.seconds if self.seconds > 0 else 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "files": self.files,
+            "conversations": self.conversations,
+            "skipped_unchanged": self.skipped,
+            "turns": self.turns,
+            "nodes_written": self.nodes,
+            "edges_written": self.edges,
+            "seconds": round(self.seconds, 3),
+            "turns_per_second": round(self.turns_per_second, 1),
+            "stage_seconds": {k: round(v, 3) for k, v in self.stage_seconds.items()},
+        }
+
+
+class Pipeline:
+    """Runs the ingest stages for one namespace of a store."""
+
+    def __init__(
+        self,
+        store: Store,
+        embedder: Embedder,
+        namespace: str,
+        stages: Sequence[str] | str | None = None,
+    ) -> None:
+        self.store = store
+        self.embedder = embedder
+        self.namespace = namespace
+        self.stages = resolve_stages(stages)
+
+    @property
+    def units_per_turn(self) -> int:
+        """Progress units per turn: embedding, parsing (if any stage needs it), each stage."""
+        return 1 + (1 if _NEEDS_PARSE & set(self.stages) else 0) + len(self.stages)
+
+    def conversation_node_id(self, conversation_id: str) -> str:
+        return stable_id("conversation", self.namespace, conversation_id)
+
+    def _unchanged(self, conv: RawConversation, fp: str) -> bool:
+        found = self.store.get_nodes(self.namespace, [self.conversation_node_id(conv.conversation_id)])
+        return bool(found) and found[0].props.get("fingerprint") == fp
+
+    def process(
+        self, conv: RawConversation, report: IngestReport, progress: Progress | None = None
+    ) -> IngestContext:
+        """Run every enabled stage on one conversation, in memory (nothing is written)."""
+        ctx = IngestContext(
+            namespace=self.namespace,
+            conversation=conv,
+            conversation_id=self.conversation_node_id(conv.conversation_id),
+            store=self.store,
+            embedder=self.embedder,
+        )
+        t0 = time.perf_counter()
+        turns_stage.build(ctx)
+        report.add_time("turns", time.perf_counter() - t0)
+
+        t0 = time.perf_counter()
+        texts = [t.index_text for t in ctx.turns]
+        ctx.turn_embeddings = self.embedder.embed(
+            texts, progress=(lambda n: progress("embed", n)) if progress else None
+        )
+        turns_stage.attach_embeddings(ctx)
+        report.add_time("embed", time.perf_counter() - t0)
+
+        if _NEEDS_PARSE & set(self.stages):
+            from kg_memory.nlp import load_nlp
+
+            t0 = time.perf_counter()
+            nlp = load_nlp()
+            ctx.docs = []
+            for doc in nlp.pipe((t.raw.text for t in ctx.turns), batch_size=128):
+                ctx.docs.append(doc)
+                if progress:
+                    progress("parse", 1)
+            report.add_time("parse", time.perf_counter() - t0)
+
+        for name in self.stages:
+            t0 = time.perf_counter()
+            _stage(name).run(ctx)
+            report.add_time(name, time.perf_counter() - t0)
+            if progress:
+                progress(name, len(ctx.turns))
+        return ctx
+
+    def ingest_conversations(
+        self,
+        convs: Sequence[RawConversation],
+        report: IngestReport,
+        *,
+        force: bool = False,
+        progress: Progress | None = None,
+    ) -> None:
+        """Process ``convs`` and write them in one transaction (all or nothing)."""
+        pending: list[tuple[IngestContext, bool]] = []
+        for conv in convs:
+            fp = fingerprint(conv, self.stages, self.embedder)
+            if not force and self._unchanged(conv, fp):
+                report.skipped += 1
+                if progress:
+                    progress("skip", conv.n_turns * self.units_per_turn)
+                continue
+            ctx = self.process(conv, report, progress)
+            conv_node = ctx.nodes[ctx.conversation_id]
+            ctx.add_node(
+                ctx.conversation_id,
+                "Conversation",
+                props={**conv_node.props, "fingerprint": fp, "stages": list(self.stages)},
+            )
+            exists = bool(self.store.existing_ids(self.namespace, [ctx.conversation_id]))
+            pending.append((ctx, exists))
+        if not pending:
+            return
+        t0 = time.perf_counter()
+        with self.store.transaction():
+            for ctx, exists in pending:
+                if exists:
+                    self.store.delete_conversation(self.namespace, ctx.cid)
+                self.store.upsert_nodes(list(ctx.nodes.values()))
+                self.store.upsert_edges(list(ctx.edges.values()))
+        report.add_time("write", time.perf_counter() - t0)
+        for ctx, _ in pending:
+            report.conversations += 1
+            report.turns += len(ctx.turns)
+            report.nodes += len(ctx.nodes)
+            report.edges += len(ctx.edges)
+
+    def ingest_file(
+        self,
+        path: str | Path,
+        report: IngestReport,
+        *,
+        format: str | None = None,
+        force: bool = False,
+        progress: Progress | None = None,
+    ) -> list[RawConversation]:
+        """Validate one file whole, then ingest it (one transaction)."""
+        t0 = time.perf_counter()
+        convs = load(path, format)
+        report.add_time("load", time.perf_counter() - t0)
+        if progress:
+            progress("total", sum(c.n_turns for c in convs) * self.units_per_turn)
+        self.ingest_conversations(convs, report, force=force, progress=progress)
+        report.files.append(str(path))
+        return convs

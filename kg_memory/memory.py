@@ -1,0 +1,150 @@
+"""The Python API: :class:`Memory` is one namespace of one store.
+
+>>> from kg_memory import Memory
+>>> with Memory.open(store_dir=getfixture("tmp_path") / "m", embedder="hash") as mem:
+...     report = mem.ingest(["ingest/samples/demo.jsonl"], stages="turns")
+...     answer = mem.ask("Where did they go hiking?", k=3)
+>>> len(answer.evidence)
+3
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from kg_memory.config import Settings
+from kg_memory.embed import Embedder, get_embedder
+from kg_memory.formats.model import RawConversation
+from kg_memory.ingest.pipeline import IngestReport, Pipeline, Progress
+from kg_memory.model import Stats
+from kg_memory.retrieval.evidence import Answer
+from kg_memory.retrieval.hybrid import hybrid_search
+from kg_memory.store import open_store
+from kg_memory.store.base import Store
+
+
+class Memory:
+    """Long-term memory of one namespace.
+
+    Parameters
+    ----------
+    store:
+        An open :class:`~kg_memory.store.base.Store` (embedded or Neo4j).
+    namespace:
+        Whose memory this is; every read and write is scoped to it.
+    embedder:
+        An :class:`~kg_memory.embed.Embedder` or its name (``minilm``, ``hash``).
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        namespace: str = "default",
+        embedder: Embedder | str = "minilm",
+    ) -> None:
+        self.store = store
+        self.namespace = namespace
+        self.embedder = get_embedder(embedder) if isinstance(embedder, str) else embedder
+
+    @classmethod
+    def open(
+        cls,
+        store_dir: str | Path | None = None,
+        *,
+        namespace: str | None = None,
+        neo4j_uri: str | None = None,
+        embedder: Embedder | str | None = None,
+    ) -> Memory:
+        """Open the memory described by arguments, then environment, then defaults."""
+        settings = Settings.resolve(
+            store_dir=store_dir,
+            namespace=namespace,
+            neo4j_uri=neo4j_uri,
+            embedder=embedder if isinstance(embedder, str) else None,
+        )
+        store = open_store(settings.store_dir, settings.neo4j)
+        emb = embedder if embedder is not None and not isinstance(embedder, str) else settings.embedder
+        return cls(store, namespace=settings.namespace, embedder=emb)
+
+    # -- lifecycle --------------------------------------------------------
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> Memory:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- ingest -----------------------------------------------------------
+    def pipeline(self, stages: Sequence[str] | str | None = None) -> Pipeline:
+        return Pipeline(self.store, self.embedder, self.namespace, stages)
+
+    def ingest(
+        self,
+        paths: Iterable[str | Path],
+        *,
+        format: str | None = None,
+        stages: Sequence[str] | str | None = None,
+        force: bool = False,
+        progress: Progress | None = None,
+    ) -> IngestReport:
+        """Ingest files; each is validated whole, then stored in one transaction."""
+        import time
+
+        pipe = self.pipeline(stages)
+        report = IngestReport()
+        t0 = time.perf_counter()
+        for path in paths:
+            pipe.ingest_file(path, report, format=format, force=force, progress=progress)
+        report.seconds = time.perf_counter() - t0
+        return report
+
+    def ingest_conversations(
+        self,
+        convs: Sequence[RawConversation],
+        *,
+        stages: Sequence[str] | str | None = None,
+        force: bool = False,
+        progress: Progress | None = None,
+    ) -> IngestReport:
+        """Ingest already-parsed conversations (one transaction)."""
+        import time
+
+        report = IngestReport()
+        t0 = time.perf_counter()
+        self.pipeline(stages).ingest_conversations(convs, report, force=force, progress=progress)
+        report.seconds = time.perf_counter() - t0
+        return report
+
+    # -- query ------------------------------------------------------------
+    def ask(self, question: str, *, k: int = 10, conversation: str | None = None) -> Answer:
+        """Ranked evidence for ``question`` with provenance and a trace."""
+        return hybrid_search(
+            self.store, self.embedder, self.namespace, question, k, conversation=conversation
+        )
+
+    def stats(self) -> Stats:
+        return self.store.counts(self.namespace)
+
+    def conversations(self) -> list[str]:
+        return self.store.conversations(self.namespace)
+
+    def delete_conversation(self, conversation: str) -> int:
+        return self.store.delete_conversation(self.namespace, conversation)
+
+    def cypher(
+        self, query: str, params: dict[str, Any] | None = None
+    ) -> list[dict[str, Any]]:
+        """Read-only Cypher (Neo4j store). ``$namespace`` is bound to this memory's namespace."""
+        merged = {"namespace": self.namespace, **(params or {})}
+        return self.store.cypher(query, merged, read_only=True)

@@ -1,0 +1,71 @@
+"""Retrieval v0: hybrid keyword (BM25) + dense search over turns, fused by RRF."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from kg_memory.embed import Embedder
+from kg_memory.model import Node
+from kg_memory.retrieval.evidence import Answer, Evidence
+from kg_memory.retrieval.fusion import rrf
+from kg_memory.store.base import Store
+
+
+@dataclass(frozen=True)
+class HybridConfig:
+    """A named search preset: how many candidates each retriever gives to fusion."""
+
+    candidates: int = 100
+    rrf_k: int = 60
+    bm25_weight: float = 1.0
+    dense_weight: float = 1.0
+
+
+def turn_evidence(node: Node, score: float, found_by: dict[str, int]) -> Evidence:
+    p = node.props
+    return Evidence(
+        node_id=node.id,
+        kind=node.label,
+        text=node.text or "",
+        turn_ids=list(p.get("turn_ids") or []),
+        score=score,
+        conversation=node.conversation,
+        session_date=p.get("date_time"),
+        speaker=p.get("speaker"),
+        found_by=found_by,
+    )
+
+
+def hybrid_search(
+    store: Store,
+    embedder: Embedder,
+    namespace: str,
+    question: str,
+    k: int,
+    *,
+    conversation: str | None = None,
+    config: HybridConfig | None = None,
+    query_vector: np.ndarray | None = None,
+) -> Answer:
+    """Top-``k`` turns for ``question`` by RRF of BM25 and dense cosine."""
+    cfg = config or HybridConfig()
+    t0 = time.perf_counter()
+    n = max(cfg.candidates, k)
+    bm25 = store.keyword_search(namespace, "Turn", question, n, conversation=conversation)
+    qv = query_vector if query_vector is not None else embedder.embed([question])[0]
+    dense = store.vector_search(namespace, "Turn", qv, n, conversation=conversation)
+    fused = rrf(
+        {"bm25": bm25, "dense": dense},
+        k=cfg.rrf_k,
+        weights={"bm25": cfg.bm25_weight, "dense": cfg.dense_weight},
+    )[:k]
+    nodes = {nd.id: nd for nd in store.get_nodes(namespace, [i for i, _, _ in fused])}
+    evidence = [turn_evidence(nodes[i], s, r) for i, s, r in fused if i in nodes]
+    trace = [
+        f"bm25: {len(bm25)} turns; dense: {len(dense)} turns; "
+        f"rrf(k={cfg.rrf_k}) -> top {len(evidence)}"
+    ]
+    return Answer(question, evidence, trace, time.perf_counter() - t0)

@@ -1,0 +1,242 @@
+"""The storage contract every backend implements.
+
+A store holds typed nodes and edges (:mod:`kg_memory.model`) for many
+namespaces. Every read takes the namespace explicitly: nothing crosses from one
+user's memory into another's.
+
+Writes are batched upserts keyed by node id / ``(src, type, dst)``: writing the
+same node twice leaves one node with the latest properties. Inside
+``with store.transaction():`` all writes commit together on a clean exit and
+roll back on any exception; outside it, each call is its own transaction.
+
+Keyword search is split so that every backend ranks identically: a backend
+returns the candidate documents from its native full-text index
+(:meth:`Store.keyword_candidates`) and the corpus statistics
+(:meth:`Store.text_stats`); :func:`kg_memory.bm25.bm25_rank` scores them.
+Vector search likewise ranks with :func:`rank_by_cosine` over the stored
+float32 vectors, whatever index found the candidates.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
+from typing import Any, ClassVar, Literal
+
+import numpy as np
+
+from kg_memory.bm25 import bm25_rank
+from kg_memory.errors import QueryError
+from kg_memory.model import Edge, Hit, Node, Stats
+from kg_memory.text import query_terms
+
+Direction = Literal["out", "in", "both"]
+
+#: Capability flags a backend may declare (ask for these, not for a class).
+CYPHER = "cypher"
+VECTOR_INDEX = "vector_index"
+FULLTEXT_INDEX = "fulltext_index"
+TRANSACTIONS = "transactions"
+DURABLE = "durable"
+
+#: Upper bound on keyword candidates fetched per query.
+MAX_KEYWORD_CANDIDATES = 5000
+
+
+def rank_by_cosine(
+    query: np.ndarray, ids: Sequence[str], matrix: np.ndarray, k: int
+) -> list[Hit]:
+    """Exact cosine top-``k`` of unit vectors, computed in float64, ties by id.
+
+    >>> m = np.array([[1, 0], [0, 1], [0.6, 0.8]], dtype=np.float32)
+    >>> [h.id for h in rank_by_cosine(np.array([1.0, 0.0]), ["a", "b", "c"], m, 2)]
+    ['a', 'c']
+    """
+    if len(ids) == 0 or k <= 0:
+        return []
+    q = np.asarray(query, dtype=np.float64)
+    qn = np.linalg.norm(q)
+    if qn > 0:
+        q = q / qn
+    scores = np.asarray(matrix, dtype=np.float64) @ q
+    order = sorted(range(len(ids)), key=lambda i: (-float(scores[i]), ids[i]))
+    return [Hit(ids[i], float(scores[i])) for i in order[:k]]
+
+
+class Store(ABC):
+    """Abstract base of the memory stores (embedded SQLite, Neo4j)."""
+
+    #: Registry name of the backend (``"embedded"``, ``"neo4j"``).
+    name: ClassVar[str]
+    #: Capability flags this backend supports.
+    capabilities: ClassVar[frozenset[str]] = frozenset()
+
+    # -- lifecycle -------------------------------------------------------
+    @abstractmethod
+    def close(self) -> None:
+        """Release connections and file handles."""
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @abstractmethod
+    def transaction(self) -> AbstractContextManager[None]:
+        """Group writes: commit on clean exit, roll back on any exception."""
+
+    # -- writes ----------------------------------------------------------
+    @abstractmethod
+    def upsert_nodes(self, nodes: Sequence[Node]) -> None:
+        """Insert or replace nodes by id (props replaced whole, embedding kept if None)."""
+
+    @abstractmethod
+    def upsert_edges(self, edges: Sequence[Edge]) -> None:
+        """Insert or replace edges by ``(src, type, dst)``. Both ends must exist."""
+
+    @abstractmethod
+    def delete_conversation(self, namespace: str, conversation: str) -> int:
+        """Delete one conversation; return the number of nodes deleted.
+
+        Deletes every node whose ``conversation`` is this one, with its edges,
+        then namespace-level nodes (``conversation`` is ``None``, e.g. shared
+        entities) that are left without any edge.
+        """
+
+    @abstractmethod
+    def delete_namespace(self, namespace: str) -> int:
+        """Delete a whole namespace (every node and edge); return nodes deleted."""
+
+    # -- reads -----------------------------------------------------------
+    @abstractmethod
+    def get_nodes(
+        self, namespace: str, ids: Sequence[str], *, with_embeddings: bool = False
+    ) -> list[Node]:
+        """Nodes with these ids in this namespace, in the order of ``ids`` (missing ones skipped)."""
+
+    @abstractmethod
+    def find_nodes(
+        self,
+        namespace: str,
+        label: str,
+        *,
+        conversation: str | None = None,
+        limit: int | None = None,
+        with_embeddings: bool = False,
+    ) -> list[Node]:
+        """Nodes of one label (optionally one conversation), ordered by id."""
+
+    @abstractmethod
+    def neighbours(
+        self,
+        namespace: str,
+        ids: Sequence[str],
+        *,
+        edge_types: Sequence[str] | None = None,
+        direction: Direction = "both",
+    ) -> list[Edge]:
+        """Edges incident to any of ``ids`` (filtered by type and direction), sorted by key."""
+
+    def expand(
+        self,
+        namespace: str,
+        seeds: Sequence[str],
+        hops: int,
+        *,
+        edge_types: Sequence[str] | None = None,
+        direction: Direction = "both",
+        max_nodes: int = 10_000,
+    ) -> dict[str, int]:
+        """Breadth-first k-hop expansion: node id -> hop distance (seeds at 0)."""
+        dist: dict[str, int] = {s: 0 for s in seeds}
+        frontier = list(dict.fromkeys(seeds))
+        for hop in range(1, hops + 1):
+            if not frontier or len(dist) >= max_nodes:
+                break
+            nxt: list[str] = []
+            fset = set(frontier)
+            for e in self.neighbours(namespace, frontier, edge_types=edge_types, direction=direction):
+                for other in _other_ends(e, fset, direction):
+                    if other not in dist and len(dist) < max_nodes:
+                        dist[other] = hop
+                        nxt.append(other)
+            frontier = nxt
+        return dist
+
+    @abstractmethod
+    def existing_ids(self, namespace: str, ids: Sequence[str]) -> set[str]:
+        """The subset of ``ids`` already stored in this namespace."""
+
+    @abstractmethod
+    def vector_search(
+        self,
+        namespace: str,
+        label: str,
+        vector: np.ndarray,
+        k: int,
+        *,
+        conversation: str | None = None,
+    ) -> list[Hit]:
+        """Top-``k`` nodes of ``label`` by cosine similarity (ranked by :func:`rank_by_cosine`)."""
+
+    @abstractmethod
+    def keyword_candidates(
+        self,
+        namespace: str,
+        label: str,
+        terms: Sequence[str],
+        *,
+        conversation: str | None = None,
+        limit: int = MAX_KEYWORD_CANDIDATES,
+    ) -> list[tuple[str, str]]:
+        """``(id, text)`` of every node of ``label`` whose text contains any of ``terms``."""
+
+    @abstractmethod
+    def text_stats(
+        self, namespace: str, label: str, *, conversation: str | None = None
+    ) -> tuple[int, float]:
+        """``(number of nodes with text, mean token count)`` over the scope."""
+
+    def keyword_search(
+        self,
+        namespace: str,
+        label: str,
+        query: str,
+        k: int,
+        *,
+        conversation: str | None = None,
+    ) -> list[Hit]:
+        """Top-``k`` nodes of ``label`` for ``query`` by BM25 (:mod:`kg_memory.bm25`)."""
+        terms = query_terms(query)
+        if not terms:
+            return []
+        cands = self.keyword_candidates(namespace, label, terms, conversation=conversation)
+        n, avgdl = self.text_stats(namespace, label, conversation=conversation)
+        return bm25_rank(terms, cands, n, avgdl, k)
+
+    @abstractmethod
+    def counts(self, namespace: str | None = None) -> Stats:
+        """Counts per node label and edge type (all namespaces if ``None``)."""
+
+    @abstractmethod
+    def namespaces(self) -> list[str]:
+        """Namespaces present in the store, sorted."""
+
+    @abstractmethod
+    def conversations(self, namespace: str) -> list[str]:
+        """Conversation ids stored in a namespace, sorted."""
+
+    def cypher(
+        self, query: str, params: dict[str, Any] | None = None, *, read_only: bool = True
+    ) -> list[dict[str, Any]]:
+        """Run Cypher (backends with the ``cypher`` capability only)."""
+        raise QueryError(f"the {self.name} store has no Cypher engine; use --neo4j for Cypher")
+
+
+def _other_ends(e: Edge, frontier: set[str], direction: Direction) -> Iterator[str]:
+    if direction in ("out", "both") and e.src in frontier:
+        yield e.dst
+    if direction in ("in", "both") and e.dst in frontier:
+        yield e.src

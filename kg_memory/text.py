@@ -1,0 +1,37 @@
+"""Text normalisation shared by every keyword index (one tokenizer for all stores)."""
+
+from __future__ import annotations
+
+import re
+
+_TOKEN = re.compile(r"[0-9a-z]+")
+
+#: A short English stop-word list; query terms in it are dropped.
+STOPWORDS: frozenset[str] = frozenset(
+    """a an and are as at be been but by did do does for from had has have he her
+    hers him his how i if in into is it its itself me my of on or our she so
+    than that the their them then there these they this to was we were what when
+    where which who whom why will with would you your yours s t d ll m re ve""".split()
+)
+
+
+def tokenize(text: str) -> list[str]:
+    """Lower-case alphanumeric tokens.
+
+    >>> tokenize("Caroline's LGBTQ group, 7 May 2023!")
+    ['caroline', 's', 'lgbtq', 'group', '7', 'may', '2023']
+    """
+    return _TOKEN.findall(text.lower())
+
+
+def query_terms(text: str) -> list[str]:
+    """Distinct non-stop-word tokens of a query, in order of first appearance.
+
+    >>> query_terms("What did Caroline do at the LGBTQ support group?")
+    ['caroline', 'lgbtq', 'support', 'group']
+    """
+    seen: dict[str, None] = {}
+    for tok in tokenize(text):
+        if tok not in STOPWORDS and tok not in seen:
+            seen[tok] = None
+    return list(seen)

@@ -1,0 +1,105 @@
+"""The CLI is a thin shell: each command works, errors are one line with exit 2."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from kg_memory.cli import app
+
+REPO = Path(__file__).resolve().parents[2]
+DEMO = str(REPO / "ingest" / "samples" / "demo.jsonl")
+BAD = REPO / "ingest" / "samples" / "bad"
+
+
+@pytest.fixture
+def runner(monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    monkeypatch.setenv("KG_MEMORY_EMBEDDER", "hash")
+    return CliRunner()
+
+
+def run(runner: CliRunner, *args: str) -> tuple[int, str, str]:
+    res = runner.invoke(app, list(args))
+    return res.exit_code, res.stdout, res.stderr
+
+
+def test_ingest_ask_stats(runner: CliRunner, tmp_path: Path) -> None:
+    store = str(tmp_path / "s")
+    code, out, _ = run(runner, "ingest", DEMO, "--stages", "turns", "--store", store, "--json")
+    assert code == 0, out
+    assert json.loads(out)["turns"] == 31
+    code, out, _ = run(runner, "ask", "beagle puppy name", "--k", "3", "--store", store, "--json")
+    assert code == 0
+    ans = json.loads(out)
+    assert len(ans["evidence"]) == 3 and ans["evidence"][0]["turn_ids"]
+    code, out, _ = run(runner, "stats", "--json", "--store", store)
+    assert json.loads(out)["nodes"]["Turn"] == 31
+    code, out, _ = run(runner, "conversations", "--store", store)
+    assert out.split() == ["demo"]
+    code, out, _ = run(runner, "ask", "beagle", "--store", store)
+    assert code == 0 and "S1:1" in out
+
+
+def test_batch_contract(runner: CliRunner, tmp_path: Path) -> None:
+    store = str(tmp_path / "s")
+    run(runner, "ingest", DEMO, "--stages", "turns", "--store", store)
+    batch = tmp_path / "q.jsonl"
+    batch.write_text(
+        '{"id": "a", "question": "Where does Maya live?"}\n'
+        '{"id": 7, "question": "pottery class", "conversation": "demo"}\n',
+        encoding="utf-8",
+    )
+    code, out, _ = run(runner, "ask", "--batch", str(batch), "--json", "--k", "4", "--store", store)
+    assert code == 0
+    lines = [json.loads(x) for x in out.splitlines()]
+    assert [x["id"] for x in lines] == ["a", 7]
+    for line in lines:
+        assert len(line["evidence"]) == 4
+        for ev in line["evidence"]:
+            assert {"turn_ids", "text", "score"} <= set(ev)
+        scores = [ev["score"] for ev in line["evidence"]]
+        assert scores == sorted(scores, reverse=True)
+
+
+def test_bad_input_is_one_line_exit_2(runner: CliRunner, tmp_path: Path) -> None:
+    code, out, err = run(
+        runner, "ingest", str(BAD / "missing_field.jsonl"), "--store", str(tmp_path / "s")
+    )
+    assert code == 2
+    assert "missing_field.jsonl" in err and "line" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_bad_namespace_and_unknown_stage(runner: CliRunner, tmp_path: Path) -> None:
+    code, _, err = run(runner, "stats", "--namespace", "no spaces!", "--store", str(tmp_path / "s"))
+    assert code == 2 and "namespace" in err
+    code, _, err = run(runner, "ingest", DEMO, "--stages", "bogus", "--store", str(tmp_path / "s"))
+    assert code == 2 and "bogus" in err
+
+
+def test_cypher_needs_neo4j_on_embedded(runner: CliRunner, tmp_path: Path) -> None:
+    code, _, err = run(runner, "cypher", "MATCH (n) RETURN n", "--store", str(tmp_path / "s"))
+    assert code == 2 and "Cypher" in err
+
+
+def test_every_command_documented_in_readme() -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    import typer.main
+
+    cmd = typer.main.get_command(app)
+    names: list[str] = []
+    for name, sub in cmd.commands.items():  # type: ignore[attr-defined]
+        subs = getattr(sub, "commands", None)
+        names += [f"{name} {s}" for s in subs] if subs else [name]
+    for name in names:
+        assert f"kg-memory {name}" in readme, f"`kg-memory {name}` has no example in README.md"
+        help_text = runner_help(name)
+        assert "Example:" in help_text, f"`kg-memory {name} --help` has no example"
+
+
+def runner_help(name: str) -> str:
+    res = CliRunner().invoke(app, [*name.split(), "--help"], terminal_width=200)
+    return res.stdout
