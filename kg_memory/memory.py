@@ -67,7 +67,11 @@ class Memory:
             embedder=embedder if isinstance(embedder, str) else None,
         )
         store = open_store(settings.store_dir, settings.neo4j)
-        emb = embedder if embedder is not None and not isinstance(embedder, str) else settings.embedder
+        emb = (
+            embedder
+            if embedder is not None and not isinstance(embedder, str)
+            else settings.embedder
+        )
         return cls(store, namespace=settings.namespace, embedder=emb)
 
     # -- lifecycle --------------------------------------------------------
@@ -142,9 +146,7 @@ class Memory:
     def delete_conversation(self, conversation: str) -> int:
         return self.store.delete_conversation(self.namespace, conversation)
 
-    def cypher(
-        self, query: str, params: dict[str, Any] | None = None
-    ) -> list[dict[str, Any]]:
+    def cypher(self, query: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         """Read-only Cypher (Neo4j store). ``$namespace`` is bound to this memory's namespace."""
         merged = {"namespace": self.namespace, **(params or {})}
         return self.store.cypher(query, merged, read_only=True)

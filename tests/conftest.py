@@ -28,7 +28,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     have_neo4j = bool(os.environ.get("KG_MEMORY_NEO4J_URI"))
     require_neo4j = os.environ.get("KG_MEMORY_REQUIRE_NEO4J") == "1"
     skip_slow = pytest.mark.skip(reason="slow: use --runslow")
-    skip_neo4j = pytest.mark.skip(reason="no Neo4j: start scripts/neo4j-server, set KG_MEMORY_NEO4J_URI")
+    skip_neo4j = pytest.mark.skip(
+        reason="no Neo4j: start scripts/neo4j-server, set KG_MEMORY_NEO4J_URI"
+    )
     for item in items:
         if "slow" in item.keywords and not run_slow:
             item.add_marker(skip_slow)

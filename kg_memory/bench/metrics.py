@@ -93,7 +93,9 @@ class Scored:
     ranked: tuple[str, ...]
 
 
-def summarize(results: Iterable[Scored], ks: Sequence[int] = KS) -> dict[str, dict[str, float | int | None]]:
+def summarize(
+    results: Iterable[Scored], ks: Sequence[int] = KS
+) -> dict[str, dict[str, float | int | None]]:
     """Per group: ``n`` questions and mean ``recall@k`` / ``hit@k`` for each ``k``.
 
     Every group of :data:`GROUPS` is present; an empty group has ``None`` metrics.

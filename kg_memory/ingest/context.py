@@ -80,7 +80,7 @@ class IngestContext:
         text: str | None = None,
         props: dict[str, Any] | None = None,
         embedding: np.ndarray | None = None,
-        conversation: str | None | bool = True,
+        conversation: str | bool | None = True,
     ) -> Node:
         """Add (or replace) a node; ``conversation=True`` scopes it to this conversation."""
         conv = self.cid if conversation is True else (conversation or None)

@@ -288,6 +288,14 @@ def _named_spans(doc: Any, lower_seen: Counter[str], speaker_norms: set[str]) ->
             j += 1
         if j < n and j not in taken and doc[j].like_num and j - i >= 1 and doc[j - 1].tag_ == "NNP":
             j += 1  # "Witcher 3"
+        while i < j and doc[i].lower_ in _INTERJECTIONS:  # "Congrats Caroline", "Hey Mel"
+            i += 1
+        while j > i and doc[j - 1].lower_ in _INTERJECTIONS:
+            j -= 1
+        if i >= j:
+            i = max(j, i) + 1
+            continue
+        tok = doc[i]
         span = doc[i:j]
         if j - i == 1 and not ok_single(tok):
             i = j

@@ -75,8 +75,8 @@ MAX_LEN = 12
 #: Smallest depth score that can make a boundary, and the bonus of a cue phrase.
 MIN_DEPTH = 0.08
 CUE_BONUS = 0.2
-#: Cosine an earlier event needs to be the parent of a back-referencing one.
-SUBEVENT_MIN_SIM = 0.45
+#: Cosine (centred embeddings) an earlier event needs to be the parent of a back-referencing one.
+SUBEVENT_MIN_SIM = 0.4
 #: Longest description (characters) before a second sentence is left out.
 MAX_DESCRIPTION = 220
 
@@ -230,10 +230,13 @@ def _split_long(
 def speaker_entities(ctx: IngestContext) -> dict[str, str]:
     """Speaker name -> Entity node id, from the entities stage (empty if unknown).
 
-    A speaker matches a PERSON entity of the same name or alias; failing that,
+    Uses the stage's ``"speaker_ids"`` artifact when present; otherwise a speaker matches a PERSON entity of the same name or alias; failing that,
     the entity their first-person pronouns were resolved to.
     """
     entities: dict[str, EntityInfo] = ctx.artifacts.get("entities") or {}
+    given = ctx.artifacts.get("speaker_ids")
+    if isinstance(given, dict) and given:
+        return {str(k): str(v) for k, v in given.items() if v}
     by_name: dict[str, str] = {}
     for eid in sorted(entities):
         info = entities[eid]
@@ -274,6 +277,23 @@ def turn_times(ctx: IngestContext) -> list[list[TimeMention]]:
 def _unit(v: np.ndarray) -> np.ndarray:
     n = float(np.linalg.norm(v))
     return (v / n).astype(np.float32) if n > 0 else v.astype(np.float32)
+
+
+def centred(emb: np.ndarray, mean: np.ndarray | None = None) -> np.ndarray:
+    """Unit rows after removing the mean row (``mean``, default the rows' own).
+
+    Turn index texts share a date and speaker prefix and a chatty style, which
+    puts every raw cosine around 0.55 (MiniLM on LoCoMo); centring removes that
+    common component so that a fixed threshold means "related".
+
+    >>> e = np.array([[1.0, 1.0], [1.0, 0.9], [1.0, 1.1]])
+    >>> (centred(e) @ centred(e).T).round(2)[1, 2]
+    np.float64(-1.0)
+    """
+    mu = emb.mean(axis=0) if mean is None else mean
+    c = emb - mu
+    norms = np.linalg.norm(c, axis=1, keepdims=True)
+    return np.asarray(c / np.where(norms > 0, norms, 1.0), dtype=emb.dtype)
 
 
 def _embeddings(ctx: IngestContext) -> np.ndarray:
@@ -641,7 +661,8 @@ def _causes(
 def _back_references(ctx: IngestContext, events: list[EventInfo], vecs: np.ndarray) -> None:
     if len(events) < 2:
         return
-    sims = vecs @ vecs.T
+    unit = centred(vecs)
+    sims = unit @ unit.T
     sessions = [ctx.turns[ev.turn_indexes[0]].session.index for ev in events]
     for k, ev in enumerate(events):
         cue = next(

@@ -54,20 +54,22 @@ import numpy as np
 
 from kg_memory.ingest.artifacts import EntityInfo
 from kg_memory.ingest.context import IngestContext
-from kg_memory.ingest.events import speaker_entities, turn_mentions
+from kg_memory.ingest.events import centred, speaker_entities, turn_mentions
 from kg_memory.ingest.turns import human_date
 
 NAME = "notes"
 REQUIRES: tuple[str, ...] = ("entities",)
 
-MIN_CONTENT = 2
+MIN_CONTENT = 1
 N_KEYWORDS = 5
 N_TOPICS = 3
 TOPIC_MIN_DF = 3
 NEAR = 3
 TOP_K = 3
-LINK_SIM = 0.6
-LINK_SIM_SHARED = 0.45
+#: Cosine (of centred embeddings) a link needs, with a shared entity or content word.
+LINK_SIM = 0.35
+#: Cosine a link to a note of another conversation needs (with a shared entity).
+MEMORY_LINK_SIM = 0.45
 SHARED_BONUS = 0.05
 MAX_CONTEXT_UPDATES = 3
 MAX_REVISIONS = 6
@@ -98,16 +100,22 @@ class _Note:
     context: str
     entities: list[str]  # ABOUT entity ids (named mentions)
     shared_keys: frozenset[str]  # entity ids that count as shared (speakers excluded)
+    words: frozenset[str]  # content lemmas
     revisions: int = 0
     context_updates: int = 0
     links: list[tuple[str, float, list[str], str]] = field(default_factory=list)
 
 
-def content_terms(doc: Any, skip: frozenset[str] = frozenset()) -> tuple[list[str], list[str]]:
+def content_terms(
+    doc: Any,
+    skip: frozenset[str] = frozenset(),
+    skip_spans: Sequence[tuple[int, int]] = (),
+) -> tuple[list[str], list[str]]:
     """Content lemmas and multi-word noun-chunk lemmas of a parsed turn.
 
-    Stop words, chat filler (:data:`PHATIC`), dates and numbers, and the words
-    in ``skip`` (the speakers' names) are left out.
+    Stop words, chat filler (:data:`PHATIC`), dates and numbers, the words in
+    ``skip`` (the speakers' names) and the proper nouns inside ``skip_spans``
+    (char spans of mentions of a speaker, e.g. a nickname) are left out.
 
     >>> import spacy
     >>> nlp = spacy.blank("en")
@@ -121,6 +129,7 @@ def content_terms(doc: Any, skip: frozenset[str] = frozenset()) -> tuple[list[st
             and not tok.is_stop
             and tok.ent_type_ not in _NO_KEYWORD_ENTS
             and tok.lower_ not in skip
+            and not (tok.pos_ == "PROPN" and any(a <= tok.idx < b for a, b in skip_spans))
         ):
             lemma = tok.lemma_.lower()
             if lemma not in PHATIC and _WORD.fullmatch(lemma):
@@ -134,7 +143,10 @@ def content_terms(doc: Any, skip: frozenset[str] = frozenset()) -> tuple[list[st
         parts = [
             t.lemma_.lower()
             for t in ch
-            if t.pos_ in _PHRASE_POS and not t.is_stop and t.lower_ not in skip
+            if t.pos_ in _PHRASE_POS
+            and not t.is_stop
+            and t.lower_ not in skip
+            and not (t.pos_ == "PROPN" and any(a <= t.idx < b for a, b in skip_spans))
         ]
         if len(parts) >= 2 and all(_WORD.fullmatch(p) for p in parts):
             phrases.append(" ".join(parts))
@@ -200,7 +212,14 @@ def run(ctx: IngestContext) -> None:
         return
     entities: dict[str, EntityInfo] = ctx.artifacts.get("entities") or {}
     mentions = turn_mentions(ctx)
-    speakers = set(speaker_entities(ctx).values())
+    speaker_ids = speaker_entities(ctx)
+    speakers = set(speaker_ids.values())
+    skip = {s.lower() for s in ctx.conversation.speakers}
+    for eid in speakers:
+        if eid in entities:
+            skip.add(entities[eid].name.lower())
+            skip.update(a.lower() for a in entities[eid].aliases)
+    skip_words = frozenset(w for name in skip for w in name.split())
     docs = ctx.docs or []
 
     # -- units and their terms ---------------------------------------------------
@@ -209,7 +228,8 @@ def run(ctx: IngestContext) -> None:
     nouns: list[set[str]] = []
     for i, rec in enumerate(ctx.turns):
         if i < len(docs):
-            words, phrases = content_terms(docs[i])
+            spans = [(m.start, m.end) for m in mentions[i] if m.entity_id in speakers]
+            words, phrases = content_terms(docs[i], skip_words, spans)
             noun_set = {t.lemma_.lower() for t in docs[i] if t.pos_ == "NOUN" and not t.is_stop}
         else:
             words, phrases, noun_set = [], [], set()
@@ -236,10 +256,8 @@ def run(ctx: IngestContext) -> None:
                 ents.append(m.entity_id)
         tags: list[str] = []
         for e in ents:
-            if e in speakers:
-                continue
             tag = entities[e].type.lower()
-            if tag not in tags:
+            if e not in speakers and tag not in tags:
                 tags.append(tag)
         if rec.raw.caption:
             tags.append("photo")
@@ -266,36 +284,40 @@ def run(ctx: IngestContext) -> None:
                 context=context,
                 entities=ents,
                 shared_keys=frozenset(e for e in ents if e not in speakers),
+                words=frozenset(w for w in terms[r] if " " not in w),
             )
         )
 
     # -- links within the conversation (one matrix product) -----------------------
-    emb = (
-        np.asarray(ctx.turn_embeddings, dtype=np.float32)[rows]
-        if ctx.turn_embeddings is not None and len(ctx.turn_embeddings) == n
-        else None
-    )
+    emb: np.ndarray | None = None
+    mean: np.ndarray | None = None
+    if ctx.turn_embeddings is not None and len(ctx.turn_embeddings) == n:
+        emb = np.asarray(ctx.turn_embeddings, dtype=np.float32)
+        mean = emb[rows].mean(axis=0)
     if emb is not None and len(rows) > 1:
-        sims = emb @ emb.T
+        unit = centred(emb[rows], mean)
+        sims = unit @ unit.T
         sims[np.triu_indices(len(rows))] = -1.0  # only earlier notes
         sess = np.array([ctx.turns[i].session.index for i in rows])
         pos = np.array(rows)
         near = (sess[:, None] == sess[None, :]) & (np.abs(pos[:, None] - pos[None, :]) < NEAR)
         sims[near] = -1.0
-        cand_r, cand_c = np.nonzero(sims >= LINK_SIM_SHARED)
-        per_row: dict[int, list[tuple[float, int, float, list[str]]]] = {}
+        cand_r, cand_c = np.nonzero(sims >= LINK_SIM)
+        per_row: dict[int, list[tuple[float, int, float, list[str], list[str]]]] = {}
         for a, b in zip(cand_r.tolist(), cand_c.tolist(), strict=True):
-            s = float(sims[a, b])
             shared = sorted(notes[a].shared_keys & notes[b].shared_keys)
-            if s >= LINK_SIM or shared:
-                per_row.setdefault(a, []).append((-(s + SHARED_BONUS * len(shared)), b, s, shared))
+            common = sorted(notes[a].words & notes[b].words)
+            if shared or common:
+                s = float(sims[a, b])
+                bonus = SHARED_BONUS * (len(shared) + min(3, len(common)))
+                per_row.setdefault(a, []).append((-(s + bonus), b, s, shared, common))
         for a in sorted(per_row):
-            for _, b, s, shared in sorted(per_row[a])[:TOP_K]:
-                _link(ctx, notes[a], notes[b], s, shared, entities, evolve=True)
+            for _, b, s, shared, common in sorted(per_row[a])[:TOP_K]:
+                _link(ctx, notes[a], notes[b], s, shared, common, entities)
 
     # -- links to notes of other conversations in the memory ----------------------
-    if MEMORY_LINKS and emb is not None:
-        _memory_links(ctx, notes, emb, entities)
+    if MEMORY_LINKS and emb is not None and mean is not None:
+        _memory_links(ctx, notes, centred(emb[rows], mean), mean, entities)
 
     # -- nodes and edges ----------------------------------------------------------
     for note in notes:
@@ -322,7 +344,7 @@ def run(ctx: IngestContext) -> None:
                 "entity_names": names,
                 "revision": note.revisions,
             },
-            embedding=None if emb is None else np.asarray(ctx.turn_embeddings)[note.index],
+            embedding=None if emb is None else emb[note.index],
         )
         ctx.evidence(note.id, [rec.id])
         for e in note.entities:
@@ -336,23 +358,26 @@ def _link(
     old: _Note,
     sim: float,
     shared: list[str],
+    common: list[str],
     entities: dict[str, EntityInfo],
-    *,
-    evolve: bool,
 ) -> None:
+    """``new -LINKS_TO-> old``, and evolve ``old`` if ``new`` is from a later session."""
     names = [entities[e].name for e in shared if e in entities]
     ctx.add_edge(
         new.id,
         "LINKS_TO",
         old.id,
-        {"similarity": round(sim, 4), "shared_entities": names, "scope": "conversation"},
+        {
+            "similarity": round(sim, 4),
+            "shared_entities": names,
+            "shared_words": common,
+            "scope": "conversation",
+        },
     )
-    if not evolve:
-        return
     rec_new, rec_old = ctx.turns[new.index], ctx.turns[old.index]
     if rec_new.session.index <= rec_old.session.index or old.revisions >= MAX_REVISIONS:
         return
-    new_tags = old.tags + [t for t in (nm.lower() for nm in names) if t not in old.tags]
+    new_tags = old.tags + [t for t in dict.fromkeys(nm.lower() for nm in names) if t not in old.tags]
     new_context = old.context
     if old.context_updates < MAX_CONTEXT_UPDATES:
         when = human_date(rec_new.date) or f"session {rec_new.session.index}"
@@ -362,9 +387,8 @@ def _link(
         return
     old.revisions += 1
     rid = ctx.make_id("note-revision", rec_old.raw.turn_id, old.revisions)
-    reason = f"linked from a later note (similarity {sim:.2f}" + (
-        f"; shared: {', '.join(names)})" if names else ")"
-    )
+    shared_desc = ", ".join(names or common[:3])
+    reason = f"linked from a later note (similarity {sim:.2f}; shared: {shared_desc})"
     ctx.add_node(
         rid,
         "NoteRevision",
@@ -389,9 +413,17 @@ def _link(
 
 
 def _memory_links(
-    ctx: IngestContext, notes: list[_Note], emb: np.ndarray, entities: dict[str, EntityInfo]
+    ctx: IngestContext,
+    notes: list[_Note],
+    unit: np.ndarray,
+    mean: np.ndarray,
+    entities: dict[str, EntityInfo],
 ) -> None:
-    """LINKS_TO notes of other conversations (same namespace) that share an entity."""
+    """LINKS_TO notes of other conversations (same namespace) that share an entity.
+
+    The stored notes are centred with this conversation's mean; they are never
+    modified (no evolution across conversations).
+    """
     store = ctx.store
     if store is None:
         return
@@ -405,19 +437,20 @@ def _memory_links(
         if nd.conversation != ctx.cid
         and nd.embedding is not None
         and nd.props.get("entities")
-        and len(nd.embedding) == emb.shape[1]
+        and len(nd.embedding) == unit.shape[1]
     ]
     if not others:
         return
-    mat = np.vstack([np.asarray(nd.embedding, dtype=np.float32) for nd in others])
-    sims = emb @ mat.T
-    rr, cc = np.nonzero(sims >= LINK_SIM)
+    mat = centred(np.vstack([np.asarray(nd.embedding, dtype=np.float32) for nd in others]), mean)
+    sims = unit @ mat.T
+    rr, cc = np.nonzero(sims >= MEMORY_LINK_SIM)
     per_row: dict[int, list[tuple[float, str, float, list[str]]]] = {}
     for a, b in zip(rr.tolist(), cc.tolist(), strict=True):
         shared = sorted(notes[a].shared_keys & set(others[b].props["entities"]))
         if shared:
             s = float(sims[a, b])
-            per_row.setdefault(a, []).append((-(s + SHARED_BONUS * len(shared)), others[b].id, s, shared))
+            key = -(s + SHARED_BONUS * len(shared))
+            per_row.setdefault(a, []).append((key, others[b].id, s, shared))
     for a in sorted(per_row):
         for _, oid, s, shared in sorted(per_row[a])[:TOP_K]:
             names = [entities[e].name for e in shared if e in entities]

@@ -153,7 +153,9 @@ class Pipeline:
         return stable_id("conversation", self.namespace, conversation_id)
 
     def _unchanged(self, conv: RawConversation, fp: str) -> bool:
-        found = self.store.get_nodes(self.namespace, [self.conversation_node_id(conv.conversation_id)])
+        found = self.store.get_nodes(
+            self.namespace, [self.conversation_node_id(conv.conversation_id)]
+        )
         return bool(found) and found[0].props.get("fingerprint") == fp
 
     def process(

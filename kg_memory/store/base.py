@@ -44,9 +44,7 @@ DURABLE = "durable"
 MAX_KEYWORD_CANDIDATES = 5000
 
 
-def rank_by_cosine(
-    query: np.ndarray, ids: Sequence[str], matrix: np.ndarray, k: int
-) -> list[Hit]:
+def rank_by_cosine(query: np.ndarray, ids: Sequence[str], matrix: np.ndarray, k: int) -> list[Hit]:
     """Exact cosine top-``k`` of unit vectors, computed in float64, ties by id.
 
     >>> m = np.array([[1, 0], [0, 1], [0.6, 0.8]], dtype=np.float32)
@@ -157,7 +155,9 @@ class Store(ABC):
                 break
             nxt: list[str] = []
             fset = set(frontier)
-            for e in self.neighbours(namespace, frontier, edge_types=edge_types, direction=direction):
+            for e in self.neighbours(
+                namespace, frontier, edge_types=edge_types, direction=direction
+            ):
                 for other in _other_ends(e, fset, direction):
                     if other not in dist and len(dist) < max_nodes:
                         dist[other] = hop

@@ -45,7 +45,14 @@ def test_changed_conversation_is_replaced(mem: Memory, tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     "name",
-    ["malformed.jsonl", "missing_field.jsonl", "wrong_type.jsonl", "empty_text.jsonl", "not_utf8.jsonl", "malformed.json"],
+    [
+        "malformed.jsonl",
+        "missing_field.jsonl",
+        "wrong_type.jsonl",
+        "empty_text.jsonl",
+        "not_utf8.jsonl",
+        "malformed.json",
+    ],
 )
 def test_bad_input_leaves_store_unchanged(mem: Memory, name: str) -> None:
     mem.ingest([MINI], stages="turns")

@@ -65,7 +65,7 @@ def test_batch_contract(runner: CliRunner, tmp_path: Path) -> None:
 
 
 def test_bad_input_is_one_line_exit_2(runner: CliRunner, tmp_path: Path) -> None:
-    code, out, err = run(
+    code, _out, err = run(
         runner, "ingest", str(BAD / "missing_field.jsonl"), "--store", str(tmp_path / "s")
     )
     assert code == 2
@@ -103,3 +103,18 @@ def test_every_command_documented_in_readme() -> None:
 def runner_help(name: str) -> str:
     res = CliRunner().invoke(app, [*name.split(), "--help"], terminal_width=200)
     return res.stdout
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "graphml", "ttl"])
+def test_export(runner: CliRunner, tmp_path: Path, fmt: str) -> None:
+    store = str(tmp_path / "s")
+    run(runner, "ingest", DEMO, "--stages", "turns", "--store", store)
+    target = tmp_path / f"out.{fmt}"
+    code, out, err = run(runner, "export", str(target), "--format", fmt, "--store", store)
+    assert code == 0, err
+    assert "35 nodes" in out and target.stat().st_size > 0
+    if fmt == "ttl":
+        import rdflib
+
+        g = rdflib.Graph().parse(target, format="turtle")
+        assert len(g) > 35

@@ -1,0 +1,355 @@
+"""The ``triples`` stage: subject-predicate-object facts from the dependency parse (RET-LLM style).
+
+Representation (decided): a fact is a **reified ``Fact`` node**, not an edge.
+A node can be found by keyword and vector search (its text is the sentence
+"Caroline go to support group"), can point at several turns and at a time
+interval, and can be the target of later notes/hyperedges; an edge can do
+none of that. Each Fact has props ``{subject, predicate, object, negated,
+turn_ids, begin, end, subject_id, object_id}`` and edges ``SUBJECT`` ->
+subject Entity, ``OBJECT`` -> object Entity (every nominal object is made an
+entity: a CONCEPT when it is not a named one), ``EVIDENCED_BY`` -> its Turn,
+``DURING`` -> the TimeInterval of a time expression in the same sentence.
+A ``RELATED_TO`` edge also joins subject and object entities (props
+``predicates``: every predicate seen between them) for cheap graph walks.
+Fact embeddings are left ``None`` (turn embeddings already carry the text).
+
+Extraction rules (one fact per asserted clause, over ``ctx.docs``; no extra
+parse):
+
+* clauses of questions ("...?"), clauses without a subject (imperatives,
+  "Let's ..."), clauses under "if", hypothetical "would/could" clauses and
+  complements of "wish"/"hope" are skipped;
+* **subject**: nsubj/nsubjpass of the verb (conjoined verbs inherit it);
+  I/me -> speaker, you -> addressee (the entities stage's mentions); named
+  entities and concept noun phrases -> their entity; "we", "they", "it",
+  "this", relative and indefinite pronouns, and noun phrases owned by a
+  third-person pronoun ("his name") are not resolvable -> no fact;
+  coordinated subjects give one fact each;
+* **predicate**: verb lemma, particles appended ("wrap_up"), the verbs of an
+  xcomp chain joined ("want_start", "start_look_for"), the preposition of a
+  prepositional object appended ("go_to"); copula -> ``be``;
+* **object**: the direct object, else the copula's nominal attribute, else
+  the first prepositional object of the (innermost) verb; quantity heads
+  ("tons of X", "a group of X", "one of X") step to X; pronoun, quantifier and
+  ordinal objects -> no fact; coordinated objects give one fact each;
+* **negation**: a ``neg`` dependent on any verb of the chain -> negated=True;
+* **possessives**: "my X" / "your X" with X a person/relation/pet noun
+  (:data:`RELATION_NOUNS`) -> (speaker/addressee, ``have``, X), also inside
+  questions (the possession is presupposed);
+* **"X is my Y"** (Y a relation noun): (X, ``Y_of``, speaker) -- e.g. "Sam is
+  my brother" -> (Sam, ``brother_of``, Melanie) -- instead of (X, be, Y), so
+  the relation reads from the named person's side.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kg_memory.ingest.artifacts import EntityInfo, FactInfo, Mention, TimeMention
+from kg_memory.ingest.context import IngestContext
+from kg_memory.ingest.entities import _concept_name, ensure_concept, normalise
+
+NAME = "triples"
+REQUIRES: tuple[str, ...] = ("entities", "time")
+
+RELATION_NOUNS = frozenset(
+    """family fam kid kids child children son daughter baby babies mom mother mum dad father parent parents
+    brother sister sibling siblings grandma grandmother grandpa grandfather grandparent grandparents
+    aunt uncle cousin niece nephew husband wife partner spouse boyfriend girlfriend fiance fiancee
+    friend friends pal pals buddy buddies bestie mate colleague coworker boss neighbor neighbour roommate
+    team crew group club band classmate teammate mentor student students youngest oldest
+    dog dogs cat cats pet pets puppy kitten turtle turtles bird fish horse hamster rabbit""".split()
+)
+_UNRESOLVABLE = frozenset(
+    """we us our ours they them their it its this that these those who whom which what whoever something
+    someone somebody anything anyone anybody everything everyone everybody nothing nobody one there here
+    he him his she her hers""".split()
+)
+_QUANT_OBJ = frozenset("lot lots much many bit little more most some any all none few several plenty".split())
+_QUANT_HEAD = frozenset(
+    "lot lots ton tons kind kinds sort sorts type types group bunch couple few one some all piece pair number part".split()
+)
+_BAD_CLAUSE_VERBS = frozenset({"wish", "hope", "bet", "guess"})
+_SUBJ = ("nsubj", "nsubjpass")
+#: Prepositions that do not introduce the verb's object ("besides Italy, I was in Turkey").
+_SKIP_PREPS = frozenset("besides except despite like than as including unlike beyond".split())
+
+
+def _has_neg(tok: Any) -> bool:
+    return any(c.dep_ == "neg" for c in tok.children)
+
+
+def _object_head(tok: Any) -> Any | None:
+    """Step over quantity heads ("tons of passion" -> passion); None if not nominal."""
+    for _ in range(3):
+        if tok.lower_ in _QUANT_HEAD or tok.lemma_.lower() in _QUANT_HEAD:
+            of = next((c for c in tok.children if c.dep_ == "prep" and c.lower_ == "of"), None)
+            pobj = next((c for c in of.children if c.dep_ == "pobj"), None) if of is not None else None
+            if pobj is None:
+                break
+            tok = pobj
+        else:
+            break
+    if tok.pos_ not in ("NOUN", "PROPN") or tok.lower_ in _QUANT_OBJ or tok.lower_ in _UNRESOLVABLE:
+        return None
+    return tok
+
+
+def _conjuncts(tok: Any) -> list[Any]:
+    out = [tok]
+    for c in tok.children:
+        if c.dep_ == "conj" and c.pos_ == tok.pos_:
+            out.extend(_conjuncts(c))
+    return out
+
+
+def _subject_of(verb: Any) -> Any | None:
+    v = verb
+    for _ in range(4):
+        subj = next((c for c in v.children if c.dep_ in _SUBJ), None)
+        if subj is not None:
+            return subj
+        if v.dep_ == "conj" and v.head.pos_ in ("VERB", "AUX"):
+            v = v.head
+            continue
+        return None
+    return None
+
+
+def _clause_ok(verb: Any) -> bool:
+    sent = verb.sent
+    if sent.text.rstrip().endswith("?"):
+        return False
+    v = verb
+    for _ in range(6):
+        for c in v.children:
+            if c.dep_ == "mark" and c.lower_ in ("if", "unless", "whether"):
+                return False
+            if c.dep_ == "aux" and c.lower_ in ("would", "'d", "could", "might", "should"):
+                return False
+        if v.dep_ in ("ROOT",) or v.head is v:
+            break
+        if v.dep_ == "relcl":
+            break
+        h = v.head
+        if v.dep_ in ("ccomp", "xcomp") and h.lemma_.lower() in _BAD_CLAUSE_VERBS:
+            return False
+        v = h
+    return True
+
+
+class _Extractor:
+    def __init__(self, ctx: IngestContext) -> None:
+        self.ctx = ctx
+        self.entities: dict[str, EntityInfo] = ctx.artifacts["entities"]
+        self.speaker_ids: dict[str, str] = ctx.artifacts.get("speaker_ids", {})
+        self.addressees: list[str | None] = ctx.artifacts.get("addressees", [])
+
+    def _mention_at(self, mentions: list[Mention], tok: Any) -> Mention | None:
+        s, e = tok.idx, tok.idx + len(tok)
+        best = None
+        for m in mentions:
+            if m.start <= s and e <= m.end:
+                if best is None or (m.end - m.start) < (best.end - best.start):
+                    best = m
+        return best
+
+    def entity_for(self, tok: Any, ti: int, mentions: list[Mention], *, subject: bool) -> tuple[str, str] | None:
+        """(entity id, name) for a subject/object token, or None if unresolvable."""
+        low = tok.lower_
+        if low in ("i", "me", "myself"):
+            sid = self.speaker_ids.get(self.ctx.turns[ti].raw.speaker)
+            return (sid, self.entities[sid].name) if sid else None
+        if low in ("you", "yourself"):
+            addr = self.addressees[ti] if ti < len(self.addressees) else None
+            aid = self.speaker_ids.get(addr) if addr else None
+            return (aid, self.entities[aid].name) if aid else None
+        if tok.pos_ == "PRON" or low in _UNRESOLVABLE:
+            return None
+        if any(c.dep_ == "poss" and c.lower_ in ("his", "her", "their", "its") for c in tok.children):
+            return None
+        m = self._mention_at(mentions, tok)
+        if m is not None and not m.pronoun and m.entity_id in self.entities:
+            info = self.entities[m.entity_id]
+            if info.type != "CONCEPT" or normalise(info.name).split()[-1] == tok.lemma_.lower():
+                return m.entity_id, info.name
+        if tok.pos_ not in ("NOUN", "PROPN"):
+            return None
+        # concept named like the entities stage names noun chunks
+        name = None
+        for ch in tok.doc.noun_chunks:
+            if ch.root.i == tok.i:
+                cn = _concept_name(ch)
+                name = cn[0] if cn else None
+                break
+        if name is None:
+            name = tok.lemma_.lower() if tok.pos_ == "NOUN" else tok.text
+        eid = ensure_concept(self.ctx, name, ti, tok.text)
+        return eid, self.entities[eid].name
+
+    def verb_facts(self, verb: Any) -> list[tuple[Any, str, Any, bool]]:
+        """(subject token, predicate, object token, negated) for one clause verb."""
+        subj = _subject_of(verb)
+        if subj is None or not _clause_ok(verb):
+            return []
+        preds = [verb]
+        negated = _has_neg(verb)
+        v = verb
+        # follow xcomp chain ("want to start", "start looking for")
+        for _ in range(4):
+            # a copula's or a transitive verb's xcomp is not part of the predicate
+            # ("my goal is to improve ...", "had a great week meeting people")
+            if v.lemma_ == "be" or any(c.dep_ in ("dobj", "acomp") for c in v.children):
+                break
+            x = next((c for c in v.children if c.dep_ == "xcomp" and c.pos_ in ("VERB", "AUX")), None)
+            if x is None:
+                break
+            if any(c.dep_ in _SUBJ for c in x.children):
+                break
+            preds.append(x)
+            negated = negated or _has_neg(x)
+            v = x
+        parts: list[str] = []
+        for p in preds:
+            parts.append(p.lemma_.lower())
+            parts.extend(c.lower_ for c in p.children if c.dep_ == "prt")
+        inner = preds[-1]
+        objs: list[Any] = []
+        prep_word = None
+        dobj = next((c for c in inner.children if c.dep_ in ("dobj", "attr", "oprd")), None)
+        if dobj is not None:
+            head = _object_head(dobj)
+            if head is None:
+                return []
+            objs = _conjuncts(head)
+            if dobj.dep_ == "attr" and inner.lemma_ == "be":
+                parts = ["be"] if len(preds) == 1 else parts
+        elif not (inner.lemma_ == "be" and any(c.dep_ == "acomp" for c in inner.children)):
+            # (an adjectival predicate's prepositions belong to the adjective)
+            for c in inner.children:
+                if c.dep_ in ("prep", "agent") and c.lower_ not in _SKIP_PREPS:
+                    pobj = next((g for g in c.children if g.dep_ == "pobj"), None)
+                    if pobj is None:
+                        pcomp = next((g for g in c.children if g.dep_ == "pcomp" and g.pos_ == "VERB"), None)
+                        if pcomp is not None:
+                            sub = self._pcomp(pcomp)
+                            if sub is not None:
+                                parts.append(sub[0])
+                                objs = sub[1]
+                                break
+                        continue
+                    head = _object_head(pobj)
+                    if head is None:
+                        break
+                    prep_word = c.lower_
+                    objs = _conjuncts(head)
+                    break
+        if not objs:
+            return []
+        if prep_word:
+            parts.append(prep_word)
+        pred = "_".join(parts)
+        return [(s, pred, o, negated) for s in _conjuncts(subj) for o in objs]
+
+    def _pcomp(self, verb: Any) -> tuple[str, list[Any]] | None:
+        """"thinking of working with people" -> ("work_with", [people])."""
+        parts = [verb.lemma_.lower()]
+        d = next((c for c in verb.children if c.dep_ == "dobj"), None)
+        if d is not None:
+            h = _object_head(d)
+            return ("_".join(parts), _conjuncts(h)) if h is not None else None
+        for c in verb.children:
+            if c.dep_ == "prep":
+                pobj = next((g for g in c.children if g.dep_ == "pobj"), None)
+                if pobj is not None:
+                    h = _object_head(pobj)
+                    if h is None:
+                        return None
+                    return ("_".join([*parts, c.lower_]), _conjuncts(h))
+        return None
+
+
+def run(ctx: IngestContext) -> None:
+    docs = ctx.docs
+    if docs is None:
+        raise RuntimeError("triples stage needs ctx.docs (the parse)")
+    ex = _Extractor(ctx)
+    mentions_all: list[list[Mention]] = ctx.artifacts["mentions"]
+    times_all: list[list[TimeMention]] = ctx.artifacts.get("times", [[] for _ in ctx.turns])
+    facts: list[FactInfo] = []
+    related: dict[tuple[str, str], set[str]] = {}
+    for ti, (rec, doc) in enumerate(zip(ctx.turns, docs, strict=True)):
+        mentions = mentions_all[ti]
+        triples: list[tuple[tuple[str, str], str, tuple[str, str] | None, str, bool, Any]] = []
+        for tok in doc:
+            if tok.pos_ in ("VERB", "AUX") and tok.dep_ not in ("aux", "auxpass", "xcomp"):
+                for s, pred, o, neg in ex.verb_facts(tok):
+                    subj = ex.entity_for(s, ti, mentions, subject=True)
+                    if subj is None:
+                        continue
+                    # "X is my Y" (relation noun) -> (X, Y_of, speaker)
+                    if pred == "be" and o.lemma_.lower() in RELATION_NOUNS:
+                        poss = next((c for c in o.children if c.dep_ == "poss"), None)
+                        if poss is not None and poss.lower_ in ("my", "your"):
+                            owner = ex.entity_for(doc[poss.i : poss.i + 1][0], ti, mentions, subject=True) if poss.lower_ == "your" else None
+                            if poss.lower_ == "my":
+                                sid = ex.speaker_ids.get(rec.raw.speaker)
+                                owner = (sid, ex.entities[sid].name) if sid else None
+                            if owner is not None:
+                                triples.append((subj, f"{o.lemma_.lower()}_of", owner, owner[1], neg, s.sent))
+                                continue
+                    obj = ex.entity_for(o, ti, mentions, subject=False)
+                    obj_text = obj[1] if obj else (o.lemma_.lower() if o.pos_ == "NOUN" else o.lower_)
+                    triples.append((subj, pred, obj, obj_text, neg, s.sent))
+            # possessives: my X / your X
+            if tok.dep_ == "poss" and tok.lower_ in ("my", "your"):
+                head = tok.head
+                if head.lemma_.lower() in RELATION_NOUNS or head.lower_ in RELATION_NOUNS:
+                    if tok.lower_ == "my":
+                        sid = ex.speaker_ids.get(rec.raw.speaker)
+                        owner = (sid, ex.entities[sid].name) if sid else None
+                    else:
+                        addr = ex.addressees[ti] if ti < len(ex.addressees) else None
+                        aid = ex.speaker_ids.get(addr) if addr else None
+                        owner = (aid, ex.entities[aid].name) if aid else None
+                    if owner is not None:
+                        for h in _conjuncts(head):
+                            obj = ex.entity_for(h, ti, mentions, subject=False)
+                            word = h.lemma_.lower() if h.pos_ == "NOUN" else h.lower_
+                            triples.append((owner, "have", obj, obj[1] if obj else word, False, tok.sent))
+        seen: set[tuple[str, str, str, bool]] = set()
+        for subj, pred, obj, obj_text, neg, sent in triples:
+            key = (subj[0], pred, obj[0] if obj else obj_text, neg)
+            if key in seen or (obj is not None and obj[0] == subj[0]):
+                continue
+            seen.add(key)
+            tm = next(
+                (t for t in times_all[ti] if sent.start_char <= t.start < sent.end_char), None
+            ) if ti < len(times_all) else None
+            fid = ctx.make_id("fact", rec.raw.turn_id, subj[0], pred, obj[0] if obj else obj_text, neg)
+            words = [subj[1], "not" if neg else "", pred.replace("_", " "), obj_text]
+            props = {
+                "subject": subj[1],
+                "predicate": pred,
+                "object": obj_text,
+                "negated": neg,
+                "turn_ids": [rec.raw.turn_id],
+                "begin": tm.begin if tm else None,
+                "end": tm.end_date if tm else None,
+                "subject_id": subj[0],
+                "object_id": obj[0] if obj else None,
+            }
+            ctx.add_node(fid, "Fact", text=" ".join(w for w in words if w), props=props)
+            ctx.add_edge(fid, "SUBJECT", subj[0])
+            if obj is not None:
+                ctx.add_edge(fid, "OBJECT", obj[0])
+                related.setdefault((subj[0], obj[0]), set()).add(pred)
+            ctx.evidence(fid, [rec.id])
+            if tm is not None:
+                ctx.add_edge(fid, "DURING", tm.node_id)
+            facts.append(
+                FactInfo(fid, subj[0], pred, obj_text, obj[0] if obj else None, neg, ti, tm.node_id if tm else None)
+            )
+    for (a, b), preds in related.items():
+        ctx.add_edge(a, "RELATED_TO", b, {"predicates": sorted(preds)})
+    ctx.artifacts["facts"] = facts
