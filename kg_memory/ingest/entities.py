@@ -71,35 +71,202 @@ REQUIRES: tuple[str, ...] = ()
 
 DROP_LABELS = frozenset({"DATE", "TIME", "CARDINAL", "ORDINAL", "QUANTITY", "MONEY", "PERCENT"})
 #: Types that are world entities shared by every conversation of a namespace.
-SHARED_TYPES = frozenset({"GPE", "LOC", "FAC", "ORG", "PRODUCT", "EVENT", "WORK_OF_ART", "NORP", "LANGUAGE", "LAW"})
+SHARED_TYPES = frozenset(
+    {"GPE", "LOC", "FAC", "ORG", "PRODUCT", "EVENT", "WORK_OF_ART", "NORP", "LANGUAGE", "LAW"}
+)
 FIRST_PERSON = frozenset({"i", "me", "my", "mine", "myself"})
 SECOND_PERSON = frozenset({"you", "your", "yours", "yourself"})
 
 _WEEKDAYS_MONTHS = frozenset(
-    """monday tuesday wednesday thursday friday saturday sunday mon tue tues wed thu thur thurs fri sat sun
-    january february march april may june july august september october november december jan feb mar apr
-    jun jul aug sep sept oct nov dec""".split()
+    [
+        "monday",
+        "tuesday",
+        "wednesday",
+        "thursday",
+        "friday",
+        "saturday",
+        "sunday",
+        "mon",
+        "tue",
+        "tues",
+        "wed",
+        "thu",
+        "thur",
+        "thurs",
+        "fri",
+        "sat",
+        "sun",
+        "january",
+        "february",
+        "march",
+        "april",
+        "may",
+        "june",
+        "july",
+        "august",
+        "september",
+        "october",
+        "november",
+        "december",
+        "jan",
+        "feb",
+        "mar",
+        "apr",
+        "jun",
+        "jul",
+        "aug",
+        "sep",
+        "sept",
+        "oct",
+        "nov",
+        "dec",
+    ]
 )
 #: Capitalised words the small model likes to call names.
 _INTERJECTIONS = frozenset(
-    """hey hi hello bye wow woah whoa yeah yep yes no nope oh ah aw awesome cool great glad congrats congratulations
-    thanks thank sorry wanna gonna gotta super nice lol omg haha woohoo yay ok okay sure hmm man dude
-    love amazing definitely totally absolutely anyway btw dear""".split()
+    [
+        "hey",
+        "hi",
+        "hello",
+        "bye",
+        "wow",
+        "woah",
+        "whoa",
+        "yeah",
+        "yep",
+        "yes",
+        "no",
+        "nope",
+        "oh",
+        "ah",
+        "aw",
+        "awesome",
+        "cool",
+        "great",
+        "glad",
+        "congrats",
+        "congratulations",
+        "thanks",
+        "thank",
+        "sorry",
+        "wanna",
+        "gonna",
+        "gotta",
+        "super",
+        "nice",
+        "lol",
+        "omg",
+        "haha",
+        "woohoo",
+        "yay",
+        "ok",
+        "okay",
+        "sure",
+        "hmm",
+        "man",
+        "dude",
+        "love",
+        "amazing",
+        "definitely",
+        "totally",
+        "absolutely",
+        "anyway",
+        "btw",
+        "dear",
+    ]
 )
 #: Adjectives that do not belong in a concept's name.
 _EVALUATIVE = frozenset(
-    """new old great good bad best better awesome amazing cool nice big small little huge tiny other same whole own
-    few many several much more most real special beautiful wonderful fantastic lovely fun favorite favourite
-    fave top next last first second third certain different various entire such main important hard tough
-    happy sad cute amazing incredible perfect recent""".split()
+    [
+        "new",
+        "old",
+        "great",
+        "good",
+        "bad",
+        "best",
+        "better",
+        "awesome",
+        "amazing",
+        "cool",
+        "nice",
+        "big",
+        "small",
+        "little",
+        "huge",
+        "tiny",
+        "other",
+        "same",
+        "whole",
+        "own",
+        "few",
+        "many",
+        "several",
+        "much",
+        "more",
+        "most",
+        "real",
+        "special",
+        "beautiful",
+        "wonderful",
+        "fantastic",
+        "lovely",
+        "fun",
+        "favorite",
+        "favourite",
+        "fave",
+        "top",
+        "next",
+        "last",
+        "first",
+        "second",
+        "third",
+        "certain",
+        "different",
+        "various",
+        "entire",
+        "such",
+        "main",
+        "important",
+        "hard",
+        "tough",
+        "happy",
+        "sad",
+        "cute",
+        "amazing",
+        "incredible",
+        "perfect",
+        "recent",
+    ]
 )
 _ARTICLES = {"the", "a", "an"}
 _NICKNAMES = {
-    "jim": "james", "jimmy": "james", "bob": "robert", "rob": "robert", "bill": "william", "will": "william",
-    "liz": "elizabeth", "beth": "elizabeth", "kate": "katherine", "katie": "katherine", "mike": "michael",
-    "dave": "david", "tom": "thomas", "joe": "joseph", "sam": "samuel", "alex": "alexander", "tony": "anthony",
-    "chris": "christopher", "nick": "nicholas", "dan": "daniel", "matt": "matthew", "andy": "andrew",
-    "jen": "jennifer", "jess": "jessica", "meg": "megan", "ben": "benjamin", "steve": "steven",
+    "jim": "james",
+    "jimmy": "james",
+    "bob": "robert",
+    "rob": "robert",
+    "bill": "william",
+    "will": "william",
+    "liz": "elizabeth",
+    "beth": "elizabeth",
+    "kate": "katherine",
+    "katie": "katherine",
+    "mike": "michael",
+    "dave": "david",
+    "tom": "thomas",
+    "joe": "joseph",
+    "sam": "samuel",
+    "alex": "alexander",
+    "tony": "anthony",
+    "chris": "christopher",
+    "nick": "nicholas",
+    "dan": "daniel",
+    "matt": "matthew",
+    "andy": "andrew",
+    "jen": "jennifer",
+    "jess": "jessica",
+    "meg": "megan",
+    "ben": "benjamin",
+    "steve": "steven",
 }
 _PUNCT = re.compile(r"[^0-9a-z ]+")
 
@@ -182,7 +349,7 @@ class _Resolver:
     # -- lookup ------------------------------------------------------------
     def speaker_for(self, text: str) -> str | None:
         n = normalise(text)
-        if not n or " " in n and n not in {normalise(s) for s in self.speaker_ids}:
+        if not n or (" " in n and n not in {normalise(s) for s in self.speaker_ids}):
             return None
         exact = [sid for s, sid in self.speaker_ids.items() if normalise(s) == n]
         if exact:
@@ -201,7 +368,9 @@ class _Resolver:
         others = [
             e
             for e, info in self.infos.items()
-            if info.type == "PERSON" and e not in self.speaker_ids.values() and normalise(info.name).startswith(n)
+            if info.type == "PERSON"
+            and e not in self.speaker_ids.values()
+            and normalise(info.name).startswith(n)
         ]
         return cands[0] if not others else None
 
@@ -249,7 +418,9 @@ def _is_common_word(tok: Any, lower_seen: Counter[str]) -> bool:
     return lower_seen[low] > 0
 
 
-def _named_spans(doc: Any, lower_seen: Counter[str], speaker_norms: set[str]) -> list[tuple[int, int, str]]:
+def _named_spans(
+    doc: Any, lower_seen: Counter[str], speaker_norms: set[str]
+) -> list[tuple[int, int, str]]:
     """(start_tok, end_tok, type) of named mentions in a turn, NER plus corrections."""
     out: list[tuple[int, int, str]] = []
     taken: set[int] = set()
@@ -280,11 +451,21 @@ def _named_spans(doc: Any, lower_seen: Counter[str], speaker_norms: set[str]) ->
     i, n = 0, len(doc)
     while i < n:
         tok = doc[i]
-        if i in taken or not (tok.tag_ in ("NNP", "NNPS") and tok.text[:1].isupper() and tok.is_alpha):
+        if i in taken or not (
+            tok.tag_ in ("NNP", "NNPS") and tok.text[:1].isupper() and tok.is_alpha
+        ):
             i += 1
             continue
         j = i + 1
-        while j < n and j not in taken and doc[j].text[:1].isupper() and doc[j].is_alpha and not doc[j].is_sent_start and doc[j].lower_ not in _WEEKDAYS_MONTHS and doc[j].tag_ in ("NNP", "NNPS", "NN", "NNS"):
+        while (
+            j < n
+            and j not in taken
+            and doc[j].text[:1].isupper()
+            and doc[j].is_alpha
+            and not doc[j].is_sent_start
+            and doc[j].lower_ not in _WEEKDAYS_MONTHS
+            and doc[j].tag_ in ("NNP", "NNPS", "NN", "NNS")
+        ):
             j += 1
         if j < n and j not in taken and doc[j].like_num and j - i >= 1 and doc[j - 1].tag_ == "NNP":
             j += 1  # "Witcher 3"
@@ -308,7 +489,9 @@ def _named_spans(doc: Any, lower_seen: Counter[str], speaker_norms: set[str]) ->
         i = j
     # quoted capitalised titles: "Finding Freedom", 'Connected LGBTQ Activists'
     text = doc.text
-    for m in re.finditer(r"[\"'\u201c\u2018]([A-Z][^\"'\u201d\u2019]{2,60}?)[\"'\u201d\u2019]", text):
+    for m in re.finditer(
+        r"[\"'\u201c\u2018]([A-Z][^\"'\u201d\u2019]{2,60}?)[\"'\u201d\u2019]", text
+    ):
         words = m.group(1).split()
         if len(words) < 2 or not all(w[:1].isupper() or not w[:1].isalpha() for w in words):
             continue
@@ -335,7 +518,12 @@ def _concept_name(chunk: Any) -> tuple[str, Any] | None:
             words.append(head.lemma_.lower())
         elif tok.dep_ == "compound" and tok.is_alpha and tok.pos_ in ("NOUN", "PROPN"):
             words.append(tok.text.lower() if tok.pos_ == "PROPN" else tok.lemma_.lower())
-        elif tok.dep_ == "amod" and tok.is_alpha and tok.tag_ == "JJ" and tok.lower_ not in _EVALUATIVE:
+        elif (
+            tok.dep_ == "amod"
+            and tok.is_alpha
+            and tok.tag_ == "JJ"
+            and tok.lower_ not in _EVALUATIVE
+        ):
             words.append(tok.lower_)
         elif words:
             words = []  # only the contiguous modifiers right before the head
@@ -344,7 +532,9 @@ def _concept_name(chunk: Any) -> tuple[str, Any] | None:
     return " ".join(words), head
 
 
-def ensure_concept(ctx: IngestContext, name: str, turn_index: int, surface: str | None = None) -> str:
+def ensure_concept(
+    ctx: IngestContext, name: str, turn_index: int, surface: str | None = None
+) -> str:
     """Id of the conversation-scoped CONCEPT entity ``name`` (created, node included, if new)."""
     res: _Resolver | None = ctx.artifacts.get("_entity_resolver")
     if res is None:  # entities stage did not run through run(): minimal standalone resolver
@@ -352,8 +542,9 @@ def ensure_concept(ctx: IngestContext, name: str, turn_index: int, surface: str 
         ctx.artifacts["_entity_resolver"] = res
         ctx.artifacts.setdefault("entities", res.infos)
     found = res.by_norm.get(normalise(name), [])
-    eid = found[0] if found else None
-    if eid is None:
+    if found:
+        eid = found[0]
+    else:
         eid = res.entity(("concept", normalise(name)), name, "CONCEPT", shared=False)
     res.touch(eid, turn_index)
     _write_node(ctx, res, eid)
@@ -377,7 +568,9 @@ def _write_node(ctx: IngestContext, res: _Resolver, eid: str) -> None:
         props["conversations"] = sorted(convs)
     props["turn_ids"] = sorted(turn_ids)
     text = " ".join([info.name, *aliases])
-    ctx.add_node(eid, "Entity", text=text, props=props, conversation=None if eid in res.shared else True)
+    ctx.add_node(
+        eid, "Entity", text=text, props=props, conversation=None if eid in res.shared else True
+    )
 
 
 def _addressees(ctx: IngestContext) -> list[str | None]:
@@ -409,30 +602,42 @@ def _match_existing(ctx: IngestContext, res: _Resolver) -> None:
             by_norm.setdefault(normalise(nm), []).append(node)
     remap: dict[str, str] = {}
     unresolved: list[str] = []
-    for eid in sorted(res.shared):
+    speakers = set(res.speaker_ids.values())
+    # shared entities, and names of unknown type (MISC) that may be a known shared one
+    pending = sorted(
+        res.shared | {e for e, i in res.infos.items() if i.type == "MISC" and e not in speakers}
+    )
+    for eid in pending:
         if eid in res.existing:
             continue
         info = res.infos[eid]
         n = normalise(info.name)
-        hit = next((nd for nd in by_norm.get(n, []) if _compatible(nd.props.get("type", ""), info.type)), None)
+        hit = next(
+            (nd for nd in by_norm.get(n, []) if _compatible(nd.props.get("type", ""), info.type)),
+            None,
+        )
         if hit is None and len(n) >= 5:
             best, score = None, 0.0
             for nd in res.existing.values():
                 if not _compatible(nd.props.get("type", ""), info.type):
                     continue
-                s = fuzz.ratio(n.replace(" ", ""), normalise(nd.props.get("name", "")).replace(" ", ""))
+                s = fuzz.ratio(
+                    n.replace(" ", ""), normalise(nd.props.get("name", "")).replace(" ", "")
+                )
                 if s > score:
                     best, score = nd, s
             if best is not None and score >= 92:
                 hit = best
         if hit is not None:
             remap[eid] = hit.id
-        else:
+        elif eid in res.shared:
             unresolved.append(eid)
     if unresolved:
         cands = [nd for nd in res.existing.values() if nd.id not in remap.values()]
         if cands and len(unresolved) + len(cands) <= 512:
-            names = [res.infos[e].name for e in unresolved] + [nd.props.get("name", "") for nd in cands]
+            names = [res.infos[e].name for e in unresolved] + [
+                nd.props.get("name", "") for nd in cands
+            ]
             vecs = np.asarray(ctx.embedder.embed(names), dtype=np.float32)
             sims = vecs[: len(unresolved)] @ vecs[len(unresolved) :].T
             for i, eid in enumerate(unresolved):
@@ -454,7 +659,11 @@ def _match_existing(ctx: IngestContext, res: _Resolver) -> None:
         node = res.existing[new_id]
         tgt = res.infos.get(new_id)
         if tgt is None:
-            tgt = EntityInfo(id=new_id, name=node.props.get("name", info.name), type=node.props.get("type", info.type))
+            tgt = EntityInfo(
+                id=new_id,
+                name=node.props.get("name", info.name),
+                type=node.props.get("type", info.type),
+            )
             res.infos[new_id] = tgt
             res.turn_ids[new_id] = set()
             res.shared.add(new_id)
@@ -490,7 +699,9 @@ def run(ctx: IngestContext) -> None:
         res.speaker_ids[sp] = res.entity(("speaker", sp), sp, "PERSON", shared=False)
     for rec in ctx.turns:  # speakers not declared in the header
         if rec.raw.speaker not in res.speaker_ids:
-            res.speaker_ids[rec.raw.speaker] = res.entity(("speaker", rec.raw.speaker), rec.raw.speaker, "PERSON", shared=False)
+            res.speaker_ids[rec.raw.speaker] = res.entity(
+                ("speaker", rec.raw.speaker), rec.raw.speaker, "PERSON", shared=False
+            )
     addressees = _addressees(ctx)
     speaker_norms = {normalise(s) for s in res.speaker_ids}
 
@@ -531,19 +742,22 @@ def run(ctx: IngestContext) -> None:
             low = tok.lower_
             if tok.pos_ == "PRON" or low in ("my", "your", "mine", "yours"):
                 if low in FIRST_PERSON:
-                    turn_mentions.append(Mention(sp_id, tok.text, tok.idx, tok.idx + len(tok), "PERSON", True))
+                    turn_mentions.append(
+                        Mention(sp_id, tok.text, tok.idx, tok.idx + len(tok), "PERSON", True)
+                    )
                 elif low in SECOND_PERSON and addr_id is not None:
-                    turn_mentions.append(Mention(addr_id, tok.text, tok.idx, tok.idx + len(tok), "PERSON", True))
+                    turn_mentions.append(
+                        Mention(addr_id, tok.text, tok.idx, tok.idx + len(tok), "PERSON", True)
+                    )
         for ch, cname, head in per_turn_chunks[ti]:
             if head.i in named_toks:
                 continue
             if " " not in cname and chunk_heads[cname] < 2:
                 continue
-            eid = None
-            for cand in res.by_norm.get(cname, []):
-                eid = cand
-                break
-            if eid is None:
+            found = res.by_norm.get(cname, [])
+            if found:
+                eid = found[0]
+            else:
                 eid = res.entity(("concept", cname), cname, "CONCEPT", shared=False)
             res.touch(eid, ti)
             turn_mentions.append(Mention(eid, ch.text, ch.start_char, ch.end_char, "CONCEPT"))

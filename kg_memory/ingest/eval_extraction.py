@@ -70,8 +70,38 @@ SYNONYMS: dict[str, str] = {
 }
 #: Particles and prepositions dropped when taking a predicate's main verb.
 _FUNCTION = frozenset(
-    """to into in on at of for from with about by up out off down over through towards toward after
-    around away back along across under onto upon as like""".split()
+    [
+        "to",
+        "into",
+        "in",
+        "on",
+        "at",
+        "of",
+        "for",
+        "from",
+        "with",
+        "about",
+        "by",
+        "up",
+        "out",
+        "off",
+        "down",
+        "over",
+        "through",
+        "towards",
+        "toward",
+        "after",
+        "around",
+        "away",
+        "back",
+        "along",
+        "across",
+        "under",
+        "onto",
+        "upon",
+        "as",
+        "like",
+    ]
 )
 
 
@@ -113,7 +143,8 @@ class _MemoryStore:
 
     def find_nodes(self, namespace: str, label: str, **_: Any) -> list[Node]:
         return sorted(
-            (n for n in self.nodes.values() if n.namespace == namespace and n.label == label), key=lambda n: n.id
+            (n for n in self.nodes.values() if n.namespace == namespace and n.label == label),
+            key=lambda n: n.id,
         )
 
 
@@ -165,7 +196,8 @@ def run_stages(
                     if not m.pronoun and ents[m.entity_id].type != "CONCEPT"
                 },
                 "facts": [
-                    (ents[f.subject_id].name, f.predicate, f.object_text, f.negated) for f in by_turn[ti]
+                    (ents[f.subject_id].name, f.predicate, f.object_text, f.negated)
+                    for f in by_turn[ti]
                 ],
                 "times": ctx.artifacts["times"][ti],
             }
@@ -198,7 +230,9 @@ def evaluate(gold: list[dict[str, Any]], locomo_dir: Path, verbose: bool = False
     convs = []
     for cid in sorted(wanted):
         conv = load(locomo_dir / f"{cid}.json")[0]
-        convs.append(replace(conv, sessions=tuple(s for s in conv.sessions if s.index in wanted[cid])))
+        convs.append(
+            replace(conv, sessions=tuple(s for s in conv.sessions if s.index in wanted[cid]))
+        )
     sysout, secs, n_turns = run_stages(convs)
 
     e_tp = e_sys = e_gold = 0
@@ -221,9 +255,13 @@ def evaluate(gold: list[dict[str, Any]], locomo_dir: Path, verbose: bool = False
         sys_facts = list(dict.fromkeys(so["facts"]))
         used: set[int] = set()
         for g in row["triples"]:
-            hit = next((i for i, s in enumerate(sys_facts) if i not in used and _triple_match(g, s)), None)
+            hit = next(
+                (i for i, s in enumerate(sys_facts) if i not in used and _triple_match(g, s)), None
+            )
             if hit is None:
-                log.append(f"{tag} TRI FN {g['subject']}|{g['predicate']}|{g['object']}|{g['negated']}")
+                log.append(
+                    f"{tag} TRI FN {g['subject']}|{g['predicate']}|{g['object']}|{g['negated']}"
+                )
             else:
                 used.add(hit)
         for i, s in enumerate(sys_facts):
@@ -241,7 +279,12 @@ def evaluate(gold: list[dict[str, Any]], locomo_dir: Path, verbose: bool = False
             ge = gs + len(g["text"])
             ok = False
             for i, tm in enumerate(so["times"]):
-                if tm.start < ge and gs < tm.end and tm.begin == g["begin"] and tm.end_date == g["end"]:
+                if (
+                    tm.start < ge
+                    and gs < tm.end
+                    and tm.begin == g["begin"]
+                    and tm.end_date == g["end"]
+                ):
                     ok = True
                     matched.add(i)
                     break
@@ -253,7 +296,10 @@ def evaluate(gold: list[dict[str, Any]], locomo_dir: Path, verbose: bool = False
             d_sys += 1
             if i in matched:
                 d_sys_ok += 1
-            elif not any(tm.start < text.find(g["text"]) + len(g["text"]) and text.find(g["text"]) < tm.end for g in row["dates"]):
+            elif not any(
+                tm.start < text.find(g["text"]) + len(g["text"]) and text.find(g["text"]) < tm.end
+                for g in row["dates"]
+            ):
                 log.append(f"{tag} DATE FP {tm.text} {tm.begin}..{tm.end_date}")
 
     ep, er, ef = _prf(e_tp, e_sys, e_gold)
@@ -263,9 +309,29 @@ def evaluate(gold: list[dict[str, Any]], locomo_dir: Path, verbose: bool = False
     return {
         "turns_scored": len(gold),
         "turns_processed": n_turns,
-        "entities": {"precision": ep, "recall": er, "f1": ef, "tp": e_tp, "sys": e_sys, "gold": e_gold},
-        "triples": {"precision": tp_, "recall": tr, "f1": tf, "tp": t_tp, "sys": t_sys, "gold": t_gold},
-        "dates": {"accuracy": dacc, "precision": dprec, "correct": d_ok, "gold": d_gold, "sys": d_sys},
+        "entities": {
+            "precision": ep,
+            "recall": er,
+            "f1": ef,
+            "tp": e_tp,
+            "sys": e_sys,
+            "gold": e_gold,
+        },
+        "triples": {
+            "precision": tp_,
+            "recall": tr,
+            "f1": tf,
+            "tp": t_tp,
+            "sys": t_sys,
+            "gold": t_gold,
+        },
+        "dates": {
+            "accuracy": dacc,
+            "precision": dprec,
+            "correct": d_ok,
+            "gold": d_gold,
+            "sys": d_sys,
+        },
         "ms_per_turn": {k: 1000 * v / max(n_turns, 1) for k, v in secs.items()},
         "log": log,
     }
@@ -283,9 +349,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(line)
     e, t, d = res["entities"], res["triples"], res["dates"]
     print(f"turns scored: {res['turns_scored']} (processed {res['turns_processed']})")
-    print(f"entities: P={e['precision']:.3f} R={e['recall']:.3f} F1={e['f1']:.3f} (tp={e['tp']} sys={e['sys']} gold={e['gold']})")
-    print(f"triples:  P={t['precision']:.3f} R={t['recall']:.3f} F1={t['f1']:.3f} (tp={t['tp']} sys={t['sys']} gold={t['gold']})")
-    print(f"dates:    accuracy={d['accuracy']:.3f} ({d['correct']}/{d['gold']}) precision={d['precision']:.3f} (sys={d['sys']})")
+    print(
+        f"entities: P={e['precision']:.3f} R={e['recall']:.3f} F1={e['f1']:.3f} (tp={e['tp']} sys={e['sys']} gold={e['gold']})"
+    )
+    print(
+        f"triples:  P={t['precision']:.3f} R={t['recall']:.3f} F1={t['f1']:.3f} (tp={t['tp']} sys={t['sys']} gold={t['gold']})"
+    )
+    print(
+        f"dates:    accuracy={d['accuracy']:.3f} ({d['correct']}/{d['gold']}) precision={d['precision']:.3f} (sys={d['sys']})"
+    )
     print("ms/turn:  " + ", ".join(f"{k}={v:.2f}" for k, v in res["ms_per_turn"].items()))
     checks = {
         f"entity F1 {e['f1']:.3f} >= {TARGET_ENTITY_F1}": e["f1"] >= TARGET_ENTITY_F1,

@@ -53,21 +53,74 @@ NAME = "time"
 REQUIRES: tuple[str, ...] = ()
 
 _WD = {
-    "monday": 0, "mon": 0, "tuesday": 1, "tue": 1, "tues": 1, "wednesday": 2, "wed": 2,
-    "thursday": 3, "thu": 3, "thur": 3, "thurs": 3, "friday": 4, "fri": 4,
-    "saturday": 5, "sat": 5, "sunday": 6, "sun": 6,
+    "monday": 0,
+    "mon": 0,
+    "tuesday": 1,
+    "tue": 1,
+    "tues": 1,
+    "wednesday": 2,
+    "wed": 2,
+    "thursday": 3,
+    "thu": 3,
+    "thur": 3,
+    "thurs": 3,
+    "friday": 4,
+    "fri": 4,
+    "saturday": 5,
+    "sat": 5,
+    "sunday": 6,
+    "sun": 6,
 }
 _MONTHS = {
-    "january": 1, "jan": 1, "february": 2, "feb": 2, "march": 3, "mar": 3, "april": 4, "apr": 4,
-    "may": 5, "june": 6, "jun": 6, "july": 7, "jul": 7, "august": 8, "aug": 8,
-    "september": 9, "sep": 9, "sept": 9, "october": 10, "oct": 10, "november": 11, "nov": 11,
-    "december": 12, "dec": 12,
+    "january": 1,
+    "jan": 1,
+    "february": 2,
+    "feb": 2,
+    "march": 3,
+    "mar": 3,
+    "april": 4,
+    "apr": 4,
+    "may": 5,
+    "june": 6,
+    "jun": 6,
+    "july": 7,
+    "jul": 7,
+    "august": 8,
+    "aug": 8,
+    "september": 9,
+    "sep": 9,
+    "sept": 9,
+    "october": 10,
+    "oct": 10,
+    "november": 11,
+    "nov": 11,
+    "december": 12,
+    "dec": 12,
 }
 _SEASONS = {"spring": 3, "summer": 6, "fall": 9, "autumn": 9, "winter": 12}
 _NUM = {
-    "a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
-    "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "fifteen": 15, "twenty": 20,
-    "a couple of": 2, "a couple": 2, "couple of": 2, "a few": -1, "few": -1, "several": -1,
+    "a": 1,
+    "an": 1,
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "eleven": 11,
+    "twelve": 12,
+    "fifteen": 15,
+    "twenty": 20,
+    "a couple of": 2,
+    "a couple": 2,
+    "couple of": 2,
+    "a few": -1,
+    "few": -1,
+    "several": -1,
 }
 
 _WD_RE = r"(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|mon|tues|tue|wed|thurs|thur|thu|fri|sat|sun)\.?"
@@ -77,13 +130,28 @@ _NUM_RE = r"(?:\d+|a couple of|a couple|couple of|a few|few|several|an|a|one|two
 _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     (name, re.compile(rx, re.I))
     for name, rx in [
-        ("dayword", r"\b(?:the\s+day\s+before\s+yesterday|the\s+day\s+after\s+tomorrow|yesterday|today|tonight|tomorrow|last\s+night|this\s+(?:morning|afternoon|evening))\b"),
-        ("rel_wd", rf"\b(last|this|next|this\s+past|this\s+coming|past|coming)\s+({_WD_RE})(?![a-z])"),
-        ("rel_unit", r"\b(last|this|next|this\s+past|this\s+coming|past|coming|earlier\s+this|later\s+this)\s+(week|weekend|month|year|spring|summer|fall|autumn|winter)\b"),
+        (
+            "dayword",
+            r"\b(?:the\s+day\s+before\s+yesterday|the\s+day\s+after\s+tomorrow|yesterday|today|tonight|tomorrow|last\s+night|this\s+(?:morning|afternoon|evening))\b",
+        ),
+        (
+            "rel_wd",
+            rf"\b(last|this|next|this\s+past|this\s+coming|past|coming)\s+({_WD_RE})(?![a-z])",
+        ),
+        (
+            "rel_unit",
+            r"\b(last|this|next|this\s+past|this\s+coming|past|coming|earlier\s+this|later\s+this)\s+(week|weekend|month|year|spring|summer|fall|autumn|winter)\b",
+        ),
         ("ago", rf"\b({_NUM_RE})\s+(day|week|month|year)s?\s+ago\b"),
         ("the_other_day", r"\bthe\s+other\s+day\b"),
-        ("dmy", rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?({_MONTH_RE})\b\.?(?:,?\s+(\d{{4}}))?"),
-        ("mdy", rf"\b({_MONTH_RE})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?\b(?!\s*(?:am|pm|:))(?:,?\s+(\d{{4}}))?"),
+        (
+            "dmy",
+            rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?({_MONTH_RE})\b\.?(?:,?\s+(\d{{4}}))?",
+        ),
+        (
+            "mdy",
+            rf"\b({_MONTH_RE})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?\b(?!\s*(?:am|pm|:))(?:,?\s+(\d{{4}}))?",
+        ),
         ("my", rf"\b({_MONTH_RE})\s+(\d{{4}})\b"),
         ("in_month", rf"\b(?:in|during|since|until|by)\s+({_MONTH_RE})\b(?!\s+\d)"),
         ("year", r"\b(?:in|during|since|of|back\s+in)\s+((?:19|20)\d\d)\b"),
@@ -127,18 +195,25 @@ def _past_tense(doc: Any, start: int, end: int) -> bool | None:
         return None
     sent = span.sent
     tags = [t.tag_ for t in sent if t.pos_ in ("VERB", "AUX")]
-    if any(t in ("VBD", "VBN") for t in tags) and not any(t.lower_ in ("will", "'ll", "gonna", "going") for t in sent):
-        return True
-    return False
+    future = any(t.lower_ in ("will", "'ll", "gonna", "going") for t in sent)
+    return any(t in ("VBD", "VBN") for t in tags) and not future
 
 
-def resolve(kind: str, m: re.Match[str], ref: date, doc: Any = None) -> tuple[date, date, str] | None:
+def resolve(
+    kind: str, m: re.Match[str], ref: date, doc: Any = None
+) -> tuple[date, date, str] | None:
     """Resolve one regex match to (begin, end, grain) against the reference date."""
     g = [x.lower() if x else x for x in m.groups()]
     text = m.group(0).lower()
     if kind == "dayword":
         t = re.sub(r"\s+", " ", text)
-        off = {"yesterday": -1, "last night": -1, "tomorrow": 1, "the day before yesterday": -2, "the day after tomorrow": 2}.get(t, 0)
+        off = {
+            "yesterday": -1,
+            "last night": -1,
+            "tomorrow": 1,
+            "the day before yesterday": -2,
+            "the day after tomorrow": 2,
+        }.get(t, 0)
         d = ref + timedelta(days=off)
         return d, d, "day"
     if kind in ("rel_wd", "on_wd"):
@@ -162,7 +237,14 @@ def resolve(kind: str, m: re.Match[str], ref: date, doc: Any = None) -> tuple[da
         return d, d, "day"
     if kind == "rel_unit":
         rel, unit = re.sub(r"\s+", " ", g[0]), g[1]
-        step = {"last": -1, "past": -1, "this past": -1, "next": 1, "coming": 1, "this coming": 1}.get(rel, 0)
+        step = {
+            "last": -1,
+            "past": -1,
+            "this past": -1,
+            "next": 1,
+            "coming": 1,
+            "this coming": 1,
+        }.get(rel, 0)
         if unit == "week":
             b, e = _week(ref + timedelta(weeks=step))
             return b, e, "week"
@@ -203,7 +285,11 @@ def resolve(kind: str, m: re.Match[str], ref: date, doc: Any = None) -> tuple[da
             return d, d, "day"
         if unit == "week":
             if n < 0:
-                return _week(ref - timedelta(weeks=4))[0], _week(ref - timedelta(weeks=2))[1], "weeks"
+                return (
+                    _week(ref - timedelta(weeks=4))[0],
+                    _week(ref - timedelta(weeks=2))[1],
+                    "weeks",
+                )
             b, e = _week(ref - timedelta(weeks=n))
             return b, e, "week"
         if unit == "month":
@@ -221,13 +307,13 @@ def resolve(kind: str, m: re.Match[str], ref: date, doc: Any = None) -> tuple[da
         return ref - timedelta(days=7), ref - timedelta(days=1), "days"
     if kind in ("dmy", "mdy"):
         if kind == "dmy":
-            day, mon, yr = int(g[0]), _MONTHS[g[1]], g[2]
+            dd, mno, yr = int(g[0]), _MONTHS[g[1]], g[2]
         else:
-            mon, day, yr = _MONTHS[g[0]], int(g[1]), g[2]
+            mno, dd, yr = _MONTHS[g[0]], int(g[1]), g[2]
         if g[0] == "may" and kind == "mdy" and not m.group(0)[0].isupper():
             return None  # modal "may 2 ..." is not a date
         try:
-            d = date(int(yr) if yr else ref.year, mon, day)
+            d = date(int(yr) if yr else ref.year, mno, dd)
         except ValueError:
             return None
         return d, d, "day"
@@ -252,7 +338,9 @@ def resolve(kind: str, m: re.Match[str], ref: date, doc: Any = None) -> tuple[da
     return None
 
 
-def find_times(text: str, ref: date, doc: Any = None) -> list[tuple[int, int, str, date, date, str]]:
+def find_times(
+    text: str, ref: date, doc: Any = None
+) -> list[tuple[int, int, str, date, date, str]]:
     """All (start, end, text, begin, end, grain) in ``text``, longest match first, no overlaps."""
     found: list[tuple[int, int, str, date, date, str]] = []
     for kind, rx in _PATTERNS:
@@ -262,7 +350,9 @@ def find_times(text: str, ref: date, doc: Any = None) -> list[tuple[int, int, st
                 continue
             s, e = m.start(), m.end()
             # report the expression without a leading preposition
-            lead = re.match(r"(?:on|in|during|since|until|by|of|over|back\s+in)\s+", m.group(0), re.I)
+            lead = re.match(
+                r"(?:on|in|during|since|until|by|of|over|back\s+in)\s+", m.group(0), re.I
+            )
             if lead and kind in ("year", "in_month", "on_wd", "weekend", "dmy"):
                 s += lead.end()
             found.append((s, e, text[s:e].rstrip("."), r[0], r[1], r[2]))
@@ -295,7 +385,18 @@ def run(ctx: IngestContext) -> None:
         ref = _ref_date(rec.date)
         turn_times: list[TimeMention] = []
         text = rec.raw.text
-        if ref is not None and text and re.search(r"\d|day|week|month|year|ago|night|morning|afternoon|evening|spring|summer|fall|autumn|winter|" + _WD_RE + "|" + _MONTH_RE, text, re.I):
+        if (
+            ref is not None
+            and text
+            and re.search(
+                r"\d|day|week|month|year|ago|night|morning|afternoon|evening|spring|summer|fall|autumn|winter|"
+                + _WD_RE
+                + "|"
+                + _MONTH_RE,
+                text,
+                re.I,
+            )
+        ):
             doc = docs[ti] if docs is not None else None
             for s, e, expr, b, en, grain in find_times(text, ref, doc):
                 nid = ctx.make_id("time", _d(b), _d(en))
@@ -306,7 +407,13 @@ def run(ctx: IngestContext) -> None:
                     nid,
                     "TimeInterval",
                     text=f"{_d(b)} {_d(en)} " + " ".join(texts[nid]),
-                    props={"begin": _d(b), "end": _d(en), "grain": grain, "text": texts[nid][0], "texts": list(texts[nid])},
+                    props={
+                        "begin": _d(b),
+                        "end": _d(en),
+                        "grain": grain,
+                        "text": texts[nid][0],
+                        "texts": list(texts[nid]),
+                    },
                 )
                 ctx.add_edge(rec.id, "MENTIONS", nid, {"text": expr})
                 turn_times.append(TimeMention(expr, s, e, _d(b), _d(en), grain, nid))

@@ -53,26 +53,182 @@ NAME = "triples"
 REQUIRES: tuple[str, ...] = ("entities", "time")
 
 RELATION_NOUNS = frozenset(
-    """family fam kid kids child children son daughter baby babies mom mother mum dad father parent parents
-    brother sister sibling siblings grandma grandmother grandpa grandfather grandparent grandparents
-    aunt uncle cousin niece nephew husband wife partner spouse boyfriend girlfriend fiance fiancee
-    friend friends pal pals buddy buddies bestie mate colleague coworker boss neighbor neighbour roommate
-    team crew group club band classmate teammate mentor student students youngest oldest
-    dog dogs cat cats pet pets puppy kitten turtle turtles bird fish horse hamster rabbit""".split()
+    [
+        "family",
+        "fam",
+        "kid",
+        "kids",
+        "child",
+        "children",
+        "son",
+        "daughter",
+        "baby",
+        "babies",
+        "mom",
+        "mother",
+        "mum",
+        "dad",
+        "father",
+        "parent",
+        "parents",
+        "brother",
+        "sister",
+        "sibling",
+        "siblings",
+        "grandma",
+        "grandmother",
+        "grandpa",
+        "grandfather",
+        "grandparent",
+        "grandparents",
+        "aunt",
+        "uncle",
+        "cousin",
+        "niece",
+        "nephew",
+        "husband",
+        "wife",
+        "partner",
+        "spouse",
+        "boyfriend",
+        "girlfriend",
+        "fiance",
+        "fiancee",
+        "friend",
+        "friends",
+        "pal",
+        "pals",
+        "buddy",
+        "buddies",
+        "bestie",
+        "mate",
+        "colleague",
+        "coworker",
+        "boss",
+        "neighbor",
+        "neighbour",
+        "roommate",
+        "team",
+        "crew",
+        "group",
+        "club",
+        "band",
+        "classmate",
+        "teammate",
+        "mentor",
+        "student",
+        "students",
+        "youngest",
+        "oldest",
+        "dog",
+        "dogs",
+        "cat",
+        "cats",
+        "pet",
+        "pets",
+        "puppy",
+        "kitten",
+        "turtle",
+        "turtles",
+        "bird",
+        "fish",
+        "horse",
+        "hamster",
+        "rabbit",
+    ]
 )
 _UNRESOLVABLE = frozenset(
-    """we us our ours they them their it its this that these those who whom which what whoever something
-    someone somebody anything anyone anybody everything everyone everybody nothing nobody one there here
-    he him his she her hers""".split()
+    [
+        "we",
+        "us",
+        "our",
+        "ours",
+        "they",
+        "them",
+        "their",
+        "it",
+        "its",
+        "this",
+        "that",
+        "these",
+        "those",
+        "who",
+        "whom",
+        "which",
+        "what",
+        "whoever",
+        "something",
+        "someone",
+        "somebody",
+        "anything",
+        "anyone",
+        "anybody",
+        "everything",
+        "everyone",
+        "everybody",
+        "nothing",
+        "nobody",
+        "one",
+        "there",
+        "here",
+        "he",
+        "him",
+        "his",
+        "she",
+        "her",
+        "hers",
+    ]
 )
-_QUANT_OBJ = frozenset("lot lots much many bit little more most some any all none few several plenty".split())
+_QUANT_OBJ = frozenset(
+    [
+        "lot",
+        "lots",
+        "much",
+        "many",
+        "bit",
+        "little",
+        "more",
+        "most",
+        "some",
+        "any",
+        "all",
+        "none",
+        "few",
+        "several",
+        "plenty",
+    ]
+)
 _QUANT_HEAD = frozenset(
-    "lot lots ton tons kind kinds sort sorts type types group bunch couple few one some all piece pair number part".split()
+    [
+        "lot",
+        "lots",
+        "ton",
+        "tons",
+        "kind",
+        "kinds",
+        "sort",
+        "sorts",
+        "type",
+        "types",
+        "group",
+        "bunch",
+        "couple",
+        "few",
+        "one",
+        "some",
+        "all",
+        "piece",
+        "pair",
+        "number",
+        "part",
+    ]
 )
 _BAD_CLAUSE_VERBS = frozenset({"wish", "hope", "bet", "guess"})
 _SUBJ = ("nsubj", "nsubjpass")
 #: Prepositions that do not introduce the verb's object ("besides Italy, I was in Turkey").
-_SKIP_PREPS = frozenset("besides except despite like than as including unlike beyond".split())
+_SKIP_PREPS = frozenset(
+    ["besides", "except", "despite", "like", "than", "as", "including", "unlike", "beyond"]
+)
 
 
 def _has_neg(tok: Any) -> bool:
@@ -84,7 +240,9 @@ def _object_head(tok: Any) -> Any | None:
     for _ in range(3):
         if tok.lower_ in _QUANT_HEAD or tok.lemma_.lower() in _QUANT_HEAD:
             of = next((c for c in tok.children if c.dep_ == "prep" and c.lower_ == "of"), None)
-            pobj = next((c for c in of.children if c.dep_ == "pobj"), None) if of is not None else None
+            pobj = (
+                next((c for c in of.children if c.dep_ == "pobj"), None) if of is not None else None
+            )
             if pobj is None:
                 break
             tok = pobj
@@ -149,12 +307,17 @@ class _Extractor:
         s, e = tok.idx, tok.idx + len(tok)
         best = None
         for m in mentions:
-            if m.start <= s and e <= m.end:
-                if best is None or (m.end - m.start) < (best.end - best.start):
-                    best = m
+            if (
+                m.start <= s
+                and e <= m.end
+                and (best is None or m.end - m.start < best.end - best.start)
+            ):
+                best = m
         return best
 
-    def entity_for(self, tok: Any, ti: int, mentions: list[Mention], *, subject: bool) -> tuple[str, str] | None:
+    def entity_for(
+        self, tok: Any, ti: int, mentions: list[Mention], *, subject: bool
+    ) -> tuple[str, str] | None:
         """(entity id, name) for a subject/object token, or None if unresolvable."""
         low = tok.lower_
         if low in ("i", "me", "myself"):
@@ -166,7 +329,9 @@ class _Extractor:
             return (aid, self.entities[aid].name) if aid else None
         if tok.pos_ == "PRON" or low in _UNRESOLVABLE:
             return None
-        if any(c.dep_ == "poss" and c.lower_ in ("his", "her", "their", "its") for c in tok.children):
+        if any(
+            c.dep_ == "poss" and c.lower_ in ("his", "her", "their", "its") for c in tok.children
+        ):
             return None
         m = self._mention_at(mentions, tok)
         if m is not None and not m.pronoun and m.entity_id in self.entities:
@@ -201,7 +366,9 @@ class _Extractor:
             # ("my goal is to improve ...", "had a great week meeting people")
             if v.lemma_ == "be" or any(c.dep_ in ("dobj", "acomp") for c in v.children):
                 break
-            x = next((c for c in v.children if c.dep_ == "xcomp" and c.pos_ in ("VERB", "AUX")), None)
+            x = next(
+                (c for c in v.children if c.dep_ == "xcomp" and c.pos_ in ("VERB", "AUX")), None
+            )
             if x is None:
                 break
             if any(c.dep_ in _SUBJ for c in x.children):
@@ -230,7 +397,9 @@ class _Extractor:
                 if c.dep_ in ("prep", "agent") and c.lower_ not in _SKIP_PREPS:
                     pobj = next((g for g in c.children if g.dep_ == "pobj"), None)
                     if pobj is None:
-                        pcomp = next((g for g in c.children if g.dep_ == "pcomp" and g.pos_ == "VERB"), None)
+                        pcomp = next(
+                            (g for g in c.children if g.dep_ == "pcomp" and g.pos_ == "VERB"), None
+                        )
                         if pcomp is not None:
                             sub = self._pcomp(pcomp)
                             if sub is not None:
@@ -252,7 +421,7 @@ class _Extractor:
         return [(s, pred, o, negated) for s in _conjuncts(subj) for o in objs]
 
     def _pcomp(self, verb: Any) -> tuple[str, list[Any]] | None:
-        """"thinking of working with people" -> ("work_with", [people])."""
+        """ "thinking of working with people" -> ("work_with", [people])."""
         parts = [verb.lemma_.lower()]
         d = next((c for c in verb.children if c.dep_ == "dobj"), None)
         if d is not None:
@@ -291,15 +460,25 @@ def run(ctx: IngestContext) -> None:
                     if pred == "be" and o.lemma_.lower() in RELATION_NOUNS:
                         poss = next((c for c in o.children if c.dep_ == "poss"), None)
                         if poss is not None and poss.lower_ in ("my", "your"):
-                            owner = ex.entity_for(doc[poss.i : poss.i + 1][0], ti, mentions, subject=True) if poss.lower_ == "your" else None
+                            owner = (
+                                ex.entity_for(
+                                    doc[poss.i : poss.i + 1][0], ti, mentions, subject=True
+                                )
+                                if poss.lower_ == "your"
+                                else None
+                            )
                             if poss.lower_ == "my":
                                 sid = ex.speaker_ids.get(rec.raw.speaker)
                                 owner = (sid, ex.entities[sid].name) if sid else None
                             if owner is not None:
-                                triples.append((subj, f"{o.lemma_.lower()}_of", owner, owner[1], neg, s.sent))
+                                triples.append(
+                                    (subj, f"{o.lemma_.lower()}_of", owner, owner[1], neg, s.sent)
+                                )
                                 continue
                     obj = ex.entity_for(o, ti, mentions, subject=False)
-                    obj_text = obj[1] if obj else (o.lemma_.lower() if o.pos_ == "NOUN" else o.lower_)
+                    obj_text = (
+                        obj[1] if obj else (o.lemma_.lower() if o.pos_ == "NOUN" else o.lower_)
+                    )
                     triples.append((subj, pred, obj, obj_text, neg, s.sent))
             # possessives: my X / your X
             if tok.dep_ == "poss" and tok.lower_ in ("my", "your"):
@@ -316,17 +495,23 @@ def run(ctx: IngestContext) -> None:
                         for h in _conjuncts(head):
                             obj = ex.entity_for(h, ti, mentions, subject=False)
                             word = h.lemma_.lower() if h.pos_ == "NOUN" else h.lower_
-                            triples.append((owner, "have", obj, obj[1] if obj else word, False, tok.sent))
+                            triples.append(
+                                (owner, "have", obj, obj[1] if obj else word, False, tok.sent)
+                            )
         seen: set[tuple[str, str, str, bool]] = set()
         for subj, pred, obj, obj_text, neg, sent in triples:
             key = (subj[0], pred, obj[0] if obj else obj_text, neg)
             if key in seen or (obj is not None and obj[0] == subj[0]):
                 continue
             seen.add(key)
-            tm = next(
-                (t for t in times_all[ti] if sent.start_char <= t.start < sent.end_char), None
-            ) if ti < len(times_all) else None
-            fid = ctx.make_id("fact", rec.raw.turn_id, subj[0], pred, obj[0] if obj else obj_text, neg)
+            tm = (
+                next((t for t in times_all[ti] if sent.start_char <= t.start < sent.end_char), None)
+                if ti < len(times_all)
+                else None
+            )
+            fid = ctx.make_id(
+                "fact", rec.raw.turn_id, subj[0], pred, obj[0] if obj else obj_text, neg
+            )
             words = [subj[1], "not" if neg else "", pred.replace("_", " "), obj_text]
             props = {
                 "subject": subj[1],
@@ -348,7 +533,16 @@ def run(ctx: IngestContext) -> None:
             if tm is not None:
                 ctx.add_edge(fid, "DURING", tm.node_id)
             facts.append(
-                FactInfo(fid, subj[0], pred, obj_text, obj[0] if obj else None, neg, ti, tm.node_id if tm else None)
+                FactInfo(
+                    fid,
+                    subj[0],
+                    pred,
+                    obj_text,
+                    obj[0] if obj else None,
+                    neg,
+                    ti,
+                    tm.node_id if tm else None,
+                )
             )
     for (a, b), preds in related.items():
         ctx.add_edge(a, "RELATED_TO", b, {"predicates": sorted(preds)})

@@ -35,6 +35,7 @@ import java.util.concurrent.CountDownLatch;
 import org.neo4j.configuration.Config;
 import org.neo4j.configuration.GraphDatabaseSettings;
 import org.neo4j.configuration.connectors.BoltConnector;
+import org.neo4j.configuration.GraphDatabaseInternalSettings;
 import org.neo4j.configuration.connectors.HttpConnector;
 import org.neo4j.configuration.connectors.HttpsConnector;
 import org.neo4j.configuration.helpers.SocketAddress;
@@ -128,6 +129,9 @@ public final class KgMemoryNeo4jServer {
                 // No lock-out after failed logins: tests deliberately use wrong passwords and must
                 // not lock the real user out (default: 3 attempts, then 5 s lock).
                 .setConfig(GraphDatabaseSettings.auth_max_failed_attempts, 0)
+                // Netty's graceful-shutdown quiet period (default 5 s per event loop group) made
+                // every stop take ~10 s longer than needed.
+                .setConfig(GraphDatabaseInternalSettings.netty_server_shutdown_quiet_period, 0)
                 .build();
 
         CountDownLatch stopped = new CountDownLatch(1);

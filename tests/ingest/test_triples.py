@@ -1,0 +1,123 @@
+"""Triples stage: SVO, copula, possessive and "X is my Y" facts as reified Fact nodes."""
+
+from __future__ import annotations
+
+import pytest
+
+from kg_memory.embed import HashEmbedder
+from kg_memory.formats.model import RawConversation, RawSession, RawTurn
+from kg_memory.ids import stable_id
+from kg_memory.ingest import entities, temporal, triples
+from kg_memory.ingest import turns as turns_stage
+from kg_memory.ingest.context import IngestContext
+from kg_memory.nlp import load_nlp
+
+
+def make_conv(
+    cid: str, turns: list[tuple[str, str]], date: str = "2023-05-08T13:56:00"
+) -> RawConversation:
+    speakers = tuple(dict.fromkeys(s for s, _ in turns))
+    raw = tuple(RawTurn(f"D1:{i + 1}", s, t, i) for i, (s, t) in enumerate(turns))
+    return RawConversation(cid, speakers, (RawSession(1, date, date, raw),))
+
+
+def make_ctx(conv: RawConversation, store: object, namespace: str = "ns") -> IngestContext:
+    ctx = IngestContext(
+        namespace=namespace,
+        conversation=conv,
+        conversation_id=stable_id("conversation", namespace, conv.conversation_id),
+        store=store,  # type: ignore[arg-type]
+        embedder=HashEmbedder(),
+    )
+    turns_stage.build(ctx)
+    return ctx
+
+
+def run_all(turns: list[tuple[str, str]], date: str = "2023-05-08T13:56:00"):  # type: ignore[no-untyped-def]
+    ctx = make_ctx(make_conv("c1", turns, date), store=None)
+    nlp = load_nlp()
+    ctx.docs = [nlp(t.raw.text) for t in ctx.turns]
+    entities.run(ctx)
+    temporal.run(ctx)
+    triples.run(ctx)
+    ents = ctx.artifacts["entities"]
+    facts = [
+        (ents[f.subject_id].name, f.predicate, f.object_text, f.negated)
+        for f in ctx.artifacts["facts"]
+    ]
+    return ctx, facts
+
+
+def test_svo_with_preposition_and_time() -> None:
+    ctx, facts = run_all(
+        [("Caroline", "I went to the support group yesterday."), ("Melanie", "Nice!")]
+    )
+    assert ("Caroline", "go_to", "support group", False) in facts
+    f = next(f for f in ctx.artifacts["facts"] if f.predicate == "go_to")
+    node = ctx.nodes[f.id]
+    assert node.label == "Fact" and node.props["begin"] == "2023-05-07" == node.props["end"]
+    assert node.text == "Caroline go to support group"
+    assert (f.id, "SUBJECT", f.subject_id) in ctx.edges
+    assert f.object_id and (f.id, "OBJECT", f.object_id) in ctx.edges
+    assert (f.id, "EVIDENCED_BY", ctx.turns[0].id) in ctx.edges
+    assert f.time_node_id and (f.id, "DURING", f.time_node_id) in ctx.edges
+    assert (f.subject_id, "RELATED_TO", f.object_id) in ctx.edges
+
+
+def test_copula_possessive_and_relation() -> None:
+    _, facts = run_all(
+        [
+            ("Caroline", "How are the kids?"),
+            ("Melanie", "I am a painter. My kids love the beach. Sam is my brother."),
+        ]
+    )
+    assert ("Melanie", "be", "painter", False) in facts
+    assert ("Melanie", "have", "kid", False) in facts
+    assert ("Sam", "brother_of", "Melanie", False) in facts
+    assert not any(f[1] == "be" and f[0] == "Sam" for f in facts)
+
+
+def test_pronoun_subjects_and_negation() -> None:
+    _, facts = run_all([("Jon", "You don't like coffee."), ("Gina", "I never drink coffee, Jon.")])
+    assert ("Gina", "like", "coffee", True) in facts
+    assert ("Gina", "drink", "coffee", True) in facts
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Do you like coffee?",  # question
+        "Let's go to a dance class!",  # suggestion, no subject
+        "We went to the beach.",  # unresolvable "we"
+        "It stands for love.",  # unresolvable "it"
+        "I would buy a boat if I could.",  # hypothetical
+    ],
+)
+def test_no_fact(text: str) -> None:
+    _, facts = run_all([("Anna", text), ("Beth", "Ok.")])
+    assert [f for f in facts if f[0] == "Anna"] == []
+
+
+def test_xcomp_chain_and_particle() -> None:
+    _, facts = run_all(
+        [("Jon", "I want to start a dance studio. I wrapped up my script."), ("Gina", "Cool.")]
+    )
+    assert ("Jon", "want_start", "dance studio", False) in facts
+    assert ("Jon", "wrap_up", "script", False) in facts
+
+
+def test_deterministic() -> None:
+    turns = [
+        ("Caroline", "I joined a new activist group last Tuesday."),
+        ("Melanie", "My kids love it."),
+    ]
+    a, _ = run_all(turns)
+    b, _ = run_all(turns)
+    assert sorted(a.nodes) == sorted(b.nodes) and sorted(a.edges) == sorted(b.edges)
+
+
+@pytest.mark.slow
+def test_whole_locomo_conversation_and_targets(locomo_dir) -> None:  # type: ignore[no-untyped-def]
+    from kg_memory.ingest import eval_extraction
+
+    assert eval_extraction.main([]) == 0
