@@ -26,7 +26,8 @@ Algorithm
    (plus ``"(<time expression>: <date>)"`` when the time is explicit); the
    embedding is the normalised mean of the segment's turn embeddings.
 3. **Edges.** ``EVIDENCED_BY`` every turn, ``PARTICIPANT``, ``LOCATED_AT``,
-   ``DURING`` (the TimeInterval of the explicit time, when there is one),
+   ``DURING`` (the TimeInterval of the explicit time, when there is one; no
+   TimeInterval is invented for the session date),
    ``NEXT`` between consecutive events in conversation order (sessions are in
    time order, so this is time order across sessions).
 4. **Causes** (:func:`find_causal_links`), from discourse markers:
@@ -52,6 +53,7 @@ sub-events).
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections import Counter
 from collections.abc import Sequence
@@ -59,6 +61,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from spacy.attrs import IDX, SENT_START
 
 from kg_memory.ingest.artifacts import EntityInfo, EventInfo, Mention, TimeMention
 from kg_memory.ingest.context import IngestContext
@@ -106,6 +109,7 @@ _RESULT_START = re.compile(
     re.IGNORECASE,
 )
 _WHY_MID = re.compile(r",?\s*\b(?:which is why|that'?s why|and so|as a result)\b", re.IGNORECASE)
+_IN_SENTENCE_MARKER = re.compile(r"\b(?:because|since)\b|,\s*so\b", re.IGNORECASE)
 _TEMPORAL_SINCE = re.compile(
     r"\bsince (?:we|i|you)? ?(?:last|first)\b|\bsince (?:then|\d|the last|our last|my last|"
     r"i was|we were|childhood|last)\b",
@@ -126,7 +130,7 @@ def gap_similarities(emb: np.ndarray, window: int = WINDOW) -> np.ndarray:
 
     >>> e = np.array([[1, 0], [1, 0], [0, 1], [0, 1]], dtype=np.float32)
     >>> gap_similarities(e).round(2).tolist()
-    [0.45, 0.0, 0.45]
+    [0.71, 0.0, 0.71]
     """
     m = len(emb)
     if m < 2:
@@ -205,7 +209,7 @@ def segment(
             bounds.append(b)
     edges = [0, *sorted(bounds), m]
     out: list[tuple[int, int]] = []
-    for s, e in zip(edges, edges[1:], strict=False):
+    for s, e in itertools.pairwise(edges):
         out.extend(_split_long(sims, s, e, min_len, max_len))
     return out
 
@@ -279,18 +283,36 @@ def _unit(v: np.ndarray) -> np.ndarray:
     return (v / n).astype(np.float32) if n > 0 else v.astype(np.float32)
 
 
+#: Pseudo-count that shrinks the mean removed by :func:`centred` for small sets.
+CENTRE_PRIOR = 8
+
+
+def centring_mean(emb: np.ndarray) -> np.ndarray:
+    """The mean row of ``emb``, shrunk by ``n / (n + CENTRE_PRIOR)``.
+
+    With few rows the mean is mostly the rows themselves (two rows centred on
+    their exact mean always point in opposite directions), so less of it is
+    removed.
+    """
+    n = len(emb)
+    if n == 0:
+        return np.zeros(emb.shape[1:], dtype=emb.dtype)
+    return np.asarray(emb.mean(axis=0) * (n / (n + CENTRE_PRIOR)), dtype=emb.dtype)
+
+
 def centred(emb: np.ndarray, mean: np.ndarray | None = None) -> np.ndarray:
-    """Unit rows after removing the mean row (``mean``, default the rows' own).
+    """Unit rows after removing ``mean`` (default :func:`centring_mean` of the rows).
 
     Turn index texts share a date and speaker prefix and a chatty style, which
     puts every raw cosine around 0.55 (MiniLM on LoCoMo); centring removes that
     common component so that a fixed threshold means "related".
 
     >>> e = np.array([[1.0, 1.0], [1.0, 0.9], [1.0, 1.1]])
-    >>> (centred(e) @ centred(e).T).round(2)[1, 2]
-    np.float64(-1.0)
+    >>> c = centred(e, e.mean(axis=0))  # raw cosine of rows 1 and 2: 0.99
+    >>> round(float(c[1] @ c[2]), 2)
+    -1.0
     """
-    mu = emb.mean(axis=0) if mean is None else mean
+    mu = centring_mean(emb) if mean is None else mean
     c = emb - mu
     norms = np.linalg.norm(c, axis=1, keepdims=True)
     return np.asarray(c / np.where(norms > 0, norms, 1.0), dtype=emb.dtype)
@@ -308,13 +330,21 @@ def _embeddings(ctx: IngestContext) -> np.ndarray:
 
 
 def _sentences(doc: Any, text: str) -> list[tuple[int, int]]:
-    """Char spans of the sentences of a turn (the whole text without a parse)."""
-    if doc is None:
-        return [(0, len(text))] if text.strip() else []
-    try:
-        return [(s.start_char, s.end_char) for s in doc.sents]
-    except ValueError:  # no sentence boundaries set
-        return [(0, len(text))] if text.strip() else []
+    """Char spans of the sentences of a turn (the whole text without a parse).
+
+    Reads the sentence starts with one ``Doc.to_array`` call (no Token objects).
+
+    >>> import spacy
+    >>> nlp = spacy.blank("en"); _ = nlp.add_pipe("sentencizer")
+    >>> _sentences(nlp("Hi there. How are you?"), "Hi there. How are you?")
+    [(0, 10), (10, 22)]
+    """
+    whole = [(0, len(text))] if text.strip() else []
+    if doc is None or len(doc) == 0 or not doc.has_annotation("SENT_START"):
+        return whole
+    arr = doc.to_array([SENT_START, IDX]).tolist()
+    starts = [idx for k, (st, idx) in enumerate(arr) if k == 0 or st == 1]
+    return [(a, b) for a, b in zip(starts, [*starts[1:], len(text)], strict=True) if a < b]
 
 
 def _sentence_score(sent: str, centrality: float, n_mentions: int) -> float:
@@ -398,9 +428,9 @@ def _words(text: str, span: tuple[int, int]) -> int:
     return len(text[span[0] : span[1]].split())
 
 
-def find_causal_links(texts: Sequence[str], docs: Sequence[Any], same_block: Sequence[int]) -> list[
-    CausalLink
-]:
+def find_causal_links(
+    texts: Sequence[str], docs: Sequence[Any], same_block: Sequence[int]
+) -> list[CausalLink]:
     """Cause/effect clause pairs marked by discourse connectives.
 
     ``same_block[i]`` is the session of turn ``i``: a sentence-initial result
@@ -424,13 +454,13 @@ def find_causal_links(texts: Sequence[str], docs: Sequence[Any], same_block: Seq
             sent = text[s:e]
             found = False
             m = _RESULT_START.match(sent)
-            if m and prev_sent is not None:
+            if m and prev_sent is not None and not TOPIC_SHIFT.match(sent):
                 eff = _strip_span(text, s + m.end(), e)
                 if _words(text, eff) >= 2:
                     marker = m.group(0).strip(" ,").lower()
                     out.append(CausalLink(marker, prev_sent[0], prev_sent[1], i, eff))
                     found = True
-            if not found and doc is not None:
+            if not found and doc is not None and _IN_SENTENCE_MARKER.search(sent):
                 link = _in_sentence(i, text, doc, s, e)
                 if link is not None:
                     out.append(link)
@@ -550,9 +580,7 @@ def run(ctx: IngestContext) -> None:
                 elif etype in PLACE_TYPES:
                     places[m.entity_id] += 1
                     place_first.setdefault(m.entity_id, len(place_first))
-        place = (
-            min(places, key=lambda p: (-places[p], place_first[p])) if places else None
-        )
+        place = min(places, key=lambda p: (-places[p], place_first[p])) if places else None
         tm = next((t for i in idxs for t in times[i]), None)
         session_day = (first.date or "")[:10] or None
         begin = tm.begin if tm else session_day
@@ -560,7 +588,12 @@ def run(ctx: IngestContext) -> None:
 
         description = _describe(ctx, idxs, emb, vec, mentions, times)
         head = f"[{human_date(first.date)}] " if first.date else ""
-        when = f" ({tm.text}: {tm.begin})" if tm else ""
+        span = (
+            f"{tm.begin}..{tm.end_date}"
+            if tm and tm.end_date != tm.begin
+            else (tm.begin if tm else "")
+        )
+        when = f" ({tm.text}: {span})" if tm else ""
         names = [entities[p].name if p in entities else p for p in participants]
         turn_ids = [ctx.turns[i].raw.turn_id for i in idxs]
         ctx.add_node(
@@ -613,8 +646,15 @@ def _causes(
         ce, ee = events[event_of_turn[link.cause_turn]], events[event_of_turn[link.effect_turn]]
         cause_text = texts[link.cause_turn][link.cause_span[0] : link.cause_span[1]]
         effect_text = texts[link.effect_turn][link.effect_span[0] : link.effect_span[1]]
-        tids = sorted({ctx.turns[link.cause_turn].raw.turn_id, ctx.turns[link.effect_turn].raw.turn_id})
-        props = {"marker": link.marker, "cause": cause_text, "effect": effect_text, "turn_ids": tids}
+        tids = sorted(
+            {ctx.turns[link.cause_turn].raw.turn_id, ctx.turns[link.effect_turn].raw.turn_id}
+        )
+        props = {
+            "marker": link.marker,
+            "cause": cause_text,
+            "effect": effect_text,
+            "turn_ids": tids,
+        }
         if ce.id != ee.id:
             ctx.add_edge(ce.id, "CAUSES", ee.id, props)
             continue
@@ -651,9 +691,7 @@ def _causes(
             if sp:
                 ctx.add_edge(sid, "PARTICIPANT", sp)
             ids.append(sid)
-            subevents.append(
-                EventInfo(sid, [ti], text, [sp] if sp else [], None, ce.begin, ce.end)
-            )
+            subevents.append(EventInfo(sid, [ti], text, [sp] if sp else [], None, ce.begin, ce.end))
         ctx.add_edge(ids[0], "CAUSES", ids[1], props)
     return subevents
 
@@ -680,5 +718,9 @@ def _back_references(ctx: IngestContext, events: list[EventInfo], vecs: np.ndarr
                 ev.id,
                 "SUBEVENT_OF",
                 events[j].id,
-                {"reason": "back-reference", "cue": cue.group(0), "similarity": round(float(sims[k, j]), 4)},
+                {
+                    "reason": "back-reference",
+                    "cue": cue.group(0),
+                    "similarity": round(float(sims[k, j]), 4),
+                },
             )

@@ -129,10 +129,10 @@ def run(ctx: IngestContext) -> None:
         first = ctx.turns[ev.turn_indexes[0]]
         names = [entities[p].name if p in entities else p for p in ev.participants]
         place = entities[ev.place_id].name if ev.place_id and ev.place_id in entities else None
-        when = human_date(ev.begin) if ev.begin else human_date(first.date)
+        node = ctx.nodes.get(ev.id)
+        body = node.text if node is not None and node.text else ev.description
         text = (
-            f"Event ({when}{f', at {place}' if place else ''}) with {', '.join(names) or 'unknown'}: "
-            f"{ev.description}"
+            f"Event with {', '.join(names) or 'unknown'}{f' at {place}' if place else ''}: {body}"
         )
         hid = ctx.make_id("hyperedge", "event_frame", ev.id)
         if add_hyperedge(

@@ -4,29 +4,33 @@ Algorithm
 ---------
 1. **Units.** Every turn is a memory unit, except *trivial* ones
    (:func:`is_trivial`): greetings and acknowledgements with fewer than
-   ``MIN_CONTENT`` content words, no entity other than a speaker, and no shared
-   photo ("Wow, thanks Mel!"). Their content lives on in their Turn node.
+   ``MIN_CONTENT`` content words (after dropping chat filler and the speakers'
+   names), no entity other than a speaker, and no shared photo ("Hi Melanie!",
+   "Wow, cool!"). Their content lives on in their Turn node.
 2. **Keywords** (:func:`keywords_tfidf`): candidate terms are the content
-   lemmas (nouns, proper nouns, verbs, adjectives, numbers; no stop or phatic
-   words) and multi-word noun chunks; each note keeps its ``N_KEYWORDS`` best by
-   tf-idf over the notes of the conversation (smooth idf), phrases first on
-   ties, a word dropped when a chosen phrase already contains it.
-3. **Tags**: the types of the entities mentioned (``person``, ``gpe``, ...,
-   speakers excluded), ``photo`` / ``question`` markers, and up to
-   ``N_TOPICS`` *topic words*: nouns of the note that recur in at least
-   ``TOPIC_MIN_DF`` notes of the conversation.
+   lemmas (nouns, proper nouns, verbs, adjectives; no stop or filler words,
+   dates or numbers) and adjective/noun phrases (:func:`content_terms`); each
+   note keeps its ``N_KEYWORDS`` best by tf-idf over the notes of the
+   conversation (smooth idf), phrases first on ties, a word dropped when a
+   chosen phrase already contains it.
+3. **Tags**: the types of the named entities mentioned (``person``, ``gpe``,
+   ..., speakers and noun-phrase concepts excluded), ``photo`` / ``question``
+   markers, and up to ``N_TOPICS`` *topic words*: nouns of the note that recur
+   in at least ``TOPIC_MIN_DF`` notes of the conversation.
 4. **Context** (extractive): ``"<speaker> to <addressee>, <date> (session k), about:
    <three best keywords>"``.
 5. **Links** (``LINKS_TO``, newer -> earlier note). One matrix product of the
-   notes' turn embeddings (reused, no model call) gives all similarities; only
-   the lower triangle (earlier notes) is kept, and notes of the same session
-   fewer than ``NEAR`` turns apart are skipped (``NEXT_TURN`` already links
-   them). A pair links when its cosine is at least ``LINK_SIM``, or at least
-   ``LINK_SIM_SHARED`` and the notes mention a common entity (speakers do not
-   count). Each note keeps its ``TOP_K`` best (cosine + ``SHARED_BONUS`` per
-   shared entity). Notes of *other* conversations already in the memory are
-   linked the same way (one more product) when they share an entity and reach
-   ``LINK_SIM``; those are never modified (see below).
+   notes' turn embeddings (reused, no model call), *centred* first
+   (:func:`~kg_memory.ingest.events.centred`: the shared date/speaker/chat
+   component makes every raw MiniLM cosine ~0.55), gives all similarities;
+   only the lower triangle (earlier notes) is kept, and notes of the same
+   session fewer than ``NEAR`` turns apart are skipped (``NEXT_TURN`` already
+   links them). A pair links when its cosine is at least ``LINK_SIM`` *and*
+   the notes share an entity (speakers do not count) or a content word; each
+   note keeps its ``TOP_K`` best (cosine + ``SHARED_BONUS`` per shared entity
+   and per shared word, up to three). Notes of *other* conversations already in
+   the memory (one ``find_nodes`` call, one more product) are linked when they
+   share an entity and reach ``MEMORY_LINK_SIM``; those are never modified.
 6. **Memory evolution.** A link from a note of a *later session* updates the
    earlier note: shared entity names are added to its tags, and (at most
    ``MAX_CONTEXT_UPDATES`` times) its context is extended with
@@ -34,8 +38,13 @@ Algorithm
    ``NoteRevision`` node (previous and new tags/context, the cause note and
    turn, the reason, its revision number) with ``REVISION_OF`` to the note and
    ``EVIDENCED_BY`` to the causing turn: the note shows the latest state and the
-   revisions keep the history. Only notes of this conversation evolve, so
-   re-ingesting or deleting a conversation never leaves another one changed.
+   revisions keep the history. A note takes at most ``MAX_REVISIONS``
+   revisions. Only notes of this conversation evolve, so re-ingesting or
+   deleting a conversation never leaves another one changed.
+
+Leaves ``ctx.artifacts["notes"]`` (the Note ids, in turn order). The memory
+links read every stored Note of the namespace once per conversation; set
+``MEMORY_LINKS = False`` to skip them.
 
 Everything is deterministic: ids derive from source turn ids and revision
 numbers, and ties are broken by position.
@@ -51,10 +60,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from spacy import symbols as sym
+from spacy.attrs import ENT_TYPE, IDX, IS_STOP, LEMMA, LOWER, POS
+from spacy.strings import get_string_id
 
 from kg_memory.ingest.artifacts import EntityInfo
 from kg_memory.ingest.context import IngestContext
-from kg_memory.ingest.events import centred, speaker_entities, turn_mentions
+from kg_memory.ingest.events import centred, centring_mean, speaker_entities, turn_mentions
 from kg_memory.ingest.turns import human_date
 
 NAME = "notes"
@@ -76,9 +88,13 @@ MAX_REVISIONS = 6
 #: Link to notes of other conversations already stored in the namespace.
 MEMORY_LINKS = True
 
-_CONTENT_POS = frozenset({"NOUN", "PROPN", "VERB", "ADJ"})
-_PHRASE_POS = frozenset({"NOUN", "PROPN", "ADJ"})
-_NO_KEYWORD_ENTS = frozenset({"DATE", "TIME", "CARDINAL", "ORDINAL", "PERCENT", "MONEY", "QUANTITY"})
+_NOUN, _PROPN, _ADJ, _VERB = int(sym.NOUN), int(sym.PROPN), int(sym.ADJ), int(sym.VERB)
+_CONTENT_POS_IDS = frozenset({_NOUN, _PROPN, _VERB, _ADJ})
+_PHRASE_POS_IDS = frozenset({_NOUN, _PROPN, _ADJ})
+_NO_KEYWORD_ENTS = frozenset(
+    {"DATE", "TIME", "CARDINAL", "ORDINAL", "PERCENT", "MONEY", "QUANTITY"}
+)
+_NO_KEYWORD_IDS = frozenset(get_string_id(label) for label in _NO_KEYWORD_ENTS)
 _WORD = re.compile(r"[a-z][a-z0-9'+-]*")
 #: Chat filler that is never a keyword.
 PHATIC = frozenset(
@@ -86,7 +102,7 @@ PHATIC = frozenset(
     amazing good sound lol haha totally really super congrats congratulations agree sure
     love like know think feel thing lot way day bit kind hear happy mean want get go make
     look tell let keep stuff gonna wanna take need find happen use try come give say start
-    wait hope bet sure cause guy folk""".split()
+    wait hope bet sure cause guy folk""".split()  # noqa: SIM905
 )
 
 
@@ -110,47 +126,63 @@ def content_terms(
     doc: Any,
     skip: frozenset[str] = frozenset(),
     skip_spans: Sequence[tuple[int, int]] = (),
-) -> tuple[list[str], list[str]]:
-    """Content lemmas and multi-word noun-chunk lemmas of a parsed turn.
+) -> tuple[list[str], list[str], set[str]]:
+    """Content lemmas, multi-word phrases and nouns of a parsed turn.
 
-    Stop words, chat filler (:data:`PHATIC`), dates and numbers, the words in
-    ``skip`` (the speakers' names) and the proper nouns inside ``skip_spans``
-    (char spans of mentions of a speaker, e.g. a nickname) are left out.
+    Content lemmas are nouns, proper nouns, verbs and adjectives that are not
+    stop words, chat filler (:data:`PHATIC`), dates or numbers, nor in
+    ``skip`` (speakers' names) or a proper noun inside ``skip_spans`` (char
+    spans of mentions of a speaker, e.g. a nickname). Phrases are runs of two
+    or more adjectives/nouns ending in a noun ("lgbtq support group"). One
+    ``Doc.to_array`` call, no Token objects (this runs on every turn).
 
     >>> import spacy
+    >>> from spacy.tokens import Doc
     >>> nlp = spacy.blank("en")
-    >>> content_terms(nlp("hello")) == ([], [])
-    True
+    >>> d = Doc(nlp.vocab, words=["I", "ran", "a", "charity", "race"],
+    ...         pos=["PRON", "VERB", "DET", "NOUN", "NOUN"],
+    ...         lemmas=["I", "run", "a", "charity", "race"])
+    >>> words, phrases, nouns = content_terms(d)
+    >>> words, phrases, sorted(nouns)
+    (['run', 'charity', 'race'], ['charity race'], ['charity', 'race'])
     """
     words: list[str] = []
-    for tok in doc:
-        if (
-            tok.pos_ in _CONTENT_POS
-            and not tok.is_stop
-            and tok.ent_type_ not in _NO_KEYWORD_ENTS
-            and tok.lower_ not in skip
-            and not (tok.pos_ == "PROPN" and any(a <= tok.idx < b for a, b in skip_spans))
-        ):
-            lemma = tok.lemma_.lower()
-            if lemma not in PHATIC and _WORD.fullmatch(lemma):
-                words.append(lemma)
     phrases: list[str] = []
-    try:
-        chunks = list(doc.noun_chunks)
-    except (ValueError, NotImplementedError):  # no parse
-        chunks = []
-    for ch in chunks:
-        parts = [
-            t.lemma_.lower()
-            for t in ch
-            if t.pos_ in _PHRASE_POS
-            and not t.is_stop
-            and t.lower_ not in skip
-            and not (t.pos_ == "PROPN" and any(a <= t.idx < b for a, b in skip_spans))
-        ]
-        if len(parts) >= 2 and all(_WORD.fullmatch(p) for p in parts):
-            phrases.append(" ".join(parts))
-    return words, phrases
+    nouns: set[str] = set()
+    if len(doc) == 0:
+        return words, phrases, nouns
+    strings = doc.vocab.strings
+    run: list[tuple[int, str]] = []  # (pos, lemma) of the current adjective/noun run
+
+    def close() -> None:
+        while run and run[-1][0] == _ADJ:
+            run.pop()
+        if len(run) >= 2:
+            phrases.append(" ".join(lemma for _, lemma in run))
+        run.clear()
+
+    arr = doc.to_array([POS, IS_STOP, LEMMA, LOWER, ENT_TYPE, IDX]).tolist()
+    for pos, stop, lemma_h, lower_h, ent_h, idx in arr:
+        if pos not in _CONTENT_POS_IDS or stop or ent_h in _NO_KEYWORD_IDS:
+            close()
+            continue
+        lower = strings[lower_h]
+        if lower in skip or (pos == _PROPN and any(a <= idx < b for a, b in skip_spans)):
+            close()
+            continue
+        lemma = strings[lemma_h].lower()
+        if lemma in PHATIC or not _WORD.fullmatch(lemma):
+            close()
+            continue
+        words.append(lemma)
+        if pos == _NOUN:
+            nouns.add(lemma)
+        if pos in _PHRASE_POS_IDS:
+            run.append((pos, lemma))
+        else:
+            close()
+    close()
+    return words, phrases, nouns
 
 
 def is_trivial(words: Sequence[str], has_entity: bool, has_photo: bool) -> bool:
@@ -229,8 +261,7 @@ def run(ctx: IngestContext) -> None:
     for i, rec in enumerate(ctx.turns):
         if i < len(docs):
             spans = [(m.start, m.end) for m in mentions[i] if m.entity_id in speakers]
-            words, phrases = content_terms(docs[i], skip_words, spans)
-            noun_set = {t.lemma_.lower() for t in docs[i] if t.pos_ == "NOUN" and not t.is_stop}
+            words, phrases, noun_set = content_terms(docs[i], skip_words, spans)
         else:
             words, phrases, noun_set = [], [], set()
         named = [m.entity_id for m in mentions[i] if not m.pronoun and m.entity_id not in speakers]
@@ -243,8 +274,8 @@ def run(ctx: IngestContext) -> None:
         return
     kws = keywords_tfidf(terms)
     noun_df: Counter[str] = Counter()
-    for s in nouns:
-        noun_df.update(s)
+    for noun_set in nouns:
+        noun_df.update(noun_set)
 
     notes: list[_Note] = []
     for r, i in enumerate(rows):
@@ -257,7 +288,7 @@ def run(ctx: IngestContext) -> None:
         tags: list[str] = []
         for e in ents:
             tag = entities[e].type.lower()
-            if e not in speakers and tag not in tags:
+            if e not in speakers and tag not in tags and tag != "concept":
                 tags.append(tag)
         if rec.raw.caption:
             tags.append("photo")
@@ -273,7 +304,9 @@ def run(ctx: IngestContext) -> None:
             f"{f', {when}' if when else ''} (session {rec.session.index}), "
             f"about: {', '.join(kws[r][:3]) or 'small talk'}"
         )
-        content = rec.raw.text + (f" [shared a photo: {rec.raw.caption}]" if rec.raw.caption else "")
+        content = rec.raw.text + (
+            f" [shared a photo: {rec.raw.caption}]" if rec.raw.caption else ""
+        )
         notes.append(
             _Note(
                 index=i,
@@ -293,7 +326,7 @@ def run(ctx: IngestContext) -> None:
     mean: np.ndarray | None = None
     if ctx.turn_embeddings is not None and len(ctx.turn_embeddings) == n:
         emb = np.asarray(ctx.turn_embeddings, dtype=np.float32)
-        mean = emb[rows].mean(axis=0)
+        mean = centring_mean(emb[rows])
     if emb is not None and len(rows) > 1:
         unit = centred(emb[rows], mean)
         sims = unit @ unit.T
@@ -377,7 +410,9 @@ def _link(
     rec_new, rec_old = ctx.turns[new.index], ctx.turns[old.index]
     if rec_new.session.index <= rec_old.session.index or old.revisions >= MAX_REVISIONS:
         return
-    new_tags = old.tags + [t for t in dict.fromkeys(nm.lower() for nm in names) if t not in old.tags]
+    new_tags = old.tags + [
+        t for t in dict.fromkeys(nm.lower() for nm in names) if t not in old.tags
+    ]
     new_context = old.context
     if old.context_updates < MAX_CONTEXT_UPDATES:
         when = human_date(rec_new.date) or f"session {rec_new.session.index}"
