@@ -343,6 +343,10 @@ def test_keyword_search_ranks_by_bm25(st: Store, ns: str) -> None:
     assert np.allclose([h.score for h in got], [h.score for h in expected])
     assert st.text_stats(ns, "Turn") == (5, pytest.approx(sum(lens) / len(lens)))
     assert [h.id for h in st.keyword_search(ns, "Turn", query, 2)] == [h.id for h in expected[:2]]
+    all_cands = st.keyword_candidates(ns, "Turn", terms)
+    assert sorted(c[0] for c in all_cands) == sorted(h.id for h in expected)
+    cut = st.keyword_candidates(ns, "Turn", terms, limit=2)
+    assert len(cut) == 2 and set(cut) <= set(all_cands)
     cands = st.keyword_candidates(ns, "Turn", ["melanie"])
     assert cands == [(nid(ns, "t2"), docs["t2"])]
     assert st.keyword_search(ns, "Turn", "the and of", 5) == []  # stop words only

@@ -19,6 +19,7 @@ from kg_memory.model import Edge, Node
 from kg_memory.store.base import CYPHER, DURABLE, TRANSACTIONS, VECTOR_INDEX, rank_by_cosine
 from kg_memory.store.embedded import EmbeddedStore
 from kg_memory.store.embedded.store import DB_FILE, SCHEMA_VERSION, migrate
+from kg_memory.text import tokenize
 
 REPO = Path(__file__).resolve().parents[2]
 NS = "ns"
@@ -134,9 +135,11 @@ def test_vector_cache_sees_other_connections(tmp_path: Path) -> None:
         q = nodes[3].embedding
         assert q is not None
         assert a.vector_search(NS, "Turn", q, 1)[0].id == "turn:3"  # cached in a
+        assert a.text_stats(NS, "Turn") == (10, 6.0)
         b.upsert_nodes([Node("turn:new", "Turn", NS, "c1", "x", {}, q * 2)])
         b.delete_conversation(NS, "nothing")
         assert {h.id for h in a.vector_search(NS, "Turn", q, 2)} == {"turn:3", "turn:new"}
+        assert a.text_stats(NS, "Turn") == (11, 61 / 11)
 
 
 def test_vector_search_large_scope_exact(tmp_path: Path) -> None:
@@ -168,13 +171,82 @@ def test_rollback_clears_vectors_read_inside(tmp_path: Path) -> None:
         assert {h.id for h in s.vector_search(NS, "Turn", q, 5)} == {"turn:0", "turn:1"}
 
 
+def _fts_matches_nodes(s: EmbeddedStore) -> None:
+    """The full-text index holds exactly the tokens of every node's text."""
+    conn = s._db
+    conn.execute(
+        "CREATE VIRTUAL TABLE IF NOT EXISTS temp.fts_vocab USING fts5vocab(main, nodes_fts, instance)"
+    )
+    indexed = set(conn.execute("SELECT term, doc FROM temp.fts_vocab").fetchall())
+    expected = {
+        (tok, pk)
+        for pk, text in conn.execute("SELECT pk, text FROM nodes WHERE text IS NOT NULL")
+        for tok in tokenize(text)
+    }
+    assert indexed == expected
+
+
+def test_fulltext_index_follows_every_write(tmp_path: Path) -> None:
+    with EmbeddedStore(tmp_path / "s") as s:
+        s.upsert_nodes(turns(30))
+        s.upsert_nodes(
+            [
+                Node("turn:1", "Turn", NS, "c1", "Fresh Wörds, café!", {}),  # text changed
+                Node("turn:2", "Turn", NS, "c1", None, {}),  # text removed
+                Node("x", "Note", NS, None, None, {}),
+                Node("x", "Note", NS, None, "last write wins", {}),  # same id twice in a batch
+                Node("turn:40", "Turn", NS, "c2", "brand new", {}),
+            ]
+        )
+        s.upsert_nodes([Node("turn:2", "Turn", NS, "c1", "text is back", {})])
+        s.upsert_nodes([Node("o:1", "Turn", "other", "c1", "other namespace words", {})])
+        _fts_matches_nodes(s)
+        with pytest.raises(RuntimeError), s.transaction():
+            s.upsert_nodes(turns(5, start=200))
+            s.delete_namespace("other")
+            raise RuntimeError
+        _fts_matches_nodes(s)
+        assert s.delete_conversation(NS, "c2") == 1
+        s.delete_namespace("other")
+        _fts_matches_nodes(s)
+        (x,) = s.get_nodes(NS, ["x"])
+        assert x.text == "last write wins"
+        assert s.keyword_search(NS, "Turn", "cafe caf", 5)[0].id == "turn:1"
+        assert [h.id for h in s.keyword_search(NS, "Turn", "back", 5)] == ["turn:2"]
+
+
+def test_duplicate_ids_in_one_batch_act_like_sequential_writes(tmp_path: Path) -> None:
+    v = np.ones(4, dtype=np.float32) / 2
+    with EmbeddedStore(tmp_path / "s") as s:
+        s.upsert_nodes(
+            [
+                Node("a", "Turn", NS, "c1", "first", {"n": 1}, v),
+                Node("a", "Note", NS, "c2", "second", {"n": 2}),
+            ]
+        )
+        (a,) = s.get_nodes(NS, ["a"], with_embeddings=True)
+        assert (a.label, a.conversation, a.text, dict(a.props)) == (
+            "Note",
+            "c2",
+            "second",
+            {"n": 2},
+        )
+        assert a.embedding is not None and np.array_equal(a.embedding, v)
+        assert [h.id for h in s.vector_search(NS, "Note", v, 1, conversation="c2")] == ["a"]
+        assert s.counts(NS).nodes == {"Note": 1}
+
+
 # -- crash safety -----------------------------------------------------------------
 
 _CHILD = textwrap.dedent(
     """
-    import sys, time
+    import sys, time, types
     import numpy as np
     from pathlib import Path
+    # Skip kg_memory/__init__ (it imports the whole library): only the store matters.
+    pkg = types.ModuleType("kg_memory")
+    pkg.__path__ = [sys.argv[3]]
+    sys.modules["kg_memory"] = pkg
     from kg_memory.model import Node
     from kg_memory.store.embedded import EmbeddedStore
 
@@ -210,7 +282,7 @@ def _run_and_kill(store_dir: Path, mode: str, expect: str) -> int:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH", "")) if p)
     proc = subprocess.Popen(
-        [sys.executable, "-c", _CHILD, str(store_dir), mode],
+        [sys.executable, "-c", _CHILD, str(store_dir), mode, str(REPO / "kg_memory")],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

@@ -1,0 +1,1282 @@
+"""The Neo4j store: the memory graph in a Neo4j 5.26+ server, through the official driver.
+
+Why this design
+---------------
+* **Parameterised Cypher only.** Every query text is a literal of this module;
+  values travel as parameters. The only interpolated names are node labels and
+  relationship types, and only after :func:`~kg_memory.model.check_label` /
+  :func:`~kg_memory.model.check_edge_type` (closed allow-lists).
+* **One node per id, two labels.** Every node carries ``:Memory`` (the uniqueness
+  constraint, the range indexes and the full-text index hang off it) and its own
+  label. ``props_json`` holds the props exactly; scalar props (and lists of
+  scalars) are also plain properties, so ``t.speaker`` works in Cypher.
+* **Batched writes.** ``UNWIND $rows ... MERGE`` in batches of :data:`BATCH`
+  rows, grouped by label (nodes) or type (edges), in managed transactions
+  (``execute_write``: the driver retries transient errors).
+* **Identical ranking.** Keyword search gets its candidates from the Lucene
+  full-text index over ``ftext`` (the text normalised by kg-memory's own
+  tokenizer, whitespace analyzer), so the candidate set equals the embedded
+  store's; the shared BM25 scores them. Vector search asks the HNSW vector
+  index of the label for an oversampled top list, filters it to the scope and
+  re-ranks the survivors exactly with :func:`~kg_memory.store.base.rank_by_cosine`
+  over the stored vectors.
+
+Transactions
+------------
+``with store.transaction():`` opens one explicit Neo4j transaction for the
+calling thread. Writes run in it at once (so reads inside the block, which use
+the same transaction, see them) and are also logged: when the server reports a
+retryable error (deadlock, leader switch, dropped connection) in the middle of
+the block or at commit, the log is replayed in a fresh transaction, within
+``max_transaction_retry_time``. Nested ``transaction()`` calls join the outer
+one; any exception rolls everything back. :meth:`Neo4jStore.cypher` always runs
+in its own read session and does not see writes of an open transaction, and
+the vector index does not see them either (Neo4j indexes vectors at commit).
+
+Performance
+-----------
+Vectors are stored twice: ``embedding`` (``LIST<FLOAT>``, what the vector
+index and user Cypher see) and ``embedding_f32`` (the exact float32 bytes,
+what the store reads back, cheap to transfer). Writing 2,000 384-d turns costs
+little on the client when the driver's optional Rust extension
+(``neo4j-rust-ext``) is installed; with the pure-Python driver, packing the
+floats takes about a second per 2,000 vectors. On the server most of the time
+is the HNSW insertion at commit (vector indexes), not the graph itself.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import hashlib
+import json
+import math
+import re
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, ParamSpec, TypeVar
+
+import numpy as np
+from neo4j import READ_ACCESS, WRITE_ACCESS, Driver, GraphDatabase, ManagedTransaction, Transaction
+from neo4j import exceptions as nx
+from neo4j.graph import Node as GraphNode
+from neo4j.graph import Path as GraphPath
+from neo4j.graph import Relationship as GraphRelationship
+
+from kg_memory.config import Neo4jConfig
+from kg_memory.errors import KGMemoryError, QueryError, StoreError, StoreUnavailableError
+from kg_memory.model import NODE_LABELS, Edge, Hit, Node, Stats, check_edge_type, check_label
+from kg_memory.resources import resource_dir
+from kg_memory.store.base import (
+    CYPHER,
+    DURABLE,
+    FULLTEXT_INDEX,
+    MAX_KEYWORD_CANDIDATES,
+    TRANSACTIONS,
+    VECTOR_INDEX,
+    Direction,
+    Store,
+    rank_by_cosine,
+)
+from kg_memory.text import tokenize
+
+#: Rows per ``UNWIND`` write.
+BATCH = 1000
+#: Ids per ``UNWIND`` read.
+READ_CHUNK = 5000
+#: Nodes per ``DETACH DELETE`` statement (all in the same transaction).
+DELETE_BATCH = 10_000
+#: Name of the full-text index (see ``schemas/neo4j.cypher``).
+FULLTEXT_INDEX_NAME = "memory_text"
+#: Seconds the driver keeps retrying a transaction that failed transiently.
+MAX_RETRY_SECONDS = 30.0
+#: Seconds to wait for a TCP connection to the server.
+CONNECT_TIMEOUT = 10.0
+#: Seconds to wait for indexes to come online after applying the schema.
+INDEX_WAIT_SECONDS = 300
+#: Seconds an in-scope vector count is trusted without a write of ours in between
+#: (bounds staleness from other processes; it only tunes the oversampling).
+SCOPE_COUNT_TTL = 5.0
+#: Vector search asks the HNSW index for max(OVERSAMPLE * k, k + MIN_CANDIDATES)
+#: in-scope neighbours before the exact re-ranking (see Neo4jStore.vector_search).
+OVERSAMPLE = 10
+MIN_CANDIDATES = 100
+#: Lucene caps a boolean query at 1024 clauses; terms are sent in groups of this many.
+LUCENE_TERMS_PER_QUERY = 512
+
+#: Properties kg-memory itself sets on nodes; props of these names live only in ``props_json``.
+RESERVED_NODE_PROPS = frozenset(
+    {"id", "namespace", "conversation", "label", "text", "ntok", "ftext", "fscope",
+     "props_json", "embedding", "embedding_f32", "vdim"}
+)
+#: Properties kg-memory itself sets on relationships.
+RESERVED_EDGE_PROPS = frozenset({"namespace", "props_json"})
+#: Internal properties left out of :meth:`Neo4jStore.cypher` results.
+HIDDEN_PROPS = frozenset({"embedding", "embedding_f32", "vdim", "ftext", "fscope", "props_json"})
+
+_INT64 = (-(2**63), 2**63 - 1)
+_SCALARS = frozenset({str, float, bool})
+
+P = ParamSpec("P")
+R = TypeVar("R")
+Tx = ManagedTransaction | Transaction
+
+
+def vector_index_name(label: str) -> str:
+    """Name of the vector index of ``label`` (``NoteRevision`` -> ``note_revision_embedding``).
+
+    >>> vector_index_name("Turn"), vector_index_name("TimeInterval")
+    ('turn_embedding', 'time_interval_embedding')
+    """
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", check_label(label)).lower() + "_embedding"
+
+
+def _scope_token(kind: str, value: str) -> str:
+    """A Lucene-safe token for one scope value (hashed: only ``[0-9a-z]``)."""
+    return kind + hashlib.blake2b(value.encode("utf-8"), digest_size=10).hexdigest()
+
+
+def _label_token(label: str) -> str:
+    return "l" + label.lower()
+
+
+def fscope(namespace: str, label: str, conversation: str | None) -> str:
+    """The ``fscope`` value of a node: its scope as whitespace-separated tokens."""
+    parts = [_scope_token("n", namespace), _label_token(label)]
+    if conversation is not None:
+        parts.append(_scope_token("c", conversation))
+    return " ".join(parts)
+
+
+def _lucene_phrase(term: str) -> str | None:
+    """One query term as a quoted, escaped Lucene phrase over kg-memory's tokens."""
+    toks = tokenize(term)
+    if not toks:
+        return None
+    body = " ".join(toks)
+    # Tokens are [0-9a-z]+ so nothing needs escaping; escape anyway so that a
+    # future tokenizer cannot open a hole.
+    body = body.replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{body}"'
+
+
+def lucene_queries(
+    terms: Sequence[str], namespace: str, label: str, conversation: str | None
+) -> list[str]:
+    """Lucene queries OR-ing ``terms`` inside one scope (several if there are many terms).
+
+    >>> lucene_queries(["Caroline's", "x"], "ns", "Turn", None)[0].split(" +fscope")[0]
+    '+ftext:("caroline s" OR "x")'
+    >>> lucene_queries(["!!", ""], "ns", "Turn", None)
+    []
+    """
+    phrases = list(dict.fromkeys(p for p in map(_lucene_phrase, terms) if p))
+    if not phrases:
+        return []
+    scope = f' +fscope:"{_scope_token("n", namespace)}" +fscope:"{_label_token(label)}"'
+    if conversation is not None:
+        scope += f' +fscope:"{_scope_token("c", conversation)}"'
+    out = []
+    for i in range(0, len(phrases), LUCENE_TERMS_PER_QUERY):
+        group = phrases[i : i + LUCENE_TERMS_PER_QUERY]
+        out.append("+ftext:(" + " OR ".join(group) + ")" + scope)
+    return out
+
+
+# -- read-only Cypher guard -------------------------------------------------------
+
+_STRIP = re.compile(
+    r"""
+    '(?:[^'\\]|\\.)*'       # single-quoted string
+    | "(?:[^"\\]|\\.)*"     # double-quoted string
+    | `(?:[^`]|``)*`        # backticked name
+    | //[^\n]*              # line comment
+    | /\*.*?\*/             # block comment
+    """,
+    re.VERBOSE | re.DOTALL,
+)
+_WRITE_CLAUSES = re.compile(
+    r"""
+    (?<![.$:\w])
+    (
+      (?:
+        CREATE | MERGE | DELETE | DETACH | SET | REMOVE | DROP | FOREACH
+        | LOAD \s+ CSV | ALTER | RENAME | GRANT | DENY | REVOKE | TERMINATE
+        | IN \s+ (?:\d+\s+ CONCURRENT \s+)? TRANSACTIONS
+        | (?:START|STOP) \s+ DATABASE
+      ) (?!\w) (?!\s*:)    # not a map key such as {delete: 1}
+      | CALL \s+ (?:
+            db\s*\.\s*create\w*
+          | db\s*\.\s*index\s*\.\s*\w+\s*\.\s*(?:create|drop|await)\w*
+          | db\s*\.\s*(?:clear|checkpoint|resample)\w*
+          | apoc\s*\. | dbms\s*\. | gds\s*\. | genai\s*\. | tx\s*\.
+        )
+    )
+    """,
+    re.VERBOSE | re.IGNORECASE,
+)
+
+
+def find_write_clause(query: str) -> str | None:
+    """The first write clause of ``query`` outside strings and comments, else ``None``.
+
+    >>> find_write_clause("MATCH (n) WHERE n.text = 'CREATE' RETURN n.set // DELETE")
+    >>> find_write_clause("match (n) detach delete n")
+    'DETACH'
+    >>> find_write_clause("CALL apoc.create.node(['X'], {})")
+    'CALL APOC.'
+    """
+    m = _WRITE_CLAUSES.search(_STRIP.sub(" ", query))
+    if m is None:
+        return None
+    return re.sub(r"\s+", " ", m.group(1)).upper()
+
+
+# -- value conversion ---------------------------------------------------------------
+
+
+def _storable(value: Any) -> bool:
+    """Whether ``value`` can be a Neo4j property exactly (scalar or homogeneous list)."""
+    if type(value) in _SCALARS or isinstance(value, bool | str | float):
+        return True
+    if isinstance(value, int):
+        return _INT64[0] <= value <= _INT64[1]
+    if isinstance(value, list) and value:
+        kinds = {bool if isinstance(v, bool) else type(v) for v in value}
+        if len(kinds) != 1 or kinds.pop() not in (bool, str, float, int):
+            return False
+        return all(_storable(v) for v in value)
+    return False
+
+
+_JSON = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def _dumps(props: Mapping[str, Any], what: str) -> str:
+    if not props:
+        return "{}"
+    try:
+        return _JSON.encode(props if isinstance(props, dict) else dict(props))
+    except (TypeError, ValueError) as exc:
+        raise StoreError(f"{what}: props are not JSON-serialisable: {exc}") from exc
+
+
+def _plain_props(props: Mapping[str, Any], reserved: frozenset[str]) -> dict[str, Any]:
+    return {k: v for k, v in props.items() if k not in reserved and _storable(v)}
+
+
+def _node_row(n: Node) -> dict[str, Any]:
+    props: dict[str, Any] = _plain_props(n.props, RESERVED_NODE_PROPS)
+    props.update(
+        id=n.id,
+        namespace=n.namespace,
+        label=n.label,
+        props_json=_dumps(n.props, f"node {n.id}"),
+    )
+    if n.conversation is not None:
+        props["conversation"] = n.conversation
+    if n.text is not None:
+        toks = tokenize(n.text)
+        props.update(
+            text=n.text,
+            ntok=len(toks),
+            ftext=" ".join(toks),
+            fscope=fscope(n.namespace, n.label, n.conversation),
+        )
+    row: dict[str, Any] = {"id": n.id, "props": props}
+    if n.embedding is not None:
+        vec = np.asarray(n.embedding, dtype=np.float32).ravel()
+        if vec.size == 0:
+            raise StoreError(f"node {n.id}: empty embedding")
+        props["embedding"] = vec.astype(np.float64).tolist()
+        props["embedding_f32"] = vec.astype(_F32).tobytes()
+        props["vdim"] = int(vec.size)
+    return row
+
+
+def _to_node(rec: Mapping[str, Any], with_embeddings: bool) -> Node:
+    emb = None
+    if with_embeddings:
+        emb = _vector(rec.get("embedding_f32"), rec.get("embedding"))
+    pj = rec.get("props_json")
+    return Node(
+        id=rec["id"],
+        label=rec["label"],
+        namespace=rec["namespace"],
+        conversation=rec.get("conversation"),
+        text=rec.get("text"),
+        props=json.loads(pj) if pj else {},
+        embedding=emb,
+    )
+
+
+def _plain(value: Any) -> Any:
+    """A query result value as plain Python (graph entities as dicts, no vectors)."""
+    if isinstance(value, GraphNode):
+        out = {k: _plain(v) for k, v in value.items() if k not in HIDDEN_PROPS}
+        out["_labels"] = sorted(value.labels)
+        return out
+    if isinstance(value, GraphRelationship):
+        out = {k: _plain(v) for k, v in value.items() if k not in HIDDEN_PROPS}
+        out["_type"] = value.type
+        # The ends' ids are known when the result also carries the end nodes (paths).
+        for key, end in (("_src", value.start_node), ("_dst", value.end_node)):
+            if end is not None and end.get("id") is not None:
+                out[key] = end.get("id")
+        return out
+    if isinstance(value, GraphPath):
+        return {
+            "nodes": [_plain(n) for n in value.nodes],
+            "relationships": [_plain(r) for r in value.relationships],
+        }
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    if isinstance(value, bytes | bytearray):
+        return f"<{len(value)} bytes>"
+    iso = getattr(value, "iso_format", None) or getattr(value, "isoformat", None)
+    if callable(iso):
+        return iso()
+    return str(value)
+
+
+class _Quiet(list):  # type: ignore[type-arg]
+    """A list parameter with a constant-time ``repr``.
+
+    The driver formats every RUN message for its debug log eagerly, whether or
+    not debug logging is on (``" ".join(map(repr, fields))`` in neo4j 6.4):
+    for a batch of 1,000 384-d vectors that alone costs about half a second.
+    Packing is unchanged (a list subclass packs as a list).
+    """
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return f"<{len(self)} items>"
+
+
+_F32 = np.dtype("<f4")
+#: What reads return for a node's vector: exact float32 bytes, and the list as a fallback
+#: for nodes written by other tools.
+EMBEDDING_COLUMNS = (
+    ", n.embedding_f32 AS embedding_f32, "
+    "CASE WHEN n.embedding_f32 IS NULL THEN n.embedding END AS embedding"
+)
+
+
+def _vector(raw: bytes | None, values: list[float] | None) -> np.ndarray | None:
+    if raw is not None:
+        return np.frombuffer(raw, dtype=_F32).astype(np.float32)
+    if values is not None:
+        return np.asarray(values, dtype=np.float32)
+    return None
+
+
+def _chunks(seq: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    for i in range(0, len(seq), size):
+        yield seq[i : i + size]
+
+
+def _retryable(exc: BaseException) -> bool:
+    is_retryable = getattr(exc, "is_retryable", None)
+    return bool(is_retryable()) if callable(is_retryable) else False
+
+
+# -- transactions -------------------------------------------------------------------
+
+
+@dataclass
+class _OpenTx:
+    """The calling thread's explicit transaction and its replay log."""
+
+    session: Any
+    tx: Transaction
+    depth: int = 1
+    ops: list[Callable[[Tx], Any]] = field(default_factory=list)
+    namespaces: set[str] = field(default_factory=set)
+    failed: BaseException | None = None
+
+
+@dataclass
+class _ScopeCount:
+    count: int
+    dims: frozenset[int]
+    generation: int
+    at: float
+
+
+def _db_errors(method: Callable[P, R]) -> Callable[P, R]:
+    """Turn driver errors escaping a public method into kg-memory errors."""
+
+    @functools.wraps(method)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return method(*args, **kwargs)
+        except KGMemoryError:
+            raise
+        except (nx.ServiceUnavailable, nx.SessionExpired) as exc:
+            store = args[0]
+            raise StoreUnavailableError(
+                f"Neo4j at {getattr(store, 'uri', '?')} is unavailable: {exc}"
+            ) from exc
+        except nx.AuthError as exc:
+            store = args[0]
+            raise StoreUnavailableError(
+                f"Neo4j at {getattr(store, 'uri', '?')} rejected the credentials: {exc}"
+            ) from exc
+        except (nx.Neo4jError, nx.DriverError) as exc:
+            store = args[0]
+            raise StoreError(f"Neo4j store at {getattr(store, 'uri', '?')}: {exc}") from exc
+
+    return wrapper
+
+
+class Neo4jStore(Store):
+    """The memory in a Neo4j server (Bolt URI, user, password, database from ``config``).
+
+    Construction checks that the server answers and accepts the credentials
+    (else :class:`~kg_memory.errors.StoreUnavailableError` naming the URI),
+    then applies ``schemas/neo4j.cypher`` idempotently and waits for its indexes.
+    Thread-safe: the driver pools connections; each thread has its own
+    ``transaction()``.
+    """
+
+    name: ClassVar[str] = "neo4j"
+    capabilities: ClassVar[frozenset[str]] = frozenset(
+        {CYPHER, VECTOR_INDEX, FULLTEXT_INDEX, TRANSACTIONS, DURABLE}
+    )
+    #: Candidates from the HNSW vector index, re-ranked exactly.
+    vector_index_kind: ClassVar[str] = "hnsw"
+
+    def __init__(self, config: Neo4jConfig) -> None:
+        self.config = config
+        self.uri = config.uri
+        self.database = config.database or None
+        self._local = threading.local()
+        self._cache_lock = threading.Lock()
+        self._generation: dict[str, int] = {}
+        self._scope_counts: dict[tuple[str, str, str | None], _ScopeCount] = {}
+        self._driver: Driver | None = None
+        self._bookmarks = GraphDatabase.bookmark_manager()
+        self._driver = self._connect()
+        try:
+            self._apply_schema()
+        except BaseException:
+            self.close()
+            raise
+
+    def __repr__(self) -> str:
+        return f"Neo4jStore({self.uri!r}, database={self.database!r})"
+
+    # -- connection -------------------------------------------------------
+    def _connect(self) -> Driver:
+        cfg = self.config
+        where = f"Neo4j at {cfg.uri}"
+        try:
+            driver = GraphDatabase.driver(
+                cfg.uri,
+                auth=(cfg.user, cfg.password),
+                connection_timeout=CONNECT_TIMEOUT,
+                max_transaction_retry_time=MAX_RETRY_SECONDS,
+                notifications_min_severity="OFF",
+                user_agent="kg-memory",
+            )
+        except (nx.ConfigurationError, ValueError) as exc:
+            raise StoreUnavailableError(f"invalid Neo4j URI {cfg.uri!r}: {exc}") from exc
+        try:
+            driver.verify_connectivity()
+            if not driver.verify_authentication():
+                raise StoreUnavailableError(
+                    f"{where} rejected the credentials of user {cfg.user!r} "
+                    "(set KG_MEMORY_NEO4J_USER / KG_MEMORY_NEO4J_PASSWORD)"
+                )
+            with driver.session(database=self.database) as s:
+                s.run("RETURN 1").consume()
+        except StoreUnavailableError:
+            driver.close()
+            raise
+        except nx.AuthError as exc:
+            driver.close()
+            raise StoreUnavailableError(
+                f"{where} rejected the credentials of user {cfg.user!r} "
+                f"(set KG_MEMORY_NEO4J_USER / KG_MEMORY_NEO4J_PASSWORD): {exc.message or exc}"
+            ) from exc
+        except (nx.ServiceUnavailable, nx.SessionExpired, OSError) as exc:
+            driver.close()
+            raise StoreUnavailableError(
+                f"cannot connect to {where}: {exc} "
+                "(is the server running? scripts/neo4j-server start)"
+            ) from exc
+        except nx.ClientError as exc:
+            driver.close()
+            raise StoreUnavailableError(
+                f"{where}: cannot open database {cfg.database!r}: {exc.message or exc}"
+            ) from exc
+        except (nx.Neo4jError, nx.DriverError) as exc:
+            driver.close()
+            raise StoreUnavailableError(f"{where} is not usable: {exc}") from exc
+        return driver
+
+    @property
+    def _drv(self) -> Driver:
+        if self._driver is None:
+            raise StoreError(f"Neo4j store at {self.uri} is closed")
+        return self._driver
+
+    def _session(self, access: str = WRITE_ACCESS) -> Any:
+        # One bookmark manager for all sessions: a read sees every earlier write of
+        # this store even on a cluster (causal consistency).
+        return self._drv.session(
+            database=self.database, default_access_mode=access, bookmark_manager=self._bookmarks
+        )
+
+    @staticmethod
+    def schema_statements() -> list[str]:
+        """The DDL statements of ``schemas/neo4j.cypher`` (comments removed)."""
+        text = (resource_dir("schemas") / "neo4j.cypher").read_text(encoding="utf-8")
+        body = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("//"))
+        return [s.strip() for s in body.split(";") if s.strip()]
+
+    def _apply_schema(self) -> None:
+        """Run every DDL statement (idempotent), then wait for the indexes."""
+        benign = (
+            "Neo.ClientError.Schema.EquivalentSchemaRuleAlreadyExists",
+            "Neo.ClientError.Schema.IndexAlreadyExists",
+            "Neo.ClientError.Schema.ConstraintAlreadyExists",
+        )
+        try:
+            with self._session() as s:
+                for stmt in self.schema_statements():
+                    try:
+                        s.run(stmt).consume()
+                    except nx.ClientError as exc:
+                        # Two processes creating the same index at once.
+                        if exc.code not in benign:
+                            raise StoreUnavailableError(
+                                f"Neo4j at {self.uri}: cannot apply schema statement "
+                                f"{stmt.splitlines()[0]!r}: {exc.message or exc}"
+                            ) from exc
+                s.run(f"CALL db.awaitIndexes({INDEX_WAIT_SECONDS})").consume()
+        except KGMemoryError:
+            raise
+        except (nx.Neo4jError, nx.DriverError) as exc:
+            raise StoreUnavailableError(f"Neo4j at {self.uri}: cannot apply schema: {exc}") from exc
+
+    # -- lifecycle -------------------------------------------------------
+    def close(self) -> None:
+        state: _OpenTx | None = getattr(self._local, "tx", None)
+        if state is not None:
+            self._local.tx = None
+            self._discard(state)
+        if self._driver is not None:
+            self._driver.close()
+            self._driver = None
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Group writes in one Neo4j transaction; nested calls join the outer one."""
+        state: _OpenTx | None = getattr(self._local, "tx", None)
+        if state is not None:
+            state.depth += 1
+            try:
+                yield
+            finally:
+                state.depth -= 1
+            return
+        state = self._begin()
+        self._local.tx = state
+        try:
+            yield
+        except BaseException:
+            self._local.tx = None
+            self._discard(state)
+            self._touch(state.namespaces)
+            raise
+        self._local.tx = None
+        try:
+            self._commit(state)
+        finally:
+            self._touch(state.namespaces)
+
+    def _begin(self) -> _OpenTx:
+        session = self._session()
+        try:
+            tx = session.begin_transaction()
+        except BaseException as exc:
+            session.close()
+            if isinstance(exc, nx.Neo4jError | nx.DriverError):
+                raise StoreError(f"Neo4j store at {self.uri}: cannot begin: {exc}") from exc
+            raise
+        return _OpenTx(session=session, tx=tx)
+
+    @staticmethod
+    def _discard(state: _OpenTx) -> None:
+        # The connection may already be gone: closing is best effort.
+        for step in (state.tx.close, state.session.close):
+            with contextlib.suppress(Exception):
+                step()
+
+    def _restart(self, state: _OpenTx) -> None:
+        """Replace a transaction lost to a transient error; replay its log."""
+        self._discard(state)
+        fresh = self._begin()
+        state.session, state.tx = fresh.session, fresh.tx
+        for op in state.ops:
+            op(state.tx)
+
+    def _in_tx(self, state: _OpenTx, fn: Callable[[Tx], R]) -> R:
+        if state.failed is not None:
+            raise StoreError(
+                f"the transaction failed earlier ({state.failed}); leave the "
+                "`with store.transaction()` block to roll it back"
+            )
+        delay, deadline, restart = 0.2, 0.0, False
+        while True:
+            try:
+                if restart:
+                    self._restart(state)
+                    restart = False
+                return fn(state.tx)
+            except (nx.Neo4jError, nx.DriverError) as exc:
+                now = time.monotonic()
+                deadline = deadline or now + MAX_RETRY_SECONDS
+                if not _retryable(exc) or now > deadline:
+                    state.failed = exc
+                    raise
+            # Lost to a transient error: a fresh transaction, the log replayed, then fn again.
+            restart = True
+            time.sleep(delay)
+            delay = min(delay * 2, 5.0)
+
+    def _commit(self, state: _OpenTx) -> None:
+        if state.failed is not None:
+            self._discard(state)
+            raise StoreError(f"transaction not committed: it failed earlier ({state.failed})")
+        try:
+            state.tx.commit()
+        except (nx.Neo4jError, nx.DriverError) as exc:
+            self._discard(state)
+            if not _retryable(exc):
+                raise StoreError(f"Neo4j store at {self.uri}: commit failed: {exc}") from exc
+            ops = list(state.ops)
+
+            def replay(tx: ManagedTransaction) -> None:
+                for op in ops:
+                    op(tx)
+
+            try:
+                with self._session() as s:
+                    s.execute_write(replay)
+            except (nx.Neo4jError, nx.DriverError) as exc2:
+                raise StoreError(f"Neo4j store at {self.uri}: commit failed: {exc2}") from exc2
+            return
+        state.session.close()
+
+    def _write(self, op: Callable[[Tx], R], namespaces: set[str]) -> R:
+        """Run a write: in the thread's open transaction, else in its own managed one."""
+        state: _OpenTx | None = getattr(self._local, "tx", None)
+        self._touch(namespaces)
+        if state is None:
+            try:
+                with self._session() as s:
+                    return s.execute_write(op)
+            finally:
+                self._touch(namespaces)
+        state.namespaces |= namespaces
+        try:
+            out = self._in_tx(state, op)
+        except BaseException as exc:
+            # A write that failed half-way may have left changes in the transaction.
+            if state.failed is None and not isinstance(exc, QueryError):
+                state.failed = exc
+            raise
+        state.ops.append(op)
+        return out
+
+    def _read(self, fn: Callable[[Tx], R]) -> R:
+        """Run a read: in the thread's open transaction (sees its writes), else a read session."""
+        state: _OpenTx | None = getattr(self._local, "tx", None)
+        if state is not None:
+            return self._in_tx(state, fn)
+        with self._session(READ_ACCESS) as s:
+            return s.execute_read(fn)
+
+    def _touch(self, namespaces: set[str]) -> None:
+        if not namespaces:
+            return
+        with self._cache_lock:
+            for ns in namespaces:
+                self._generation[ns] = self._generation.get(ns, 0) + 1
+
+    # -- writes ----------------------------------------------------------
+    @_db_errors
+    def upsert_nodes(self, nodes: Sequence[Node]) -> None:
+        if not nodes:
+            return
+        # Several writes of one id: the last wins, as with sequential upserts
+        # (keeping an earlier vector when the last one has none).
+        last: dict[str, Node] = {}
+        for n in nodes:
+            check_label(n.label)
+            prev = last.get(n.id)
+            if prev is not None and n.embedding is None and prev.embedding is not None:
+                n = Node(n.id, n.label, n.namespace, n.conversation, n.text, n.props, prev.embedding)
+            last[n.id] = n
+        by_label: dict[tuple[str, bool], list[dict[str, Any]]] = defaultdict(list)
+        for n in last.values():
+            by_label[(n.label, n.embedding is not None)].append(_node_row(n))
+        plan = [
+            (label, has_vec, list(chunk))
+            for (label, has_vec), rows in by_label.items()
+            for chunk in _chunks(rows, BATCH)
+        ]
+
+        def work(tx: Tx) -> None:
+            for label, has_vec, rows in plan:
+                tx.run(_node_query(label, has_vec), rows=_Quiet(rows), label=label).consume()
+
+        self._write(work, {n.namespace for n in nodes})
+
+    @_db_errors
+    def upsert_edges(self, edges: Sequence[Edge]) -> None:
+        if not edges:
+            return
+        by_type: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        ends: set[tuple[str, str]] = set()
+        for e in edges:
+            check_edge_type(e.type)
+            props = _plain_props(e.props, RESERVED_EDGE_PROPS)
+            props.update(namespace=e.namespace, props_json=_dumps(e.props, f"edge {e.key}"))
+            by_type[e.type].append({"src": e.src, "dst": e.dst, "ns": e.namespace, "props": props})
+            ends.update(((e.src, e.namespace), (e.dst, e.namespace)))
+        pairs = [{"id": i, "ns": ns} for i, ns in sorted(ends)]
+
+        def check(tx: Tx) -> None:
+            missing: list[tuple[str, str]] = []
+            for chunk in _chunks(pairs, READ_CHUNK):
+                res = tx.run(
+                    "UNWIND $pairs AS p OPTIONAL MATCH (n:Memory {id: p.id}) "
+                    "WHERE n.namespace = p.ns WITH p, n WHERE n IS NULL "
+                    "RETURN p.id AS id, p.ns AS ns",
+                    pairs=_Quiet(chunk),
+                )
+                missing.extend((r["id"], r["ns"]) for r in res)
+            missing.sort()
+            if missing:
+                shown = ", ".join(f"{i} (namespace {ns!r})" for i, ns in missing[:5])
+                more = f" (and {len(missing) - 5} more)" if len(missing) > 5 else ""
+                raise StoreError(f"cannot write edges: node(s) not found: {shown}{more}")
+
+        def write(tx: Tx) -> None:
+            for typ, rows in by_type.items():
+                for chunk in _chunks(rows, BATCH):
+                    rec = tx.run(_edge_query(typ), rows=_Quiet(chunk)).single()
+                    written = rec["n"] if rec else 0
+                    if written != len(chunk):
+                        raise StoreError(
+                            f"cannot write {typ} edges: {len(chunk) - written} of "
+                            f"{len(chunk)} lost an end node while being written"
+                        )
+
+        namespaces = {e.namespace for e in edges}
+        if getattr(self._local, "tx", None) is not None:
+            # Check first without marking the open transaction failed on a missing end.
+            self._read(check)
+            self._write(write, namespaces)
+        else:
+
+            def both(tx: Tx) -> None:
+                check(tx)
+                write(tx)
+
+            self._write(both, namespaces)
+
+    @_db_errors
+    def delete_conversation(self, namespace: str, conversation: str) -> int:
+        def work(tx: Tx) -> int:
+            linked = tx.run(
+                "MATCH (n:Memory) WHERE n.namespace = $ns AND n.conversation = $conv "
+                "MATCH (n)--(m:Memory) WHERE m.namespace = $ns AND m.conversation IS NULL "
+                "RETURN collect(DISTINCT m.id) AS ids",
+                ns=namespace,
+                conv=conversation,
+            ).single()
+            ids: list[str] = linked["ids"] if linked else []
+            deleted = 0
+            while True:
+                rec = tx.run(
+                    "MATCH (n:Memory) WHERE n.namespace = $ns AND n.conversation = $conv "
+                    "WITH n LIMIT $batch DETACH DELETE n RETURN count(*) AS c",
+                    ns=namespace,
+                    conv=conversation,
+                    batch=DELETE_BATCH,
+                ).single()
+                c = int(rec["c"]) if rec else 0
+                deleted += c
+                if c < DELETE_BATCH:
+                    break
+            for chunk in _chunks(ids, READ_CHUNK):
+                rec = tx.run(
+                    "UNWIND $ids AS id MATCH (m:Memory {id: id}) "
+                    "WHERE m.namespace = $ns AND m.conversation IS NULL "
+                    "AND NOT EXISTS { (m)--() } DELETE m RETURN count(*) AS c",
+                    ids=_Quiet(chunk),
+                    ns=namespace,
+                ).single()
+                deleted += int(rec["c"]) if rec else 0
+            return deleted
+
+        return self._write(work, {namespace})
+
+    @_db_errors
+    def delete_namespace(self, namespace: str) -> int:
+        """Delete a namespace in one transaction, :data:`DELETE_BATCH` nodes per statement."""
+
+        def work(tx: Tx) -> int:
+            deleted = 0
+            while True:
+                rec = tx.run(
+                    "MATCH (n:Memory) WHERE n.namespace = $ns "
+                    "WITH n LIMIT $batch DETACH DELETE n RETURN count(*) AS c",
+                    ns=namespace,
+                    batch=DELETE_BATCH,
+                ).single()
+                c = int(rec["c"]) if rec else 0
+                deleted += c
+                if c < DELETE_BATCH:
+                    return deleted
+
+        return self._write(work, {namespace})
+
+    # -- reads -----------------------------------------------------------
+    @staticmethod
+    def _node_return(with_embeddings: bool) -> str:
+        cols = (
+            "n.id AS id, n.label AS label, n.namespace AS namespace, "
+            "n.conversation AS conversation, n.text AS text, n.props_json AS props_json"
+        )
+        return cols + (EMBEDDING_COLUMNS if with_embeddings else "")
+
+    @_db_errors
+    def get_nodes(
+        self, namespace: str, ids: Sequence[str], *, with_embeddings: bool = False
+    ) -> list[Node]:
+        wanted = list(dict.fromkeys(ids))
+        if not wanted:
+            return []
+        query = (
+            "UNWIND $ids AS id MATCH (n:Memory {id: id}) WHERE n.namespace = $ns "
+            f"RETURN {self._node_return(with_embeddings)}"
+        )
+
+        def work(tx: Tx) -> dict[str, Node]:
+            found: dict[str, Node] = {}
+            for chunk in _chunks(wanted, READ_CHUNK):
+                for rec in tx.run(query, ids=_Quiet(chunk), ns=namespace):
+                    found[rec["id"]] = _to_node(rec, with_embeddings)
+            return found
+
+        found = self._read(work)
+        return [found[i] for i in wanted if i in found]
+
+    @_db_errors
+    def find_nodes(
+        self,
+        namespace: str,
+        label: str,
+        *,
+        conversation: str | None = None,
+        limit: int | None = None,
+        with_embeddings: bool = False,
+    ) -> list[Node]:
+        check_label(label)
+        query = "MATCH (n:Memory) WHERE n.namespace = $ns AND n.label = $label"
+        params: dict[str, Any] = {"ns": namespace, "label": label}
+        if conversation is not None:
+            query += " AND n.conversation = $conv"
+            params["conv"] = conversation
+        query += f" RETURN {self._node_return(with_embeddings)} ORDER BY n.id"
+        if limit is not None:
+            query += " LIMIT $limit"
+            params["limit"] = max(int(limit), 0)
+
+        def work(tx: Tx) -> list[Node]:
+            return [_to_node(rec, with_embeddings) for rec in tx.run(query, params)]
+
+        return self._read(work)
+
+    @_db_errors
+    def neighbours(
+        self,
+        namespace: str,
+        ids: Sequence[str],
+        *,
+        edge_types: Sequence[str] | None = None,
+        direction: Direction = "both",
+    ) -> list[Edge]:
+        if direction not in ("out", "in", "both"):
+            raise QueryError(f"direction must be 'out', 'in' or 'both', not {direction!r}")
+        types = [check_edge_type(t) for t in edge_types] if edge_types is not None else None
+        if types is not None and not types:
+            return []
+        wanted = list(dict.fromkeys(ids))
+        if not wanted:
+            return []
+        rel = "r:" + "|".join(dict.fromkeys(types)) if types else "r"
+        patterns = []
+        if direction in ("out", "both"):
+            patterns.append(f"(a)-[{rel}]->(b:Memory)")
+        if direction in ("in", "both"):
+            patterns.append(f"(a)<-[{rel}]-(b:Memory)")
+        queries = [
+            "UNWIND $ids AS id MATCH (a:Memory {id: id}) WHERE a.namespace = $ns "
+            f"MATCH {p} WHERE r.namespace = $ns "
+            "RETURN startNode(r).id AS src, type(r) AS type, endNode(r).id AS dst, "
+            "r.namespace AS namespace, r.props_json AS props_json"
+            for p in patterns
+        ]
+
+        def work(tx: Tx) -> dict[tuple[str, str, str], Edge]:
+            found: dict[tuple[str, str, str], Edge] = {}
+            for chunk in _chunks(wanted, READ_CHUNK):
+                for q in queries:
+                    for rec in tx.run(q, ids=_Quiet(chunk), ns=namespace):
+                        key = (rec["src"], rec["type"], rec["dst"])
+                        if key not in found:
+                            pj = rec["props_json"]
+                            found[key] = Edge(*key, rec["namespace"], json.loads(pj) if pj else {})
+            return found
+
+        found = self._read(work)
+        return [found[key] for key in sorted(found)]
+
+    @_db_errors
+    def existing_ids(self, namespace: str, ids: Sequence[str]) -> set[str]:
+        wanted = list(dict.fromkeys(ids))
+        if not wanted:
+            return set()
+
+        def work(tx: Tx) -> set[str]:
+            out: set[str] = set()
+            for chunk in _chunks(wanted, READ_CHUNK):
+                res = tx.run(
+                    "UNWIND $ids AS id MATCH (n:Memory {id: id}) WHERE n.namespace = $ns "
+                    "RETURN n.id AS id",
+                    ids=_Quiet(chunk),
+                    ns=namespace,
+                )
+                out.update(r["id"] for r in res)
+            return out
+
+        return self._read(work)
+
+    def _scope_count(
+        self, namespace: str, label: str, conversation: str | None
+    ) -> tuple[int, frozenset[int]]:
+        """Vectors (and their lengths) of one scope; cached until a write of ours or a TTL."""
+        key = (namespace, label, conversation)
+        in_tx = getattr(self._local, "tx", None) is not None
+        with self._cache_lock:
+            gen = self._generation.get(namespace, 0)
+            hit = self._scope_counts.get(key)
+        now = time.monotonic()
+        if (
+            not in_tx
+            and hit is not None
+            and hit.generation == gen
+            and now - hit.at < SCOPE_COUNT_TTL
+        ):
+            return hit.count, hit.dims
+        query = (
+            "MATCH (n:Memory) WHERE n.namespace = $ns AND n.label = $label "
+            + ("AND n.conversation = $conv " if conversation is not None else "")
+            + "AND n.vdim IS NOT NULL RETURN count(n) AS c, collect(DISTINCT n.vdim) AS dims"
+        )
+
+        def work(tx: Tx) -> tuple[int, frozenset[int]]:
+            rec = tx.run(query, ns=namespace, label=label, conv=conversation).single()
+            if rec is None:
+                return 0, frozenset()
+            return int(rec["c"]), frozenset(int(d) for d in rec["dims"])
+
+        count, dims = self._read(work)
+        if not in_tx:
+            with self._cache_lock:
+                self._scope_counts[key] = _ScopeCount(count, dims, gen, now)
+                if len(self._scope_counts) > 4096:
+                    self._scope_counts.clear()
+        return count, dims
+
+    @_db_errors
+    def vector_search(
+        self,
+        namespace: str,
+        label: str,
+        vector: np.ndarray,
+        k: int,
+        *,
+        conversation: str | None = None,
+    ) -> list[Hit]:
+        """Top-``k`` by cosine: HNSW candidates from the label's vector index, ranked exactly.
+
+        HNSW is approximate (Neo4j searches with ``ef = k``), so the index is
+        asked for ``want = max(OVERSAMPLE * k, k + MIN_CANDIDATES)`` neighbours
+        of the scope, and since it spans every namespace, ``k2`` is scaled by the
+        share of the scope in the label (``k2 ~ want * label_total / in_scope``,
+        at most the label's size). ``k2`` grows until the scope yields
+        ``min(k, in_scope)`` candidates or the whole label has been asked for.
+        The candidates are then ranked exactly by their stored float32 vectors.
+        On 2,000 random 384-d unit vectors (HNSW's worst case) the top-10 of
+        the first 10 / 50 / 100 index results holds 55% / 94% / 99% of the
+        exact top-10; with ``want = 110`` the ranking matches the exact one.
+        """
+        check_label(label)
+        q = np.asarray(vector, dtype=np.float64).ravel()
+        if k <= 0:
+            return []
+        in_scope, dims = self._scope_count(namespace, label, conversation)
+        if in_scope == 0:
+            return []
+        if len(dims) > 1:
+            raise StoreError(
+                f"{label} vectors in namespace {namespace!r} have different dimensions "
+                f"{sorted(dims)}; re-embed them with one model"
+            )
+        (dim,) = dims
+        if dim != q.shape[0]:
+            raise QueryError(
+                f"query vector has {q.shape[0]} dimensions, stored {label} vectors have {dim}"
+            )
+        index = vector_index_name(label)
+        qn = float(np.linalg.norm(q))
+        if qn == 0.0 or not math.isfinite(qn):
+            raise QueryError("query vector must be finite and non-zero for cosine search")
+        qlist = (q / qn).tolist()
+        need = min(k, in_scope)
+        want = max(OVERSAMPLE * k, k + MIN_CANDIDATES)
+        query = (
+            "CALL db.index.vector.queryNodes($index, $k2, $vector) YIELD node AS n, score "
+            "WHERE n.namespace = $ns AND n.label = $label "
+            + ("AND n.conversation = $conv " if conversation is not None else "")
+            + "RETURN n.id AS id" + EMBEDDING_COLUMNS
+        )
+
+        def label_total(tx: Tx) -> int:
+            rec = tx.run(f"MATCH (n:{label}) RETURN count(n) AS c").single()
+            return int(rec["c"]) if rec else 0
+
+        def search(k2: int) -> Callable[[Tx], list[tuple[str, np.ndarray | None]]]:
+            def work(tx: Tx) -> list[tuple[str, np.ndarray | None]]:
+                res = tx.run(
+                    query, index=index, k2=k2, vector=_Quiet(qlist), ns=namespace, label=label,
+                    conv=conversation,
+                )
+                return [(r["id"], _vector(r["embedding_f32"], r["embedding"])) for r in res]
+
+            return work
+
+        total = max(self._read(label_total), in_scope)
+        k2 = min(total, max(want, math.ceil(want * total / in_scope)))
+        while True:
+            found = self._read(search(k2))
+            if len(found) >= need or k2 >= total:
+                break
+            k2 = min(total, k2 * 4)
+        usable = [(i, e) for i, e in found if e is not None and e.shape[0] == dim]
+        if not usable:
+            return []
+        ids = [i for i, _ in usable]
+        matrix = np.stack([e for _, e in usable])
+        return rank_by_cosine(q, ids, matrix, k)
+
+    @_db_errors
+    def keyword_candidates(
+        self,
+        namespace: str,
+        label: str,
+        terms: Sequence[str],
+        *,
+        conversation: str | None = None,
+        limit: int = MAX_KEYWORD_CANDIDATES,
+    ) -> list[tuple[str, str]]:
+        check_label(label)
+        queries = lucene_queries(terms, namespace, label, conversation)
+        if not queries or limit <= 0:
+            return []
+        cypher = (
+            "CALL db.index.fulltext.queryNodes($index, $q, {limit: $limit}) "
+            "YIELD node AS n, score "
+            "WHERE n.namespace = $ns AND n.label = $label "
+            + ("AND n.conversation = $conv " if conversation is not None else "")
+            + "RETURN n.id AS id, n.text AS text, score ORDER BY score DESC, id LIMIT $limit"
+        )
+
+        def work(tx: Tx) -> list[tuple[str, str, float]]:
+            out: list[tuple[str, str, float]] = []
+            for lq in queries:
+                res = tx.run(
+                    cypher, index=FULLTEXT_INDEX_NAME, q=lq, limit=int(limit), ns=namespace,
+                    label=label, conv=conversation,
+                )
+                out.extend((r["id"], r["text"], float(r["score"])) for r in res)
+            return out
+
+        rows = self._read(work)
+        if len(queries) > 1:
+            best: dict[str, tuple[str, str, float]] = {}
+            for row in rows:
+                if row[0] not in best or row[2] > best[row[0]][2]:
+                    best[row[0]] = row
+            rows = sorted(best.values(), key=lambda r: (-r[2], r[0]))[:limit]
+        return [(i, t) for i, t, _ in rows]
+
+    @_db_errors
+    def text_stats(
+        self, namespace: str, label: str, *, conversation: str | None = None
+    ) -> tuple[int, float]:
+        check_label(label)
+        query = (
+            "MATCH (n:Memory) WHERE n.namespace = $ns AND n.label = $label "
+            + ("AND n.conversation = $conv " if conversation is not None else "")
+            + "AND n.ntok IS NOT NULL RETURN count(n) AS c, avg(n.ntok) AS avg"
+        )
+
+        def work(tx: Tx) -> tuple[int, float]:
+            rec = tx.run(query, ns=namespace, label=label, conv=conversation).single()
+            if rec is None:
+                return 0, 0.0
+            return int(rec["c"]), float(rec["avg"] or 0.0)
+
+        return self._read(work)
+
+    @_db_errors
+    def counts(self, namespace: str | None = None) -> Stats:
+        if namespace is None:
+            nq = "MATCH (n:Memory) RETURN n.label AS k, count(*) AS c"
+            eq = "MATCH (:Memory)-[r]->(:Memory) RETURN type(r) AS k, count(*) AS c"
+        else:
+            nq = "MATCH (n:Memory) WHERE n.namespace = $ns RETURN n.label AS k, count(*) AS c"
+            eq = (
+                "MATCH (n:Memory)-[r]->(:Memory) WHERE n.namespace = $ns AND r.namespace = $ns "
+                "RETURN type(r) AS k, count(*) AS c"
+            )
+
+        def work(tx: Tx) -> Stats:
+            nodes = {r["k"]: int(r["c"]) for r in tx.run(nq, ns=namespace)}
+            edges = {r["k"]: int(r["c"]) for r in tx.run(eq, ns=namespace)}
+            return Stats(nodes=nodes, edges=edges)
+
+        return self._read(work)
+
+    @_db_errors
+    def namespaces(self) -> list[str]:
+        def work(tx: Tx) -> list[str]:
+            res = tx.run(
+                "MATCH (n:Memory) WHERE n.namespace IS NOT NULL "
+                "RETURN DISTINCT n.namespace AS ns ORDER BY ns"
+            )
+            return [r["ns"] for r in res]
+
+        return self._read(work)
+
+    @_db_errors
+    def conversations(self, namespace: str) -> list[str]:
+        def work(tx: Tx) -> list[str]:
+            res = tx.run(
+                "MATCH (n:Memory) WHERE n.namespace = $ns AND n.conversation IS NOT NULL "
+                "RETURN DISTINCT n.conversation AS c ORDER BY c",
+                ns=namespace,
+            )
+            return [r["c"] for r in res]
+
+        return self._read(work)
+
+    # -- Cypher ------------------------------------------------------------
+    def cypher(
+        self, query: str, params: dict[str, Any] | None = None, *, read_only: bool = True
+    ) -> list[dict[str, Any]]:
+        """Run Cypher; rows as dicts (nodes/relationships as property dicts, no vectors).
+
+        With ``read_only`` (the CLI's only mode) write clauses are refused before
+        the query is sent, and the session runs in READ access mode, so the
+        server refuses any write that slipped through. It runs in its own
+        session: it does not see writes of an open ``transaction()``.
+        """
+        if read_only:
+            clause = find_write_clause(query)
+            if clause is not None:
+                raise QueryError(f"kg-memory cypher is read-only: found {clause}")
+        params = dict(params or {})
+
+        def work(tx: Tx) -> list[dict[str, Any]]:
+            res = tx.run(query, params)
+            return [{k: _plain(v) for k, v in rec.items()} for rec in res]
+
+        try:
+            with self._session(READ_ACCESS if read_only else WRITE_ACCESS) as s:
+                if read_only:
+                    return s.execute_read(work)
+                return s.execute_write(work)
+        except nx.ClientError as exc:
+            code = exc.code or ""
+            msg = exc.message or str(exc)
+            if read_only and (
+                "AccessMode" in code
+                or "Forbidden" in code
+                or ("write" in msg.lower() and "read" in msg.lower())
+            ):
+                raise QueryError(f"kg-memory cypher is read-only: the server refused a write ({msg})") from exc
+            if isinstance(exc, nx.AuthError):
+                raise StoreUnavailableError(f"Neo4j at {self.uri} rejected the credentials: {msg}") from exc
+            raise QueryError(f"Cypher error ({code}): {msg}") from exc
+        except (nx.ServiceUnavailable, nx.SessionExpired) as exc:
+            raise StoreUnavailableError(f"Neo4j at {self.uri} is unavailable: {exc}") from exc
+        except (nx.Neo4jError, nx.DriverError) as exc:
+            raise StoreError(f"Neo4j store at {self.uri}: {exc}") from exc
+
+
+# -- query texts ------------------------------------------------------------------------
+
+
+@functools.cache
+def _node_query(label: str, has_vector: bool) -> str:
+    """The upsert of one label's rows (label checked against the allow-list)."""
+    label = check_label(label)
+    others = [lb for lb in NODE_LABELS if lb != label]
+    keep = "" if has_vector else ", n.embedding AS old_e, n.embedding_f32 AS old_b, n.vdim AS old_d"
+    restore = (
+        "" if has_vector else " SET n.embedding = old_e, n.embedding_f32 = old_b, n.vdim = old_d"
+    )
+    return (
+        "UNWIND $rows AS row "
+        "MERGE (n:Memory {id: row.id}) "
+        f"WITH n, row, n.label AS old_label{keep} "
+        f"SET n = row.props{restore} "
+        f"SET n:{label} "
+        "WITH n, old_label WHERE old_label IS NOT NULL AND old_label <> $label "
+        f"REMOVE n:{':'.join(others)}"
+    )
+
+
+@functools.cache
+def _edge_query(edge_type: str) -> str:
+    """The upsert of one type's edges (type checked against the allow-list)."""
+    edge_type = check_edge_type(edge_type)
+    return (
+        "UNWIND $rows AS row "
+        "MATCH (a:Memory {id: row.src}) WHERE a.namespace = row.ns "
+        "MATCH (b:Memory {id: row.dst}) WHERE b.namespace = row.ns "
+        f"MERGE (a)-[r:{edge_type}]->(b) "
+        "SET r = row.props "
+        "RETURN count(*) AS n"
+    )
+
+
+__all__ = ["Neo4jStore", "find_write_clause", "lucene_queries", "vector_index_name"]
