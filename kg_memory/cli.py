@@ -171,6 +171,9 @@ def ask(
         ),
     ] = None,
     trace: Annotated[bool, typer.Option(help="Show how the evidence was found.")] = False,
+    preset: Annotated[
+        str, typer.Option(help="Search preset: graph (default) or hybrid (flat v0).")
+    ] = "graph",
     store: StoreOpt = None,
     namespace: NamespaceOpt = None,
     neo4j: Neo4jOpt = None,
@@ -185,7 +188,7 @@ def ask(
     with opened(store, namespace, neo4j) as mem:
         if batch is not None:
             for qid, q, conv in _read_batch(batch):
-                ans = mem.ask(q, k=k, conversation=conv or conversation)
+                ans = mem.ask(q, k=k, conversation=conv or conversation, preset=preset)
                 line = {
                     "id": qid,
                     "evidence": [
@@ -204,7 +207,7 @@ def ask(
                 sys.stdout.write(json.dumps(line, ensure_ascii=False) + "\n")
             return
         assert question is not None
-        ans = mem.ask(question, k=k, conversation=conversation)
+        ans = mem.ask(question, k=k, conversation=conversation, preset=preset)
         if as_json:
             _print_json(ans.as_dict())
             return
@@ -214,14 +217,14 @@ def ask(
         table.add_column("date")
         table.add_column("text", overflow="fold")
         table.add_column("score", justify="right")
+        if trace:
+            table.add_column("found by", overflow="fold")
         for rank, e in enumerate(ans.evidence, 1):
-            table.add_row(
-                str(rank),
-                ",".join(e.turn_ids),
-                (e.session_date or "")[:10],
-                e.text,
-                f"{e.score:.4f}",
-            )
+            row = [str(rank), ",".join(e.turn_ids), (e.session_date or "")[:10], e.text]
+            row.append(f"{e.score:.4f}")
+            if trace:
+                row.append(" ".join(f"{name}#{r}" for name, r in e.found_by.items()))
+            table.add_row(*row)
         out.print(table)
         if trace:
             for step in ans.trace:

@@ -21,7 +21,7 @@ from kg_memory.formats.model import RawConversation
 from kg_memory.ingest.pipeline import IngestReport, Pipeline, Progress
 from kg_memory.model import Stats
 from kg_memory.retrieval.evidence import Answer
-from kg_memory.retrieval.hybrid import hybrid_search
+from kg_memory.retrieval.presets import DEFAULT_PRESET, search
 from kg_memory.store import open_store
 from kg_memory.store.base import Store
 
@@ -131,10 +131,26 @@ class Memory:
         return report
 
     # -- query ------------------------------------------------------------
-    def ask(self, question: str, *, k: int = 10, conversation: str | None = None) -> Answer:
-        """Ranked evidence for ``question`` with provenance and a trace."""
-        return hybrid_search(
-            self.store, self.embedder, self.namespace, question, k, conversation=conversation
+    def ask(
+        self,
+        question: str,
+        *,
+        k: int = 10,
+        conversation: str | None = None,
+        preset: str = DEFAULT_PRESET,
+    ) -> Answer:
+        """Ranked evidence for ``question`` with provenance and a trace.
+
+        ``preset`` names a search strategy in :mod:`kg_memory.retrieval.presets`.
+        """
+        return search(
+            self.store,
+            self.embedder,
+            self.namespace,
+            question,
+            k,
+            conversation=conversation,
+            preset=preset,
         )
 
     def stats(self) -> Stats:

@@ -4,5 +4,5 @@ MATCH (s:Session)-[h:HAS_TURN]->(t:Turn)
 WHERE s.namespace = $namespace AND s.conversation = $conversation
   AND s.index = toInteger($session)
 RETURN coalesce(h.position, t.position) AS position, t.turn_id AS turn_id, t.speaker AS speaker,
-       t.date_time AS date_time, t.text AS text, t.id AS id
+       t.date_time AS date_time, t.utterance AS text, t.id AS id
 ORDER BY position, id

@@ -6,9 +6,9 @@ WHERE t.namespace = $namespace AND t.conversation = $conversation
 OPTIONAL MATCH (prev:Turn)-[:NEXT_TURN]->(t)
 OPTIONAL MATCH (t)-[:NEXT_TURN]->(next:Turn)
 RETURN t.turn_id AS turn_id, t.speaker AS speaker, t.session AS session,
-       t.date_time AS date_time, t.text AS text,
-       prev.turn_id AS previous_turn, prev.text AS previous_text,
-       next.turn_id AS next_turn, next.text AS next_text,
+       t.date_time AS date_time, t.utterance AS text,
+       prev.turn_id AS previous_turn, prev.utterance AS previous_text,
+       next.turn_id AS next_turn, next.utterance AS next_text,
        [(t)-[:MENTIONS|SPOKEN_BY|ADDRESSES]->(e:Entity) WHERE e.namespace = $namespace | e.name] AS entities,
        [(d)-[:EVIDENCED_BY]->(t) WHERE d.namespace = $namespace
           | {label: d.label, id: d.id, text: d.text}] AS derived,

@@ -32,15 +32,20 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         reason="no Neo4j: start scripts/neo4j-server, set KG_MEMORY_NEO4J_URI"
     )
     for item in items:
-        if "slow" in item.keywords and not run_slow:
+        if item.get_closest_marker("slow") and not run_slow:
             item.add_marker(skip_slow)
-        if "neo4j" in item.keywords and not have_neo4j and not require_neo4j:
+        if item.get_closest_marker("neo4j") and not have_neo4j and not require_neo4j:
             item.add_marker(skip_neo4j)
 
 
 @pytest.fixture(autouse=True)
-def _isolated_user_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def _isolated_user_dirs(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
+    if request.node.get_closest_marker("neo4j") is None:
+        # only tests marked neo4j may reach the shared server
+        monkeypatch.delenv("KG_MEMORY_NEO4J_URI", raising=False)
     monkeypatch.setenv("KG_MEMORY_STORE", str(tmp_path / "store"))
     monkeypatch.delenv("KG_MEMORY_NAMESPACE", raising=False)
 

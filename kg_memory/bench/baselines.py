@@ -40,10 +40,10 @@ class FlatBM25:
             raise ValueError("ids and texts differ in length")
         self.ids = list(ids)
         # BM25Okapi divides by the corpus size and mean length: keep one token per empty text.
-        self._bm25 = BM25Okapi([tokenize(t) or [""] for t in texts])
+        self._bm25 = BM25Okapi([tokenize(t) or [""] for t in texts]) if texts else None
 
     def scores(self, query: str) -> np.ndarray:
-        if not self.ids:
+        if self._bm25 is None:
             return np.zeros(0)
         return np.asarray(self._bm25.get_scores(tokenize(query)), dtype=np.float64)
 

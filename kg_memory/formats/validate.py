@@ -14,10 +14,11 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError, best_match
+if TYPE_CHECKING:  # jsonschema costs ~2 s to import: only when a file is validated
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import ValidationError
 
 from kg_memory.errors import InputError
 from kg_memory.resources import resource_dir
@@ -137,6 +138,8 @@ def schema_validator(name: str) -> Draft202012Validator:
     """The (cached) validator for ``schemas/<name>.schema.json``."""
     schema_path = resource_dir("schemas") / f"{name}.schema.json"
     schema = json.loads(schema_path.read_text(encoding="utf-8"))
+    from jsonschema import Draft202012Validator
+
     Draft202012Validator.check_schema(schema)
     return Draft202012Validator(schema)
 
@@ -183,6 +186,8 @@ def check_schema(
     ``locate`` maps the JSON path of the object holding the bad field to the
     ``line`` of the error (a JSONL line number or a LoCoMo location).
     """
+    from jsonschema.exceptions import best_match
+
     error = best_match(validator.iter_errors(instance))
     if error is not None:
         raise to_input_error(error, path=path, locate=locate)

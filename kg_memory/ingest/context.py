@@ -32,6 +32,11 @@ from kg_memory.ids import stable_id
 from kg_memory.model import Edge, Node, check_edge_type, check_label
 from kg_memory.store.base import Store
 
+#: Property names a node's ``props`` may not use: the stores keep these as columns.
+RESERVED_PROPS = frozenset(
+    {"id", "label", "namespace", "conversation", "text", "ntok", "embedding", "props_json"}
+)
+
 
 @dataclass(slots=True)
 class TurnRecord:
@@ -84,6 +89,8 @@ class IngestContext:
     ) -> Node:
         """Add (or replace) a node; ``conversation=True`` scopes it to this conversation."""
         conv = self.cid if conversation is True else (conversation or None)
+        if props and RESERVED_PROPS & props.keys():
+            raise ValueError(f"reserved property name(s) {sorted(RESERVED_PROPS & props.keys())}")
         node = Node(
             id=node_id,
             label=check_label(label),

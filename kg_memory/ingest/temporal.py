@@ -411,7 +411,7 @@ def run(ctx: IngestContext) -> None:
                         "begin": _d(b),
                         "end": _d(en),
                         "grain": grain,
-                        "text": texts[nid][0],
+                        "expression": texts[nid][0],
                         "texts": list(texts[nid]),
                     },
                 )

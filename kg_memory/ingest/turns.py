@@ -81,7 +81,7 @@ def build(ctx: IngestContext) -> None:
                 props={
                     "turn_id": turn.turn_id,
                     "speaker": turn.speaker,
-                    "text": turn.text,
+                    "utterance": turn.text,
                     "caption": turn.caption,
                     "position": turn.position,
                     "session": session.index,

@@ -82,7 +82,9 @@ def test_schema_file_is_idempotent_ddl_for_every_label() -> None:
     vector = [s for s in stmts if s.startswith("CREATE VECTOR INDEX")]
     for label in NODE_LABELS:
         name = vector_index_name(label)
-        assert any(s.startswith(f"CREATE VECTOR INDEX {name} ") and f"(n:{label})" in s for s in vector)
+        assert any(
+            s.startswith(f"CREATE VECTOR INDEX {name} ") and f"(n:{label})" in s for s in vector
+        )
     assert any("FULLTEXT INDEX memory_text" in s for s in stmts)
     assert any("REQUIRE n.id IS UNIQUE" in s for s in stmts)
 
@@ -153,7 +155,9 @@ def test_vector_search_uses_the_index_and_ranks_exactly(
             got = neo.vector_search(namespace, "Turn", q, 10)
             assert [h.id for h in got] == [h.id for h in expected]
             assert np.allclose([h.score for h in got], [h.score for h in expected], atol=1e-6)
-            assert [h.id for h in emb.vector_search(namespace, "Turn", q, 10)] == [h.id for h in got]
+            assert [h.id for h in emb.vector_search(namespace, "Turn", q, 10)] == [
+                h.id for h in got
+            ]
         # scoped to one conversation (a third of the scope)
         for q in queries[:5]:
             got = neo.vector_search(namespace, "Turn", q, 5, conversation="c1")
@@ -188,9 +192,13 @@ def test_batch_write_throughput_and_search_latency(
     vecs = unit_vectors(n, seed=7)
     nodes = [Node(f"{namespace}:s0", "Session", namespace, "c0", None, {"index": 1})]
     nodes += turns(namespace, vecs)
-    edges = [Edge(f"{namespace}:s0", "HAS_TURN", t.id, namespace, {"position": i})
-             for i, t in enumerate(nodes[1:])]
-    edges += [Edge(a.id, "NEXT_TURN", b.id, namespace, {}) for a, b in itertools.pairwise(nodes[1:])]
+    edges = [
+        Edge(f"{namespace}:s0", "HAS_TURN", t.id, namespace, {"position": i})
+        for i, t in enumerate(nodes[1:])
+    ]
+    edges += [
+        Edge(a.id, "NEXT_TURN", b.id, namespace, {}) for a, b in itertools.pairwise(nodes[1:])
+    ]
     t0 = time.perf_counter()
     with neo.transaction():
         neo.upsert_nodes(nodes)
@@ -226,7 +234,9 @@ def _nodes(ns: str, names: str) -> list[Node]:
 
 
 @pytest.mark.neo4j
-def test_transaction_rollback_and_recovery_from_a_refused_edge(neo: Neo4jStore, namespace: str) -> None:
+def test_transaction_rollback_and_recovery_from_a_refused_edge(
+    neo: Neo4jStore, namespace: str
+) -> None:
     ns = namespace
     with pytest.raises(KeyError), neo.transaction():
         neo.upsert_nodes(_nodes(ns, "abc"))
@@ -318,7 +328,9 @@ def test_commit_refused_after_a_failed_write(
 
 
 @pytest.mark.neo4j
-def test_props_round_trip_exactly_and_scalars_are_queryable(neo: Neo4jStore, namespace: str) -> None:
+def test_props_round_trip_exactly_and_scalars_are_queryable(
+    neo: Neo4jStore, namespace: str
+) -> None:
     ns = namespace
     props = {
         "speaker": "Caroline",
@@ -346,7 +358,10 @@ def test_props_round_trip_exactly_and_scalars_are_queryable(neo: Neo4jStore, nam
         k: props[k] for k in ("speaker", "turn_id", "position", "score", "flags", "tags")
     }
     assert (t["id"], t["text"], t["namespace"], t["conversation"]) == (
-        node.id, "indexed text", ns, "c1",
+        node.id,
+        "indexed text",
+        ns,
+        "c1",
     )
     assert not {"big", "none", "mixed", "empty", "nested", "embedding"} & set(t)
 
@@ -374,7 +389,9 @@ def test_batched_deletes_and_keyword_term_groups(
     monkeypatch.setattr(mod, "LUCENE_TERMS_PER_QUERY", 2)
     monkeypatch.setattr(mod, "BATCH", 4)
     words = ["alpha", "beta", "gamma", "delta", "epsilon"]
-    nodes = [Node(f"{ns}:t{i}", "Turn", ns, "c1", f"{w} text {i}", {}) for i, w in enumerate(words * 2)]
+    nodes = [
+        Node(f"{ns}:t{i}", "Turn", ns, "c1", f"{w} text {i}", {}) for i, w in enumerate(words * 2)
+    ]
     shared = Node(f"{ns}:e", "Entity", ns, None, "entity", {})
     neo.upsert_nodes([*nodes, shared])
     neo.upsert_edges([Edge(n.id, "MENTIONS", shared.id, ns) for n in nodes])

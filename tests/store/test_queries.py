@@ -158,20 +158,53 @@ def _vec(seed: int) -> np.ndarray:
     return v / np.linalg.norm(v)
 
 
-def small_graph(ns: str, conv: str = "conv-1", who: str = "Caroline") -> tuple[list[Node], list[Edge]]:
+def small_graph(
+    ns: str, conv: str = "conv-1", who: str = "Caroline"
+) -> tuple[list[Node], list[Edge]]:
     """One conversation with every label the named queries read."""
 
-    def n(key: str, label: str, node_text: str | None = None, /, *,
-          conversation: str | None = conv, vec: int | None = None, **props: Any) -> Node:
-        return Node(nid(ns, key), label, ns, conversation, node_text, props,
-                    None if vec is None else _vec(vec))
+    def n(
+        key: str,
+        label: str,
+        node_text: str | None = None,
+        /,
+        *,
+        conversation: str | None = conv,
+        vec: int | None = None,
+        **props: Any,
+    ) -> Node:
+        return Node(
+            nid(ns, key),
+            label,
+            ns,
+            conversation,
+            node_text,
+            props,
+            None if vec is None else _vec(vec),
+        )
 
     def e(src: str, typ: str, dst: str, **props: Any) -> Edge:
         return Edge(nid(ns, src), typ, nid(ns, dst), ns, props)
 
     turns = [
-        ("t1", "D1:1", who, "I went to the LGBTQ support group yesterday.", 1, "2023-05-08T13:56:00", 0),
-        ("t2", "D1:2", "Melanie", "That is great! I painted a sunrise.", 1, "2023-05-08T13:56:00", 1),
+        (
+            "t1",
+            "D1:1",
+            who,
+            "I went to the LGBTQ support group yesterday.",
+            1,
+            "2023-05-08T13:56:00",
+            0,
+        ),
+        (
+            "t2",
+            "D1:2",
+            "Melanie",
+            "That is great! I painted a sunrise.",
+            1,
+            "2023-05-08T13:56:00",
+            1,
+        ),
         ("t3", "D2:1", who, "I am researching adoption agencies.", 2, "2023-05-25T10:00:00", 0),
     ]
     nodes = [
@@ -179,32 +212,122 @@ def small_graph(ns: str, conv: str = "conv-1", who: str = "Caroline") -> tuple[l
         n("s1", "Session", index=1, date_time="2023-05-08T13:56:00"),
         n("s2", "Session", index=2, date_time="2023-05-25T10:00:00"),
         *[
-            n(key, "Turn", f"[{dt[:10]}] {spk}: {txt}", vec=i, turn_id=tid, speaker=spk, text=txt,
-              caption=None, position=pos, session=sess, date_time=dt, turn_ids=[tid])
+            n(
+                key,
+                "Turn",
+                f"[{dt[:10]}] {spk}: {txt}",
+                vec=i,
+                turn_id=tid,
+                speaker=spk,
+                text=txt,
+                caption=None,
+                position=pos,
+                session=sess,
+                date_time=dt,
+                turn_ids=[tid],
+            )
             for i, (key, tid, spk, txt, sess, dt, pos) in enumerate(turns)
         ],
         n("who", "Entity", who, conversation=None, name=who, type="PERSON", aliases=[who[:4]]),
         n("mel", "Entity", "Melanie", conversation=None, name="Melanie", type="PERSON", aliases=[]),
-        n("grp", "Entity", "support group", conversation=None, name="support group",
-          type="CONCEPT", aliases=[]),
-        n("f1", "Fact", f"{who} go to support group", subject=who, predicate="go_to",
-          object="support group", negated=False, begin="2023-05-07", end=None, turn_ids=["D1:1"]),
-        n("f2", "Fact", f"{who} research adoption", subject=who, predicate="research",
-          object="adoption", negated=False, begin=None, end=None, turn_ids=["D2:1"]),
-        n("ev1", "Event", f"{who} went to the support group", vec=10,
-          description=f"{who} went to the support group", begin="2023-05-07", end="2023-05-07",
-          participants=[who], date="2023-05-08T13:56:00", session=1, turn_ids=["D1:1"]),
-        n("ev2", "Event", f"{who} researches adoption", vec=11,
-          description=f"{who} researches adoption", begin="2023-05-25", end="2023-05-25",
-          participants=[who], date="2023-05-25T10:00:00", session=2, turn_ids=["D2:1"]),
-        n("note1", "Note", "support group note", vec=12, content="went to the support group",
-          tags=["lgbtq"], context="first", turn_ids=["D1:1"]),
-        n("note2", "Note", "adoption note", vec=13, content="researching adoption",
-          tags=["adoption"], context="later", turn_ids=["D2:1"]),
-        n("rev1", "NoteRevision", note=nid(ns, "note1"), revision=1, reason="linked from a later note",
-          new_tags=["lgbtq", "adoption"], new_context="first; later", turn_ids=["D2:1"]),
-        n("h1", "Hyperedge", f"Event with {who}", vec=14, kind="event_frame", member_count=3,
-          turn_ids=["D1:1"]),
+        n(
+            "grp",
+            "Entity",
+            "support group",
+            conversation=None,
+            name="support group",
+            type="CONCEPT",
+            aliases=[],
+        ),
+        n(
+            "f1",
+            "Fact",
+            f"{who} go to support group",
+            subject=who,
+            predicate="go_to",
+            object="support group",
+            negated=False,
+            begin="2023-05-07",
+            end=None,
+            turn_ids=["D1:1"],
+        ),
+        n(
+            "f2",
+            "Fact",
+            f"{who} research adoption",
+            subject=who,
+            predicate="research",
+            object="adoption",
+            negated=False,
+            begin=None,
+            end=None,
+            turn_ids=["D2:1"],
+        ),
+        n(
+            "ev1",
+            "Event",
+            f"{who} went to the support group",
+            vec=10,
+            description=f"{who} went to the support group",
+            begin="2023-05-07",
+            end="2023-05-07",
+            participants=[who],
+            date="2023-05-08T13:56:00",
+            session=1,
+            turn_ids=["D1:1"],
+        ),
+        n(
+            "ev2",
+            "Event",
+            f"{who} researches adoption",
+            vec=11,
+            description=f"{who} researches adoption",
+            begin="2023-05-25",
+            end="2023-05-25",
+            participants=[who],
+            date="2023-05-25T10:00:00",
+            session=2,
+            turn_ids=["D2:1"],
+        ),
+        n(
+            "note1",
+            "Note",
+            "support group note",
+            vec=12,
+            content="went to the support group",
+            tags=["lgbtq"],
+            context="first",
+            turn_ids=["D1:1"],
+        ),
+        n(
+            "note2",
+            "Note",
+            "adoption note",
+            vec=13,
+            content="researching adoption",
+            tags=["adoption"],
+            context="later",
+            turn_ids=["D2:1"],
+        ),
+        n(
+            "rev1",
+            "NoteRevision",
+            note=nid(ns, "note1"),
+            revision=1,
+            reason="linked from a later note",
+            new_tags=["lgbtq", "adoption"],
+            new_context="first; later",
+            turn_ids=["D2:1"],
+        ),
+        n(
+            "h1",
+            "Hyperedge",
+            f"Event with {who}",
+            vec=14,
+            kind="event_frame",
+            member_count=3,
+            turn_ids=["D1:1"],
+        ),
     ]
     edges = [
         e("conv", "HAS_SESSION", "s1"),
@@ -377,7 +500,9 @@ def test_parameters_are_data_not_code(graph: tuple[Any, str, str], payload: str)
 
 
 @pytest.mark.neo4j
-def test_store_cypher_refuses_writes(graph: tuple[Any, str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_store_cypher_refuses_writes(
+    graph: tuple[Any, str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     store, ns, _ = graph
     with pytest.raises(QueryError, match="read-only: found CREATE"):
         store.cypher("CREATE (n) RETURN n")
@@ -388,11 +513,14 @@ def test_store_cypher_refuses_writes(graph: tuple[Any, str, str], monkeypatch: p
 
     monkeypatch.setattr(mod, "find_write_clause", lambda q: None)
     with pytest.raises(QueryError, match="read-only"):
-        store.cypher("CREATE (n:Memory {namespace: $namespace, id: 'evil'}) RETURN n", {"namespace": ns})
+        store.cypher(
+            "CREATE (n:Memory {namespace: $namespace, id: 'evil'}) RETURN n", {"namespace": ns}
+        )
     monkeypatch.undo()
     assert store.existing_ids(ns, ["evil"]) == set()
     rows = store.cypher(
-        "MATCH (t:Turn) WHERE t.namespace = $namespace RETURN t ORDER BY t.turn_id", {"namespace": ns}
+        "MATCH (t:Turn) WHERE t.namespace = $namespace RETURN t ORDER BY t.turn_id",
+        {"namespace": ns},
     )
     assert [r["t"]["turn_id"] for r in rows] == ["D1:1", "D1:2", "D2:1"]
     first = rows[0]["t"]
@@ -425,8 +553,12 @@ def test_cli_cypher_is_read_only(graph: tuple[Any, str, str], neo4j_config: Neo4
     assert "read-only: found CREATE" in refused.output
     ok = runner.invoke(
         app,
-        ["cypher", "MATCH (t:Turn) WHERE t.namespace = $namespace RETURN count(t) AS turns",
-         *base, "--json"],
+        [
+            "cypher",
+            "MATCH (t:Turn) WHERE t.namespace = $namespace RETURN count(t) AS turns",
+            *base,
+            "--json",
+        ],
     )
     assert ok.exit_code == 0, ok.output
     assert json.loads(ok.stdout) == [{"turns": 3}]
@@ -437,8 +569,15 @@ def test_cli_cypher_is_read_only(graph: tuple[Any, str, str], neo4j_config: Neo4
     assert [r["entity"] for r in json.loads(named.stdout)] == ["Caroline", "support group"]
     injected = runner.invoke(
         app,
-        ["queries", "run", "entity_timeline", "--param", "name=x') DETACH DELETE n //",
-         *base, "--json"],
+        [
+            "queries",
+            "run",
+            "entity_timeline",
+            "--param",
+            "name=x') DETACH DELETE n //",
+            *base,
+            "--json",
+        ],
     )
     assert injected.exit_code == 0, injected.output
     assert json.loads(injected.stdout) == []

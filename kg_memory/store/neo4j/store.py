@@ -110,8 +110,20 @@ LUCENE_TERMS_PER_QUERY = 512
 
 #: Properties kg-memory itself sets on nodes; props of these names live only in ``props_json``.
 RESERVED_NODE_PROPS = frozenset(
-    {"id", "namespace", "conversation", "label", "text", "ntok", "ftext", "fscope",
-     "props_json", "embedding", "embedding_f32", "vdim"}
+    {
+        "id",
+        "namespace",
+        "conversation",
+        "label",
+        "text",
+        "ntok",
+        "ftext",
+        "fscope",
+        "props_json",
+        "embedding",
+        "embedding_f32",
+        "vdim",
+    }
 )
 #: Properties kg-memory itself sets on relationships.
 RESERVED_EDGE_PROPS = frozenset({"namespace", "props_json"})
@@ -727,7 +739,9 @@ class Neo4jStore(Store):
             check_label(n.label)
             prev = last.get(n.id)
             if prev is not None and n.embedding is None and prev.embedding is not None:
-                n = Node(n.id, n.label, n.namespace, n.conversation, n.text, n.props, prev.embedding)
+                n = Node(
+                    n.id, n.label, n.namespace, n.conversation, n.text, n.props, prev.embedding
+                )
             last[n.id] = n
         by_label: dict[tuple[str, bool], list[dict[str, Any]]] = defaultdict(list)
         for n in last.values():
@@ -1065,7 +1079,8 @@ class Neo4jStore(Store):
             "CALL db.index.vector.queryNodes($index, $k2, $vector) YIELD node AS n, score "
             "WHERE n.namespace = $ns AND n.label = $label "
             + ("AND n.conversation = $conv " if conversation is not None else "")
-            + "RETURN n.id AS id" + EMBEDDING_COLUMNS
+            + "RETURN n.id AS id"
+            + EMBEDDING_COLUMNS
         )
 
         def label_total(tx: Tx) -> int:
@@ -1075,7 +1090,12 @@ class Neo4jStore(Store):
         def search(k2: int) -> Callable[[Tx], list[tuple[str, np.ndarray | None]]]:
             def work(tx: Tx) -> list[tuple[str, np.ndarray | None]]:
                 res = tx.run(
-                    query, index=index, k2=k2, vector=_Quiet(qlist), ns=namespace, label=label,
+                    query,
+                    index=index,
+                    k2=k2,
+                    vector=_Quiet(qlist),
+                    ns=namespace,
+                    label=label,
                     conv=conversation,
                 )
                 return [(r["id"], _vector(r["embedding_f32"], r["embedding"])) for r in res]
@@ -1122,8 +1142,13 @@ class Neo4jStore(Store):
             out: list[tuple[str, str, float]] = []
             for lq in queries:
                 res = tx.run(
-                    cypher, index=FULLTEXT_INDEX_NAME, q=lq, limit=int(limit), ns=namespace,
-                    label=label, conv=conversation,
+                    cypher,
+                    index=FULLTEXT_INDEX_NAME,
+                    q=lq,
+                    limit=int(limit),
+                    ns=namespace,
+                    label=label,
+                    conv=conversation,
                 )
                 out.extend((r["id"], r["text"], float(r["score"])) for r in res)
             return out
@@ -1232,9 +1257,13 @@ class Neo4jStore(Store):
                 or "Forbidden" in code
                 or ("write" in msg.lower() and "read" in msg.lower())
             ):
-                raise QueryError(f"kg-memory cypher is read-only: the server refused a write ({msg})") from exc
+                raise QueryError(
+                    f"kg-memory cypher is read-only: the server refused a write ({msg})"
+                ) from exc
             if isinstance(exc, nx.AuthError):
-                raise StoreUnavailableError(f"Neo4j at {self.uri} rejected the credentials: {msg}") from exc
+                raise StoreUnavailableError(
+                    f"Neo4j at {self.uri} rejected the credentials: {msg}"
+                ) from exc
             raise QueryError(f"Cypher error ({code}): {msg}") from exc
         except (nx.ServiceUnavailable, nx.SessionExpired) as exc:
             raise StoreUnavailableError(f"Neo4j at {self.uri} is unavailable: {exc}") from exc

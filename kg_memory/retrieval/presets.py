@@ -1,0 +1,49 @@
+"""Named search presets (what ``kg-memory ask --preset`` chooses from).
+
+``graph`` (default)
+    :func:`kg_memory.retrieval.graph.graph_search`: turns plus the event,
+    note, fact and hyperedge layers weighted by the entropy router, dialogue
+    adjacency, and reflection rounds that close gaps in the evidence.
+``hybrid``
+    :func:`kg_memory.retrieval.hybrid.hybrid_search`: BM25 + dense over turns,
+    fused by RRF (retrieval v0; the flat reference).
+"""
+
+from __future__ import annotations
+
+from kg_memory.embed import Embedder
+from kg_memory.errors import ConfigError
+from kg_memory.retrieval.evidence import Answer
+from kg_memory.retrieval.graph import GraphConfig, graph_search
+from kg_memory.retrieval.hybrid import HybridConfig, hybrid_search
+from kg_memory.store.base import Store
+
+PRESETS: dict[str, GraphConfig | HybridConfig] = {
+    "graph": GraphConfig(),
+    "hybrid": HybridConfig(),
+}
+DEFAULT_PRESET = "graph"
+
+
+def search(
+    store: Store,
+    embedder: Embedder,
+    namespace: str,
+    question: str,
+    k: int,
+    *,
+    conversation: str | None = None,
+    preset: str = DEFAULT_PRESET,
+) -> Answer:
+    """Run the named preset."""
+    try:
+        cfg = PRESETS[preset]
+    except KeyError:
+        raise ConfigError(f"unknown preset {preset!r}; available: {', '.join(PRESETS)}") from None
+    if isinstance(cfg, GraphConfig):
+        return graph_search(
+            store, embedder, namespace, question, k, conversation=conversation, config=cfg
+        )
+    return hybrid_search(
+        store, embedder, namespace, question, k, conversation=conversation, config=cfg
+    )

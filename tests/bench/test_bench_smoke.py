@@ -1,0 +1,68 @@
+"""End-to-end smoke run of the LoCoMo bench on the tiny sample (hash embedder, real spaCy)."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from kg_memory.bench.locomo import run_locomo_bench
+from kg_memory.bench.metrics import GROUPS, KS
+from kg_memory.embed import HashEmbedder
+
+MINI = Path(__file__).resolve().parents[2] / "ingest" / "samples" / "locomo-mini.json"
+
+
+@pytest.mark.slow
+def test_bench_on_mini_sample(tmp_path: Path) -> None:
+    if not MINI.is_file():
+        pytest.skip(f"sample not found: {MINI}")
+    buf = io.StringIO()
+    out = tmp_path / "out"
+    report = run_locomo_bench(
+        MINI,
+        out_dir=out,
+        stages="turns",
+        console=Console(file=buf, width=120),
+        embedder=HashEmbedder(),
+    )
+    for name in ("locomo.json", "locomo.md", "locomo-questions.jsonl"):
+        assert (out / name).is_file(), name
+    saved = json.loads((out / "locomo.json").read_text())
+    assert saved["summary"] == report["summary"]
+    for key in (
+        "date",
+        "config",
+        "machine",
+        "versions",
+        "counts",
+        "metrics",
+        "latency",
+        "throughput",
+        "summary",
+        "wall_seconds",
+    ):
+        assert key in saved, key
+    assert saved["config"]["stages"] == ["turns"]
+    assert saved["counts"]["questions_with_gold"] == 3
+    assert set(saved["metrics"]) == {"kg-memory", "BM25", "dense", "RRF"}
+    for system in saved["metrics"].values():
+        assert list(system) == list(GROUPS)
+        assert system["all"]["n"] == 3
+        for k in KS:
+            assert 0.0 <= system["all"][f"recall@{k}"] <= 1.0
+            assert 0.0 <= system["all"][f"hit@{k}"] <= 1.0
+    for key in ("embed_turns_per_s", "spacy_turns_per_s", "bound_turns_per_s", "stage_share"):
+        assert saved["throughput"][key] is not None, key
+    assert saved["latency"]["kg-memory"]["n"] == 3
+    assert saved["summary"]["verdict"] in {"OK", "BELOW"}
+    lines = (out / "locomo-questions.jsonl").read_text().splitlines()
+    assert len(lines) == 3
+    assert set(json.loads(lines[0])["top"]) == {"kg-memory", "BM25", "dense", "RRF"}
+    md = (out / "locomo.md").read_text()
+    assert "| kg-memory |" in md and "recall@10" in md
+    text = buf.getvalue()
+    assert text.rstrip().splitlines()[-1].startswith("kg-memory recall@10 (cat 1-4):")
