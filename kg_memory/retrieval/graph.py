@@ -19,8 +19,9 @@ The algorithm (one call of :func:`graph_search`):
    are preferred. Found turns enter the ranking just below the evidence they
    complement. This repeats until the gap is closed or ``rounds`` run out.
 4. **Dialogue adjacency**: a question's answer often sits in the turn that
-   replies to (or prompts) the matching one, so each of the top turns passes
-   a share of its score to its ``NEXT_TURN`` neighbours.
+   replies to the matching one (less often in the turn it replies to), so
+   each of the top turns passes a share of its score along ``NEXT_TURN``:
+   ``reply_bonus`` forward, ``prompt_bonus`` backward.
 
 Measured on LoCoMo (``make bench``), each step adds recall@10 on top of the
 hybrid; see the README's benchmark section.
@@ -62,8 +63,14 @@ class GraphConfig:
     layer_weight: float = 1.0
     rounds: int = 2
     gap_k: int = 5
-    #: share of a turn's score passed to the turns before and after it (dialogue adjacency)
-    neighbour_bonus: float = 0.2
+    #: share of a turn's score passed to the turn that replies to it (its NEXT_TURN)
+    reply_bonus: float = 0.3
+    #: share of a turn's score passed to the turn it replies to
+    prompt_bonus: float = 0.1
+    #: share of a top turn's score passed to turns of notes its note LINKS_TO
+    link_bonus: float = 0.2
+    link_from: int = 5
+    link_routed: bool = True
 
 
 def entropy_weight(scores: Sequence[float], temperature: float = 0.1) -> float:
@@ -163,13 +170,44 @@ def graph_search(
     found_by = {i: r for i, _, r in fused}
 
     # 4. dialogue adjacency (applied before reflection so that the gap check sees it)
-    if cfg.neighbour_bonus > 0 and fused:
+    if (cfg.reply_bonus > 0 or cfg.prompt_bonus > 0) and fused:
         base = {i: s for i, s, _ in fused[: 3 * k]}
         for e in store.neighbours(namespace, list(base), edge_types=["NEXT_TURN"]):
-            for a, b in ((e.src, e.dst), (e.dst, e.src)):
+            for a, b, share in (
+                (e.src, e.dst, cfg.reply_bonus),
+                (e.dst, e.src, cfg.prompt_bonus),
+            ):
                 if a in base:
-                    score[b] = score.get(b, 0.0) + cfg.neighbour_bonus * base[a]
+                    score[b] = score.get(b, 0.0) + share * base[a]
                     found_by.setdefault(b, {}).setdefault("adjacent", 1)
+
+    # 5. linked notes: the Zettelkasten links of the top turns' notes reach related turns
+    #    in other sessions (multi-hop evidence is spread across sessions)
+    if cfg.link_bonus > 0 and score:
+        top = sorted(score, key=lambda i: (-score[i], i))[: cfg.link_from]
+        note_of: dict[str, str] = {}
+        for e in store.neighbours(namespace, top, edge_types=["EVIDENCED_BY"], direction="in"):
+            if e.src.startswith("note:"):
+                note_of[e.src] = e.dst
+        linked: dict[str, list[str]] = defaultdict(list)
+        for e in store.neighbours(namespace, sorted(note_of), edge_types=["LINKS_TO"]):
+            for a, b in ((e.src, e.dst), (e.dst, e.src)):
+                if a in note_of:
+                    linked[b].append(note_of[a])
+        if linked:
+            # router: a flat turn relevance distribution (no single answer turn) asks for
+            # wider expansion; a peaked one (one clear answer) for little
+            spread = 1.0 - entropy_weight([h.score for h in dense[: cfg.layer_k]])
+            share = cfg.link_bonus * (spread if cfg.link_routed else 1.0)
+            for e in store.neighbours(namespace, sorted(linked), edge_types=["EVIDENCED_BY"], direction="out"):
+                if e.dst.startswith("turn:"):
+                    gain = share * max(score[t] for t in linked[e.src])
+                    score[e.dst] = score.get(e.dst, 0.0) + gain
+                    found_by.setdefault(e.dst, {}).setdefault("linked-note", 1)
+            trace.append(
+                f"links: {len(note_of)} top notes -> {len(linked)} linked notes "
+                f"(turn spread {spread:.2f}, share {share:.2f})"
+            )
 
     def ranked() -> list[str]:
         return sorted(score, key=lambda i: (-score[i], i))
