@@ -141,6 +141,41 @@ class HashEmbedder:
         return out
 
 
+class CachedEmbedder:
+    """Serves known texts from a table, embeds the rest with ``base`` (same name and dim).
+
+    Lets several memories (a benchmark's systems, two stores under test) share
+    one set of embeddings.
+
+    >>> e = CachedEmbedder(HashEmbedder(dim=8), {})
+    >>> bool(np.allclose(e.embed(["a b"]), e.embed(["a b"]))), len(e.table)
+    (True, 1)
+    """
+
+    def __init__(self, base: Embedder, table: dict[str, np.ndarray] | None = None) -> None:
+        self.base = base
+        self.table: dict[str, np.ndarray] = {} if table is None else table
+        self.name = base.name
+        self.dim = base.dim
+
+    def embed(
+        self,
+        texts: Sequence[str],
+        *,
+        batch_size: int = 64,
+        progress: Callable[[int], None] | None = None,
+    ) -> np.ndarray:
+        missing = list(dict.fromkeys(t for t in texts if t not in self.table))
+        if missing:
+            for t, v in zip(missing, self.base.embed(missing, batch_size=batch_size), strict=True):
+                self.table[t] = v
+        if progress:
+            progress(len(texts))
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return np.vstack([self.table[t] for t in texts]).astype(np.float32)
+
+
 def get_embedder(name: str = "minilm") -> Embedder:
     """Embedder by name: ``minilm`` or ``hash``."""
     if name == "minilm":

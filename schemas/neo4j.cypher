@@ -67,55 +67,54 @@ OPTIONS {indexConfig: {
 // Vector indexes, one per label, named <label in snake_case>_embedding.
 // Cosine similarity, HNSW without quantisation (better candidate recall; the
 // store re-ranks candidates exactly with the stored vectors anyway).
-// vector.dimensions is left unset on purpose (vector-2.0 provider, Neo4j 5.23+):
-// the index then holds vectors of any length and a query only meets vectors of
-// its own length, so MiniLM (384-d) and the 64-d test embedder share one schema.
+// 384 dimensions: all-MiniLM-L6-v2. A vector of another length is not indexed
+// (the store refuses to search a scope whose stored vectors differ from the query).
 // Turn, Note and Event vectors are what retrieval uses; the others are ready
 // for summaries, topics, sessions, facts, entities and hyperedges.
 CREATE VECTOR INDEX turn_embedding IF NOT EXISTS
 FOR (n:Turn) ON n.embedding
-OPTIONS {indexConfig: {`vector.similarity_function`: 'cosine', `vector.quantization.enabled`: false}};
+OPTIONS {indexConfig: {`vector.dimensions`: 384, `vector.similarity_function`: 'cosine', `vector.quantization.enabled`: false}};
 
 CREATE VECTOR INDEX note_embedding IF NOT EXISTS
 FOR (n:Note) ON n.embedding
-OPTIONS {indexConfig: {`vector.similarity_function`: 'cosine', `vector.quantization.enabled`: false}};
+OPTIONS {indexConfig: {`vector.dimensions`: 384, `vector.similarity_function`: 'cosine', `vector.quantization.enabled`: false}};
 
 CREATE VECTOR INDEX event_embedding IF NOT EXISTS
 FOR (n:Event) ON n.embedding
-OPTIONS {indexConfig: {`vector.similarity_function`: 'cosine', `vector.quantization.enabled`: false}};
+OPTIONS {indexConfig: {`vector.dimensions`: 384, `vector.similarity_function`: 'cosine', `vector.quantization.enabled`: false}};
 
 CREATE VECTOR INDEX fact_embedding IF NOT EXISTS
 FOR (n:Fact) ON n.embedding
-OPTIONS {indexConfig: {`vector.similarity_function`: 'cosine', `vector.quantization.enabled`: false}};
+OPTIONS {indexConfig: {`vector.dimensions`: 384, `vector.similarity_function`: 'cosine', `vector.quantization.enabled`: false}};
 
 CREATE VECTOR INDEX entity_embedding IF NOT EXISTS
 FOR (n:Entity) ON n.embedding
-OPTIONS {indexConfig: {`vector.similarity_function`: 'cosine', `vector.quantization.enabled`: false}};
+OPTIONS {indexConfig: {`vector.dimensions`: 384, `vector.similarity_function`: 'cosine', `vector.quantization.enabled`: false}};
 
 CREATE VECTOR INDEX summary_embedding IF NOT EXISTS
 FOR (n:Summary) ON n.embedding
-OPTIONS {indexConfig: {`vector.similarity_function`: 'cosine', `vector.quantization.enabled`: false}};
+OPTIONS {indexConfig: {`vector.dimensions`: 384, `vector.similarity_function`: 'cosine', `vector.quantization.enabled`: false}};
 
 CREATE VECTOR INDEX topic_embedding IF NOT EXISTS
 FOR (n:Topic) ON n.embedding
-OPTIONS {indexConfig: {`vector.similarity_function`: 'cosine', `vector.quantization.enabled`: false}};
+OPTIONS {indexConfig: {`vector.dimensions`: 384, `vector.similarity_function`: 'cosine', `vector.quantization.enabled`: false}};
 
 CREATE VECTOR INDEX session_embedding IF NOT EXISTS
 FOR (n:Session) ON n.embedding
-OPTIONS {indexConfig: {`vector.similarity_function`: 'cosine', `vector.quantization.enabled`: false}};
+OPTIONS {indexConfig: {`vector.dimensions`: 384, `vector.similarity_function`: 'cosine', `vector.quantization.enabled`: false}};
 
 CREATE VECTOR INDEX hyperedge_embedding IF NOT EXISTS
 FOR (n:Hyperedge) ON n.embedding
-OPTIONS {indexConfig: {`vector.similarity_function`: 'cosine', `vector.quantization.enabled`: false}};
+OPTIONS {indexConfig: {`vector.dimensions`: 384, `vector.similarity_function`: 'cosine', `vector.quantization.enabled`: false}};
 
 CREATE VECTOR INDEX conversation_embedding IF NOT EXISTS
 FOR (n:Conversation) ON n.embedding
-OPTIONS {indexConfig: {`vector.similarity_function`: 'cosine', `vector.quantization.enabled`: false}};
+OPTIONS {indexConfig: {`vector.dimensions`: 384, `vector.similarity_function`: 'cosine', `vector.quantization.enabled`: false}};
 
 CREATE VECTOR INDEX time_interval_embedding IF NOT EXISTS
 FOR (n:TimeInterval) ON n.embedding
-OPTIONS {indexConfig: {`vector.similarity_function`: 'cosine', `vector.quantization.enabled`: false}};
+OPTIONS {indexConfig: {`vector.dimensions`: 384, `vector.similarity_function`: 'cosine', `vector.quantization.enabled`: false}};
 
 CREATE VECTOR INDEX note_revision_embedding IF NOT EXISTS
 FOR (n:NoteRevision) ON n.embedding
-OPTIONS {indexConfig: {`vector.similarity_function`: 'cosine', `vector.quantization.enabled`: false}};
+OPTIONS {indexConfig: {`vector.dimensions`: 384, `vector.similarity_function`: 'cosine', `vector.quantization.enabled`: false}};

@@ -67,7 +67,7 @@ from kg_memory.bench.metrics import (
     rate,
     summarize,
 )
-from kg_memory.embed import Embedder, MiniLMEmbedder
+from kg_memory.embed import CachedEmbedder, Embedder, MiniLMEmbedder
 from kg_memory.errors import ConfigError, InputError, KGMemoryError
 from kg_memory.formats import load
 from kg_memory.formats.model import RawConversation
@@ -223,33 +223,6 @@ def _loadavg() -> list[float] | None:
         return [round(x, 2) for x in os.getloadavg()]
     except OSError:  # pragma: no cover
         return None
-
-
-class PrecomputedEmbedder:
-    """Serves known texts from a table, embeds the rest with ``base`` (same name and dim)."""
-
-    def __init__(self, base: Embedder, table: dict[str, np.ndarray]) -> None:
-        self.base = base
-        self.table = table
-        self.name = base.name
-        self.dim = base.dim
-
-    def embed(
-        self,
-        texts: Sequence[str],
-        *,
-        batch_size: int = 64,
-        progress: Callable[[int], None] | None = None,
-    ) -> np.ndarray:
-        missing = list(dict.fromkeys(t for t in texts if t not in self.table))
-        if missing:
-            for t, v in zip(missing, self.base.embed(missing, batch_size=batch_size), strict=True):
-                self.table[t] = v
-        if progress:
-            progress(len(texts))
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        return np.vstack([self.table[t] for t in texts]).astype(np.float32)
 
 
 # -- systems ----------------------------------------------------------------------
@@ -530,7 +503,7 @@ def run_locomo_bench(
                 for cid, (_, d, _) in docs.items()
                 for t, v in zip(d, turn_vectors[cid], strict=True)
             }
-            pre = PrecomputedEmbedder(embedder, table)
+            pre = CachedEmbedder(embedder, table)
             try:
                 runs["kg-memory@neo4j"] = _run_memory(
                     "kg-memory@neo4j", data, _neo4j_factory(neo4j_uri), pre, stages, kmax, bar
@@ -834,7 +807,6 @@ __all__ = [
     "SYSTEMS",
     "BenchQuestion",
     "Dataset",
-    "PrecomputedEmbedder",
     "load_dataset",
     "render_markdown",
     "run_locomo_bench",

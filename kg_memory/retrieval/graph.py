@@ -199,7 +199,9 @@ def graph_search(
             # wider expansion; a peaked one (one clear answer) for little
             spread = 1.0 - entropy_weight([h.score for h in dense[: cfg.layer_k]])
             share = cfg.link_bonus * (spread if cfg.link_routed else 1.0)
-            for e in store.neighbours(namespace, sorted(linked), edge_types=["EVIDENCED_BY"], direction="out"):
+            for e in store.neighbours(
+                namespace, sorted(linked), edge_types=["EVIDENCED_BY"], direction="out"
+            ):
                 if e.dst.startswith("turn:"):
                     gain = share * max(score[t] for t in linked[e.src])
                     score[e.dst] = score.get(e.dst, 0.0) + gain

@@ -40,6 +40,9 @@ FULLTEXT_INDEX = "fulltext_index"
 TRANSACTIONS = "transactions"
 DURABLE = "durable"
 
+#: Decimals cosine scores are rounded to before ranking (see :func:`rank_by_cosine`).
+SCORE_DECIMALS = 12
+
 #: Upper bound on keyword candidates fetched per query.
 MAX_KEYWORD_CANDIDATES = 5000
 
@@ -57,7 +60,10 @@ def rank_by_cosine(query: np.ndarray, ids: Sequence[str], matrix: np.ndarray, k:
     qn = np.linalg.norm(q)
     if qn > 0:
         q = q / qn
-    scores = np.asarray(matrix, dtype=np.float64) @ q
+    # Rounded so that equal vectors tie exactly whatever BLAS kernel summed them
+    # (the last bits of a dot product depend on the matrix's shape); ties break by id,
+    # so every store ranks the same candidates identically.
+    scores = np.round(np.asarray(matrix, dtype=np.float64) @ q, SCORE_DECIMALS)
     order = sorted(range(len(ids)), key=lambda i: (-float(scores[i]), ids[i]))
     return [Hit(ids[i], float(scores[i])) for i in order[:k]]
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from kg_memory.bench.baselines import FlatBM25, dense_rank, rrf_rank
-from kg_memory.bench.locomo import PrecomputedEmbedder, conversation_files, load_dataset
+from kg_memory.bench.locomo import conversation_files, load_dataset
 from kg_memory.bench.metrics import (
     GROUPS,
     Scored,
@@ -20,7 +20,7 @@ from kg_memory.bench.metrics import (
     recall_at_k,
     summarize,
 )
-from kg_memory.embed import HashEmbedder
+from kg_memory.embed import CachedEmbedder, HashEmbedder
 from kg_memory.errors import InputError
 
 MINI = Path(__file__).resolve().parents[2] / "ingest" / "samples" / "locomo-mini.json"
@@ -122,7 +122,7 @@ def test_rrf_rank_fuses() -> None:
 def test_precomputed_embedder_reuses_vectors() -> None:
     base = HashEmbedder(dim=32)
     fixed = np.ones(32, dtype=np.float32) / np.sqrt(32)
-    pre = PrecomputedEmbedder(base, {"known": fixed})
+    pre = CachedEmbedder(base, {"known": fixed})
     out = pre.embed(["known", "new text", "known"])
     assert out.shape == (3, 32)
     assert np.allclose(out[0], fixed) and np.allclose(out[2], fixed)

@@ -19,7 +19,7 @@ from kg_memory.model import Edge, Node
 from kg_memory.store.base import Store, rank_by_cosine
 from kg_memory.text import query_terms, tokenize
 
-EMB = HashEmbedder(dim=64)
+EMB = HashEmbedder(dim=384)
 
 
 @pytest.fixture

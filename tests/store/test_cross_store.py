@@ -3,7 +3,8 @@
 LoCoMo conv-26 is ingested with every stage into the embedded store and into
 Neo4j; counts must match and every question must get the same evidence ids in
 the same order (scores equal up to float rounding), with both search presets.
-The hash embedder keeps this fast: what is under test is the stores.
+Both memories share one cached all-MiniLM-L6-v2 embedder, so each text is
+embedded once.
 """
 
 from __future__ import annotations
