@@ -154,7 +154,7 @@ def nid(ns: str, name: str) -> str:
 
 
 def _vec(seed: int) -> np.ndarray:
-    v = np.random.default_rng(seed).standard_normal(16).astype(np.float32)
+    v = np.random.default_rng(seed).standard_normal(384).astype(np.float32)
     return v / np.linalg.norm(v)
 
 

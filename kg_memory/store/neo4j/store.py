@@ -86,6 +86,8 @@ from kg_memory.text import tokenize
 
 #: Rows per ``UNWIND`` write.
 BATCH = 1000
+#: Length of the vectors the schema's vector indexes hold (all-MiniLM-L6-v2).
+VECTOR_DIMENSIONS = 384
 #: Ids per ``UNWIND`` read.
 READ_CHUNK = 5000
 #: Nodes per ``DETACH DELETE`` statement (all in the same transaction).
@@ -737,6 +739,11 @@ class Neo4jStore(Store):
         last: dict[str, Node] = {}
         for n in nodes:
             check_label(n.label)
+            if n.embedding is not None and np.asarray(n.embedding).size != VECTOR_DIMENSIONS:
+                raise StoreError(
+                    f"node {n.id!r}: embedding has {np.asarray(n.embedding).size} dimensions; "
+                    f"the Neo4j vector indexes (schemas/neo4j.cypher) hold {VECTOR_DIMENSIONS}"
+                )
             prev = last.get(n.id)
             if prev is not None and n.embedding is None and prev.embedding is not None:
                 n = Node(
