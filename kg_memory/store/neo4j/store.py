@@ -419,9 +419,10 @@ class _OpenTx:
 
 
 @dataclass
-class _ScopeCount:
-    count: int
-    dims: frozenset[int]
+class _Cached:
+    """A cached read: its value, the namespace generation it saw, and when."""
+
+    value: Any
     generation: int
     at: float
 
@@ -476,7 +477,7 @@ class Neo4jStore(Store):
         self._local = threading.local()
         self._cache_lock = threading.Lock()
         self._generation: dict[str, int] = {}
-        self._scope_counts: dict[tuple[str, str, str | None], _ScopeCount] = {}
+        self._scope_counts: dict[tuple[Any, ...], _Cached] = {}
         self._driver: Driver | None = None
         self._bookmarks = GraphDatabase.bookmark_manager()
         self._driver = self._connect()
@@ -959,8 +960,9 @@ class Neo4jStore(Store):
         queries = [
             "UNWIND $ids AS id MATCH (a:Memory {id: id}) WHERE a.namespace = $ns "
             f"MATCH {p} WHERE r.namespace = $ns "
-            "RETURN startNode(r).id AS src, type(r) AS type, endNode(r).id AS dst, "
-            "r.namespace AS namespace, r.props_json AS props_json"
+            # one record holding every edge: the driver pays per record, not per value
+            "RETURN collect([startNode(r).id, type(r), endNode(r).id, r.namespace, "
+            "r.props_json]) AS rows"
             for p in patterns
         ]
 
@@ -969,10 +971,10 @@ class Neo4jStore(Store):
             for chunk in _chunks(wanted, READ_CHUNK):
                 for q in queries:
                     for rec in tx.run(q, ids=_Quiet(chunk), ns=namespace):
-                        key = (rec["src"], rec["type"], rec["dst"])
-                        if key not in found:
-                            pj = rec["props_json"]
-                            found[key] = Edge(*key, rec["namespace"], json.loads(pj) if pj else {})
+                        for src, etype, dst, ens, pj in rec["rows"]:
+                            key = (src, etype, dst)
+                            if key not in found:
+                                found[key] = Edge(*key, ens, json.loads(pj) if pj else {})
             return found
 
         found = self._read(work)
@@ -998,11 +1000,12 @@ class Neo4jStore(Store):
 
         return self._read(work)
 
-    def _scope_count(
-        self, namespace: str, label: str, conversation: str | None
-    ) -> tuple[int, frozenset[int]]:
-        """Vectors (and their lengths) of one scope; cached until a write of ours or a TTL."""
-        key = (namespace, label, conversation)
+    def _cached_read(self, key: tuple[Any, ...], namespace: str, work: Callable[[Tx], Any]) -> Any:
+        """``self._read(work)``, cached per key until a write of ours to the namespace or a TTL.
+
+        Other processes may write too, hence the TTL (``SCOPE_COUNT_TTL``). Reads
+        inside an open transaction are never cached.
+        """
         in_tx = getattr(self._local, "tx", None) is not None
         with self._cache_lock:
             gen = self._generation.get(namespace, 0)
@@ -1014,7 +1017,19 @@ class Neo4jStore(Store):
             and hit.generation == gen
             and now - hit.at < SCOPE_COUNT_TTL
         ):
-            return hit.count, hit.dims
+            return hit.value
+        value = self._read(work)
+        if not in_tx:
+            with self._cache_lock:
+                self._scope_counts[key] = _Cached(value, gen, now)
+                if len(self._scope_counts) > 4096:
+                    self._scope_counts.clear()
+        return value
+
+    def _scope_count(
+        self, namespace: str, label: str, conversation: str | None
+    ) -> tuple[int, frozenset[int]]:
+        """Vectors (and their lengths) of one scope; cached until a write of ours or a TTL."""
         query = (
             "MATCH (n:Memory) WHERE n.namespace = $ns AND n.label = $label "
             + ("AND n.conversation = $conv " if conversation is not None else "")
@@ -1027,13 +1042,10 @@ class Neo4jStore(Store):
                 return 0, frozenset()
             return int(rec["c"]), frozenset(int(d) for d in rec["dims"])
 
-        count, dims = self._read(work)
-        if not in_tx:
-            with self._cache_lock:
-                self._scope_counts[key] = _ScopeCount(count, dims, gen, now)
-                if len(self._scope_counts) > 4096:
-                    self._scope_counts.clear()
-        return count, dims
+        result: tuple[int, frozenset[int]] = self._cached_read(
+            ("vectors", namespace, label, conversation), namespace, work
+        )
+        return result
 
     @_db_errors
     def vector_search(
@@ -1086,8 +1098,9 @@ class Neo4jStore(Store):
             "CALL db.index.vector.queryNodes($index, $k2, $vector) YIELD node AS n, score "
             "WHERE n.namespace = $ns AND n.label = $label "
             + ("AND n.conversation = $conv " if conversation is not None else "")
-            + "RETURN n.id AS id"
-            + EMBEDDING_COLUMNS
+            # one record holding every candidate: the driver pays per record
+            + "RETURN collect([n.id, n.embedding_f32, "
+            "CASE WHEN n.embedding_f32 IS NULL THEN n.embedding END]) AS rows"
         )
 
         def label_total(tx: Tx) -> int:
@@ -1105,11 +1118,11 @@ class Neo4jStore(Store):
                     label=label,
                     conv=conversation,
                 )
-                return [(r["id"], _vector(r["embedding_f32"], r["embedding"])) for r in res]
+                return [(i, _vector(raw, vals)) for r in res for i, raw, vals in r["rows"]]
 
             return work
 
-        total = max(self._read(label_total), in_scope)
+        total = max(self._cached_read(("label", label), namespace, label_total), in_scope)
         k2 = min(total, max(want, math.ceil(want * total / in_scope)))
         while True:
             found = self._read(search(k2))
@@ -1142,7 +1155,9 @@ class Neo4jStore(Store):
             "YIELD node AS n, score "
             "WHERE n.namespace = $ns AND n.label = $label "
             + ("AND n.conversation = $conv " if conversation is not None else "")
-            + "RETURN n.id AS id, n.text AS text, score ORDER BY score DESC, id LIMIT $limit"
+            # one record holding every row: the driver pays per record, not per value
+            + "WITH n.id AS id, n.text AS text, score ORDER BY score DESC, id LIMIT $limit "
+            "RETURN collect([id, text, score]) AS rows"
         )
 
         def work(tx: Tx) -> list[tuple[str, str, float]]:
@@ -1157,7 +1172,8 @@ class Neo4jStore(Store):
                     label=label,
                     conv=conversation,
                 )
-                out.extend((r["id"], r["text"], float(r["score"])) for r in res)
+                for rec in res:
+                    out.extend((i, t, float(sc)) for i, t, sc in rec["rows"])
             return out
 
         rows = self._read(work)
@@ -1186,7 +1202,10 @@ class Neo4jStore(Store):
                 return 0, 0.0
             return int(rec["c"]), float(rec["avg"] or 0.0)
 
-        return self._read(work)
+        result: tuple[int, float] = self._cached_read(
+            ("text", namespace, label, conversation), namespace, work
+        )
+        return result
 
     @_db_errors
     def counts(self, namespace: str | None = None) -> Stats:
