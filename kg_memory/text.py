@@ -87,6 +87,23 @@ STOPWORDS: frozenset[str] = frozenset(
 )
 
 
+#: English month names, January first.
+MONTHS: tuple[str, ...] = (
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+)
+
+
 def tokenize(text: str) -> list[str]:
     """Lower-case alphanumeric tokens.
 

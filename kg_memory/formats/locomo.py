@@ -24,6 +24,7 @@ from kg_memory.formats.validate import (
     read_text,
     schema_validator,
 )
+from kg_memory.text import MONTHS
 
 _SESSION_KEY = re.compile(r"session_(\d+)")
 _DATE = re.compile(
@@ -34,20 +35,7 @@ _DATE = re.compile(
 _MONTHS = {
     name: i
     for i, full in enumerate(
-        (
-            "january",
-            "february",
-            "march",
-            "april",
-            "may",
-            "june",
-            "july",
-            "august",
-            "september",
-            "october",
-            "november",
-            "december",
-        ),
+        MONTHS,
         start=1,
     )
     for name in (full, full[:3], full[:4])

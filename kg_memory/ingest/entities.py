@@ -65,6 +65,7 @@ import numpy as np
 from kg_memory.ids import stable_id
 from kg_memory.ingest.artifacts import EntityInfo, Mention
 from kg_memory.ingest.context import IngestContext
+from kg_memory.text import MONTHS
 
 NAME = "entities"
 REQUIRES: tuple[str, ...] = ()
@@ -96,18 +97,7 @@ _WEEKDAYS_MONTHS = frozenset(
         "fri",
         "sat",
         "sun",
-        "january",
-        "february",
-        "march",
-        "april",
-        "may",
-        "june",
-        "july",
-        "august",
-        "september",
-        "october",
-        "november",
-        "december",
+        *MONTHS,
         "jan",
         "feb",
         "mar",

@@ -28,7 +28,7 @@ import numpy as np
 
 from kg_memory.bm25 import bm25_rank
 from kg_memory.errors import QueryError
-from kg_memory.model import Edge, Hit, Node, Stats
+from kg_memory.model import Edge, Hit, Node, Stats, check_edge_type
 from kg_memory.text import query_terms
 
 Direction = Literal["out", "in", "both"]
@@ -239,6 +239,17 @@ class Store(ABC):
     ) -> list[dict[str, Any]]:
         """Run Cypher (backends with the ``cypher`` capability only)."""
         raise QueryError(f"the {self.name} store has no Cypher engine; use --neo4j for Cypher")
+
+
+def check_neighbour_args(edge_types: Sequence[str] | None, direction: str) -> list[str] | None:
+    """Validate :meth:`Store.neighbours` arguments; the checked edge types (``None``: all).
+
+    >>> check_neighbour_args(["MENTIONS"], "out")
+    ['MENTIONS']
+    """
+    if direction not in ("out", "in", "both"):
+        raise QueryError(f"direction must be 'out', 'in' or 'both', not {direction!r}")
+    return [check_edge_type(t) for t in edge_types] if edge_types is not None else None
 
 
 def _other_ends(e: Edge, frontier: set[str], direction: Direction) -> Iterator[str]:

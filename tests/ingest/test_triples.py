@@ -4,33 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from kg_memory.embed import HashEmbedder
-from kg_memory.formats.model import RawConversation, RawSession, RawTurn
-from kg_memory.ids import stable_id
 from kg_memory.ingest import entities, temporal, triples
-from kg_memory.ingest import turns as turns_stage
-from kg_memory.ingest.context import IngestContext
 from kg_memory.nlp import load_nlp
-
-
-def make_conv(
-    cid: str, turns: list[tuple[str, str]], date: str = "2023-05-08T13:56:00"
-) -> RawConversation:
-    speakers = tuple(dict.fromkeys(s for s, _ in turns))
-    raw = tuple(RawTurn(f"D1:{i + 1}", s, t, i) for i, (s, t) in enumerate(turns))
-    return RawConversation(cid, speakers, (RawSession(1, date, date, raw),))
-
-
-def make_ctx(conv: RawConversation, store: object, namespace: str = "ns") -> IngestContext:
-    ctx = IngestContext(
-        namespace=namespace,
-        conversation=conv,
-        conversation_id=stable_id("conversation", namespace, conv.conversation_id),
-        store=store,  # type: ignore[arg-type]
-        embedder=HashEmbedder(),
-    )
-    turns_stage.build(ctx)
-    return ctx
+from kg_memory.testing import make_context as make_ctx
+from kg_memory.testing import make_conversation as make_conv
 
 
 def run_all(turns: list[tuple[str, str]], date: str = "2023-05-08T13:56:00"):  # type: ignore[no-untyped-def]

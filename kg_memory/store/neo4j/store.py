@@ -80,6 +80,7 @@ from kg_memory.store.base import (
     VECTOR_INDEX,
     Direction,
     Store,
+    check_neighbour_args,
     rank_by_cosine,
 )
 from kg_memory.text import tokenize
@@ -943,9 +944,7 @@ class Neo4jStore(Store):
         edge_types: Sequence[str] | None = None,
         direction: Direction = "both",
     ) -> list[Edge]:
-        if direction not in ("out", "in", "both"):
-            raise QueryError(f"direction must be 'out', 'in' or 'both', not {direction!r}")
-        types = [check_edge_type(t) for t in edge_types] if edge_types is not None else None
+        types = check_neighbour_args(edge_types, direction)
         if types is not None and not types:
             return []
         wanted = list(dict.fromkeys(ids))
