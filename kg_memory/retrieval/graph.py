@@ -34,8 +34,10 @@ from __future__ import annotations
 import math
 import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 
@@ -44,7 +46,7 @@ from kg_memory.model import Hit
 from kg_memory.retrieval.evidence import Answer
 from kg_memory.retrieval.fusion import rrf
 from kg_memory.retrieval.hybrid import turn_evidence
-from kg_memory.store.base import Store
+from kg_memory.store.base import CONCURRENT_READS, Store
 from kg_memory.text import query_terms, tokenize
 
 #: Layers searched besides turns -> whether their nodes carry embeddings of their own.
@@ -96,6 +98,22 @@ def entropy_weight(scores: Sequence[float], temperature: float = 0.1) -> float:
     return max(0.0, 1.0 - h / math.log(n))
 
 
+_POOL: ThreadPoolExecutor | None = None
+
+
+def _run_all(
+    calls: dict[tuple[str, str], Callable[[], list[Hit]]], concurrent: bool
+) -> dict[tuple[str, str], list[Hit]]:
+    """Run independent searches, in a shared thread pool when the store allows it."""
+    global _POOL
+    if not concurrent:
+        return {key: call() for key, call in calls.items()}
+    if _POOL is None:
+        _POOL = ThreadPoolExecutor(max_workers=8, thread_name_prefix="kg-memory-search")
+    futures = {key: _POOL.submit(call) for key, call in calls.items()}
+    return {key: fut.result() for key, fut in futures.items()}
+
+
 def _norm(hits: Sequence[Hit]) -> list[float]:
     """Scores scaled to [0, 1] by the top score (BM25 has no fixed range)."""
     if not hits:
@@ -120,9 +138,25 @@ def graph_search(
     n = max(cfg.candidates, k)
     qv = embedder.embed([question])[0]
 
-    # 1. turns
-    bm25 = store.keyword_search(namespace, "Turn", question, n, conversation=conversation)
-    dense = store.vector_search(namespace, "Turn", qv, n, conversation=conversation)
+    # 1. turns, and 2. the layers: independent searches (concurrent on a server store)
+    searches: dict[tuple[str, str], Callable[[], list[Hit]]] = {
+        ("Turn", "bm25"): partial(
+            store.keyword_search, namespace, "Turn", question, n, conversation=conversation
+        ),
+        ("Turn", "dense"): partial(
+            store.vector_search, namespace, "Turn", qv, n, conversation=conversation
+        ),
+    }
+    for label in cfg.layers:
+        searches[(label, "bm25")] = partial(
+            store.keyword_search, namespace, label, question, cfg.layer_k, conversation=conversation
+        )
+        if LAYERS[label]:
+            searches[(label, "dense")] = partial(
+                store.vector_search, namespace, label, qv, cfg.layer_k, conversation=conversation
+            )
+    results = _run_all(searches, CONCURRENT_READS in store.capabilities)
+    bm25, dense = results[("Turn", "bm25")], results[("Turn", "dense")]
     rankings: dict[str, list[Hit]] = {"bm25": bm25, "dense": dense}
     trace.append(f"turns: bm25 {len(bm25)}, dense {len(dense)}")
 
@@ -130,16 +164,8 @@ def graph_search(
     layer_hits: dict[str, list[Hit]] = {}
     weights: dict[str, float] = {"bm25": 1.0, "dense": 1.0}
     for label in cfg.layers:
-        has_vec = LAYERS[label]
-        kw = store.keyword_search(
-            namespace, label, question, cfg.layer_k, conversation=conversation
-        )
-        lists = {"bm25": kw}
-        if has_vec:
-            lists["dense"] = store.vector_search(
-                namespace, label, qv, cfg.layer_k, conversation=conversation
-            )
-        for kind, hits in lists.items():
+        for kind in ("bm25", "dense"):
+            hits = results.get((label, kind), [])
             if not hits:
                 continue
             scores = [h.score for h in hits] if kind == "dense" else _norm(hits)
@@ -227,12 +253,20 @@ def graph_search(
         floor = score[top[-1]] if top else 0.0
         added = 0
         anchors = [a for a in aspects if a not in gap]
-        for aspect in gap:
-            sub = " ".join([aspect, *anchors])
-            hits = store.keyword_search(
-                namespace, "Turn", sub, cfg.gap_k, conversation=conversation
+        subqueries: dict[tuple[str, str], Callable[[], list[Hit]]] = {
+            ("gap", aspect): partial(
+                store.keyword_search,
+                namespace,
+                "Turn",
+                " ".join([aspect, *anchors]),
+                cfg.gap_k,
+                conversation=conversation,
             )
-            for rank, h in enumerate(hits, 1):
+            for aspect in gap
+        }
+        found = _run_all(subqueries, CONCURRENT_READS in store.capabilities)
+        for aspect in gap:
+            for rank, h in enumerate(found[("gap", aspect)], 1):
                 bonus = floor * (1.0 + 0.1 / rank)
                 if score.get(h.id, 0.0) < bonus:
                     score[h.id] = bonus

@@ -72,6 +72,7 @@ from kg_memory.errors import KGMemoryError, QueryError, StoreError, StoreUnavail
 from kg_memory.model import NODE_LABELS, Edge, Hit, Node, Stats, check_edge_type, check_label
 from kg_memory.resources import resource_dir
 from kg_memory.store.base import (
+    CONCURRENT_READS,
     CYPHER,
     DURABLE,
     FULLTEXT_INDEX,
@@ -466,7 +467,7 @@ class Neo4jStore(Store):
 
     name: ClassVar[str] = "neo4j"
     capabilities: ClassVar[frozenset[str]] = frozenset(
-        {CYPHER, VECTOR_INDEX, FULLTEXT_INDEX, TRANSACTIONS, DURABLE}
+        {CYPHER, VECTOR_INDEX, FULLTEXT_INDEX, TRANSACTIONS, DURABLE, CONCURRENT_READS}
     )
     #: Candidates from the HNSW vector index, re-ranked exactly.
     vector_index_kind: ClassVar[str] = "hnsw"
