@@ -42,7 +42,7 @@ from functools import partial
 import numpy as np
 
 from kg_memory.embed import Embedder
-from kg_memory.model import Hit
+from kg_memory.model import Hit, Node
 from kg_memory.retrieval.evidence import Answer
 from kg_memory.retrieval.fusion import rrf
 from kg_memory.retrieval.hybrid import turn_evidence
@@ -240,11 +240,20 @@ def graph_search(
     def ranked() -> list[str]:
         return sorted(score, key=lambda i: (-score[i], i))
 
+    fetched: dict[str, Node] = {}
+
+    def nodes_of(ids: list[str]) -> dict[str, Node]:
+        """Nodes by id, each fetched from the store once per search."""
+        missing = [i for i in ids if i not in fetched]
+        if missing:
+            fetched.update((nd.id, nd) for nd in store.get_nodes(namespace, missing))
+        return {i: fetched[i] for i in ids if i in fetched}
+
     # 3. reflect: which aspects lack evidence?
     aspects = query_terms(question)
     for rnd in range(cfg.rounds):
         top = ranked()[:k]
-        texts = {nd.id: set(tokenize(nd.text or "")) for nd in store.get_nodes(namespace, top)}
+        texts = {i: set(tokenize(nd.text or "")) for i, nd in nodes_of(top).items()}
         covered = set().union(*texts.values()) if texts else set()
         gap = [a for a in aspects if a not in covered]
         if not gap:
@@ -277,6 +286,6 @@ def graph_search(
             break
 
     final = ranked()[:k]
-    nodes = {nd.id: nd for nd in store.get_nodes(namespace, final)}
+    nodes = nodes_of(final)
     evidence = [turn_evidence(nodes[i], score[i], found_by.get(i, {})) for i in final if i in nodes]
     return Answer(question, evidence, trace, time.perf_counter() - t0)

@@ -479,7 +479,7 @@ class Neo4jStore(Store):
         self._local = threading.local()
         self._cache_lock = threading.Lock()
         self._generation: dict[str, int] = {}
-        self._scope_counts: dict[tuple[Any, ...], _Cached] = {}
+        self._read_cache: dict[tuple[Any, ...], _Cached] = {}
         self._driver: Driver | None = None
         self._bookmarks = GraphDatabase.bookmark_manager()
         self._driver = self._connect()
@@ -1009,7 +1009,7 @@ class Neo4jStore(Store):
         in_tx = getattr(self._local, "tx", None) is not None
         with self._cache_lock:
             gen = self._generation.get(namespace, 0)
-            hit = self._scope_counts.get(key)
+            hit = self._read_cache.get(key)
         now = time.monotonic()
         if (
             not in_tx
@@ -1021,9 +1021,9 @@ class Neo4jStore(Store):
         value = self._read(work)
         if not in_tx:
             with self._cache_lock:
-                self._scope_counts[key] = _Cached(value, gen, now)
-                if len(self._scope_counts) > 4096:
-                    self._scope_counts.clear()
+                self._read_cache[key] = _Cached(value, gen, now)
+                if len(self._read_cache) > 4096:
+                    self._read_cache.clear()
         return value
 
     def _scope_count(
