@@ -86,8 +86,10 @@ from kg_memory.store.base import (
 )
 from kg_memory.text import tokenize
 
-#: Rows per ``UNWIND`` write.
+#: Node rows per ``UNWIND`` write (a row may hold a vector).
 BATCH = 1000
+#: Edge rows per ``UNWIND`` write.
+EDGE_BATCH = 10_000
 #: Length of the vectors the schema's vector indexes hold (all-MiniLM-L6-v2).
 VECTOR_DIMENSIONS = 384
 #: Ids per ``UNWIND`` read.
@@ -314,6 +316,17 @@ def _node_row(n: Node) -> dict[str, Any]:
     return row
 
 
+def _edge_row(e: Edge) -> dict[str, Any]:
+    """An edge's ``UNWIND`` row: ends, type, namespace (of the ends) and properties.
+
+    ``props_json`` (the exact props) is only stored when there are props.
+    """
+    props = _plain_props(e.props, RESERVED_EDGE_PROPS)
+    if e.props:
+        props["props_json"] = _dumps(e.props, f"edge {e.key}")
+    return {"src": e.src, "dst": e.dst, "type": e.type, "ns": e.namespace, "props": props}
+
+
 def _to_node(rec: Mapping[str, Any], with_embeddings: bool) -> Node:
     emb = None
     if with_embeddings:
@@ -418,6 +431,19 @@ class _OpenTx:
     ops: list[Callable[[Tx], Any]] = field(default_factory=list)
     namespaces: set[str] = field(default_factory=set)
     failed: BaseException | None = None
+    #: Ids of nodes this transaction created (they did not exist before it): their edges
+    #: cannot exist yet either, so they are written with CREATE instead of MERGE.
+    created: set[str] = field(default_factory=set)
+    #: ``(id, namespace)`` of the nodes this transaction wrote (known to exist: no end check).
+    written: set[tuple[str, str]] = field(default_factory=set)
+    #: Keys of the edges this transaction wrote with an end in ``created``.
+    new_edges: set[tuple[str, str, str]] = field(default_factory=set)
+
+    def forget(self) -> None:
+        """Drop what the transaction knows of its writes (after a delete, or to replay)."""
+        self.created.clear()
+        self.written.clear()
+        self.new_edges.clear()
 
 
 @dataclass
@@ -645,6 +671,7 @@ class Neo4jStore(Store):
         self._discard(state)
         fresh = self._begin()
         state.session, state.tx = fresh.session, fresh.tx
+        state.forget()  # the replayed writes rebuild it
         for op in state.ops:
             op(state.tx)
 
@@ -685,6 +712,7 @@ class Neo4jStore(Store):
             ops = list(state.ops)
 
             def replay(tx: ManagedTransaction) -> None:
+                state.forget()  # the replayed writes rebuild it
                 for op in ops:
                     op(tx)
 
@@ -735,6 +763,11 @@ class Neo4jStore(Store):
     # -- writes ----------------------------------------------------------
     @_db_errors
     def upsert_nodes(self, nodes: Sequence[Node]) -> None:
+        """Upsert nodes: ``CREATE`` for ids not stored yet, ``MERGE`` for the others.
+
+        One read finds which ids exist; inside a ``transaction()`` the created ids
+        are remembered, so that their edges can be created without ``MERGE``.
+        """
         if not nodes:
             return
         # Several writes of one id: the last wins, as with sequential upserts
@@ -753,40 +786,60 @@ class Neo4jStore(Store):
                     n.id, n.label, n.namespace, n.conversation, n.text, n.props, prev.embedding
                 )
             last[n.id] = n
-        by_label: dict[tuple[str, bool], list[dict[str, Any]]] = defaultdict(list)
-        for n in last.values():
-            by_label[(n.label, n.embedding is not None)].append(_node_row(n))
-        plan = [
-            (label, has_vec, list(chunk))
-            for (label, has_vec), rows in by_label.items()
-            for chunk in _chunks(rows, BATCH)
-        ]
+        rows = {i: _node_row(n) for i, n in last.items()}
+        ids = list(last)
+        state: _OpenTx | None = getattr(self._local, "tx", None)
 
         def work(tx: Tx) -> None:
-            for label, has_vec, rows in plan:
-                tx.run(_node_query(label, has_vec), rows=_Quiet(rows), label=label).consume()
+            existing: set[str] = set()
+            for chunk in _chunks(ids, READ_CHUNK):
+                rec = tx.run(
+                    "UNWIND $ids AS id MATCH (n:Memory {id: id}) USING INDEX n:Memory(id) "
+                    "RETURN collect(id) AS ids",
+                    ids=_Quiet(chunk),
+                ).single()
+                existing.update(rec["ids"] if rec else ())
+            plan: dict[tuple[str, bool, bool], list[dict[str, Any]]] = defaultdict(list)
+            for i, n in last.items():
+                plan[(n.label, n.embedding is not None, i in existing)].append(rows[i])
+            for (label, has_vec, exists), group in plan.items():
+                query = _node_query(label, has_vec) if exists else _create_query(label)
+                for chunk in _chunks(group, BATCH):
+                    tx.run(query, rows=_Quiet(chunk), label=label).consume()
+            if state is not None:
+                state.written.update((i, n.namespace) for i, n in last.items())
+                state.created.update(i for i in ids if i not in existing)
 
         self._write(work, {n.namespace for n in nodes})
 
     @_db_errors
     def upsert_edges(self, edges: Sequence[Edge]) -> None:
+        """Upsert edges: ``CREATE`` when an end was created in this transaction, else ``MERGE``.
+
+        Both ends must exist in the edge's namespace; ends written in the open
+        transaction are known to, the others are checked first (a missing end
+        raises before anything is written). The namespace is a property of the
+        ends only: an edge never joins two namespaces.
+        """
         if not edges:
             return
-        by_type: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        ends: set[tuple[str, str]] = set()
+        last: dict[tuple[str, str, str], Edge] = {}
         for e in edges:
             check_edge_type(e.type)
-            props = _plain_props(e.props, RESERVED_EDGE_PROPS)
-            props.update(namespace=e.namespace, props_json=_dumps(e.props, f"edge {e.key}"))
-            by_type[e.type].append({"src": e.src, "dst": e.dst, "ns": e.namespace, "props": props})
-            ends.update(((e.src, e.namespace), (e.dst, e.namespace)))
-        pairs = [{"id": i, "ns": ns} for i, ns in sorted(ends)]
+            last[e.key] = e
+        state: _OpenTx | None = getattr(self._local, "tx", None)
+        known = state.written if state is not None else set()
+        ends = sorted(
+            {(i, e.namespace) for e in last.values() for i in (e.src, e.dst)} - known
+        )
+        pairs = [{"id": i, "ns": ns} for i, ns in ends]
+        rows = {key: _edge_row(e) for key, e in last.items()}
 
         def check(tx: Tx) -> None:
             missing: list[tuple[str, str]] = []
             for chunk in _chunks(pairs, READ_CHUNK):
                 res = tx.run(
-                    "UNWIND $pairs AS p OPTIONAL MATCH (n:Memory {id: p.id}) "
+                    "UNWIND $pairs AS p OPTIONAL MATCH (n:Memory {id: p.id}) USING INDEX n:Memory(id) "
                     "WHERE n.namespace = p.ns WITH p, n WHERE n IS NULL "
                     "RETURN p.id AS id, p.ns AS ns",
                     pairs=_Quiet(chunk),
@@ -799,20 +852,41 @@ class Neo4jStore(Store):
                 raise StoreError(f"cannot write edges: node(s) not found: {shown}{more}")
 
         def write(tx: Tx) -> None:
-            for typ, rows in by_type.items():
-                for chunk in _chunks(rows, BATCH):
-                    rec = tx.run(_edge_query(typ), rows=_Quiet(chunk)).single()
-                    written = rec["n"] if rec else 0
-                    if written != len(chunk):
-                        raise StoreError(
-                            f"cannot write {typ} edges: {len(chunk) - written} of "
-                            f"{len(chunk)} lost an end node while being written"
-                        )
+            created = state.created if state is not None else set()
+            fresh: list[dict[str, Any]] = []
+            merged: dict[str, list[dict[str, Any]]] = defaultdict(list)
+            for key, row in rows.items():
+                src, typ, dst = key
+                if (src in created or dst in created) and (
+                    state is None or key not in state.new_edges
+                ):
+                    fresh.append(row)
+                else:
+                    merged[typ].append(row)
+            batches = [(CREATE_EDGES, chunk) for chunk in _chunks(fresh, EDGE_BATCH)]
+            batches += [
+                (_edge_query(typ), chunk)
+                for typ, group in merged.items()
+                for chunk in _chunks(group, EDGE_BATCH)
+            ]
+            for query, chunk in batches:
+                rec = tx.run(query, rows=_Quiet(chunk)).single()
+                written = rec["n"] if rec else 0
+                if written != len(chunk):
+                    raise StoreError(
+                        f"cannot write edges: {len(chunk) - written} of {len(chunk)} "
+                        "lost an end node while being written"
+                    )
+            if state is not None:
+                state.new_edges.update(
+                    key for key in rows if key[0] in created or key[2] in created
+                )
 
         namespaces = {e.namespace for e in edges}
-        if getattr(self._local, "tx", None) is not None:
+        if state is not None:
             # Check first without marking the open transaction failed on a missing end.
-            self._read(check)
+            if pairs:
+                self._read(check)
             self._write(write, namespaces)
         else:
 
@@ -848,15 +922,18 @@ class Neo4jStore(Store):
                     break
             for chunk in _chunks(ids, READ_CHUNK):
                 rec = tx.run(
-                    "UNWIND $ids AS id MATCH (m:Memory {id: id}) "
+                    "UNWIND $ids AS id MATCH (m:Memory {id: id}) USING INDEX m:Memory(id) "
                     "WHERE m.namespace = $ns AND m.conversation IS NULL "
                     "AND NOT EXISTS { (m)--() } DELETE m RETURN count(*) AS c",
                     ids=_Quiet(chunk),
                     ns=namespace,
                 ).single()
                 deleted += int(rec["c"]) if rec else 0
+            if state is not None:
+                state.forget()
             return deleted
 
+        state: _OpenTx | None = getattr(self._local, "tx", None)
         return self._write(work, {namespace})
 
     @_db_errors
@@ -875,8 +952,11 @@ class Neo4jStore(Store):
                 c = int(rec["c"]) if rec else 0
                 deleted += c
                 if c < DELETE_BATCH:
+                    if state is not None:
+                        state.forget()
                     return deleted
 
+        state: _OpenTx | None = getattr(self._local, "tx", None)
         return self._write(work, {namespace})
 
     # -- reads -----------------------------------------------------------
@@ -896,7 +976,8 @@ class Neo4jStore(Store):
         if not wanted:
             return []
         query = (
-            "UNWIND $ids AS id MATCH (n:Memory {id: id}) WHERE n.namespace = $ns "
+            "UNWIND $ids AS id MATCH (n:Memory {id: id}) USING INDEX n:Memory(id) "
+            "WHERE n.namespace = $ns "
             f"RETURN {self._node_return(with_embeddings)}"
         )
 
@@ -958,11 +1039,11 @@ class Neo4jStore(Store):
         if direction in ("in", "both"):
             patterns.append(f"(a)<-[{rel}]-(b:Memory)")
         queries = [
-            "UNWIND $ids AS id MATCH (a:Memory {id: id}) WHERE a.namespace = $ns "
-            f"MATCH {p} WHERE r.namespace = $ns "
+            "UNWIND $ids AS id MATCH (a:Memory {id: id}) USING INDEX a:Memory(id) "
+            "WHERE a.namespace = $ns "
+            f"MATCH {p} WHERE b.namespace = $ns "
             # one record holding every edge: the driver pays per record, not per value
-            "RETURN collect([startNode(r).id, type(r), endNode(r).id, r.namespace, "
-            "r.props_json]) AS rows"
+            "RETURN collect([startNode(r).id, type(r), endNode(r).id, r.props_json]) AS rows"
             for p in patterns
         ]
 
@@ -971,10 +1052,10 @@ class Neo4jStore(Store):
             for chunk in _chunks(wanted, READ_CHUNK):
                 for q in queries:
                     for rec in tx.run(q, ids=_Quiet(chunk), ns=namespace):
-                        for src, etype, dst, ens, pj in rec["rows"]:
+                        for src, etype, dst, pj in rec["rows"]:
                             key = (src, etype, dst)
                             if key not in found:
-                                found[key] = Edge(*key, ens, json.loads(pj) if pj else {})
+                                found[key] = Edge(*key, namespace, json.loads(pj) if pj else {})
             return found
 
         found = self._read(work)
@@ -990,7 +1071,8 @@ class Neo4jStore(Store):
             out: set[str] = set()
             for chunk in _chunks(wanted, READ_CHUNK):
                 res = tx.run(
-                    "UNWIND $ids AS id MATCH (n:Memory {id: id}) WHERE n.namespace = $ns "
+                    "UNWIND $ids AS id MATCH (n:Memory {id: id}) USING INDEX n:Memory(id) "
+            "WHERE n.namespace = $ns "
                     "RETURN n.id AS id",
                     ids=_Quiet(chunk),
                     ns=namespace,
@@ -1215,7 +1297,7 @@ class Neo4jStore(Store):
         else:
             nq = "MATCH (n:Memory) WHERE n.namespace = $ns RETURN n.label AS k, count(*) AS c"
             eq = (
-                "MATCH (n:Memory)-[r]->(:Memory) WHERE n.namespace = $ns AND r.namespace = $ns "
+                "MATCH (n:Memory)-[r]->(m:Memory) WHERE n.namespace = $ns AND m.namespace = $ns "
                 "RETURN type(r) AS k, count(*) AS c"
             )
 
@@ -1321,13 +1403,30 @@ def _node_query(label: str, has_vector: bool) -> str:
 
 
 @functools.cache
+def _create_query(label: str) -> str:
+    """The insert of one label's new rows (ids known not to exist; label allow-listed)."""
+    return f"UNWIND $rows AS row CREATE (n:Memory:{check_label(label)}) SET n = row.props"
+
+
+#: The insert of new edges of any type (an end created in the same transaction, so the
+#: edge cannot exist yet). The type is a parameter: Cypher 5.26's dynamic types.
+CREATE_EDGES = (
+    "UNWIND $rows AS row "
+    "MATCH (a:Memory {id: row.src}) USING INDEX a:Memory(id) WHERE a.namespace = row.ns "
+    "MATCH (b:Memory {id: row.dst}) USING INDEX b:Memory(id) WHERE b.namespace = row.ns "
+    "CREATE (a)-[r:$(row.type)]->(b) SET r = row.props "
+    "RETURN count(*) AS n"
+)
+
+
+@functools.cache
 def _edge_query(edge_type: str) -> str:
     """The upsert of one type's edges (type checked against the allow-list)."""
     edge_type = check_edge_type(edge_type)
     return (
         "UNWIND $rows AS row "
-        "MATCH (a:Memory {id: row.src}) WHERE a.namespace = row.ns "
-        "MATCH (b:Memory {id: row.dst}) WHERE b.namespace = row.ns "
+        "MATCH (a:Memory {id: row.src}) USING INDEX a:Memory(id) WHERE a.namespace = row.ns "
+        "MATCH (b:Memory {id: row.dst}) USING INDEX b:Memory(id) WHERE b.namespace = row.ns "
         f"MERGE (a)-[r:{edge_type}]->(b) "
         "SET r = row.props "
         "RETURN count(*) AS n"
