@@ -20,7 +20,8 @@ Algorithm
 4. **Context** (extractive): ``"<speaker> to <addressee>, <date> (session k), about:
    <three best keywords>"``.
 5. **Links** (``LINKS_TO``, newer -> earlier note). One matrix product of the
-   notes' turn embeddings (reused, no model call), *centred* first
+   notes' turn embeddings (reused, no model call; a Note node stores no vector of
+   its own: its vector is its source turn's, one ``EVIDENCED_BY`` away), *centred* first
    (:func:`~kg_memory.ingest.events.centred`: the shared date/speaker/chat
    component makes every raw MiniLM cosine ~0.55), gives all similarities;
    only the lower triangle (earlier notes) is kept, and notes of the same
@@ -377,7 +378,6 @@ def run(ctx: IngestContext) -> None:
                 "entity_names": names,
                 "revision": note.revisions,
             },
-            embedding=None if emb is None else emb[note.index],
         )
         ctx.evidence(note.id, [rec.id])
         for e in note.entities:
@@ -447,6 +447,21 @@ def _link(
     old.tags, old.context = new_tags, new_context
 
 
+def _source_vectors(store: Any, namespace: str, note_ids: Sequence[str]) -> dict[str, np.ndarray]:
+    """Stored notes' vectors: a note has no vector of its own, it is its source turn's."""
+    if not note_ids:
+        return {}
+    turn_of: dict[str, str] = {}
+    for e in store.neighbours(namespace, note_ids, edge_types=["EVIDENCED_BY"], direction="out"):
+        turn_of.setdefault(e.src, e.dst)
+    turns = {
+        nd.id: np.asarray(nd.embedding, dtype=np.float32)
+        for nd in store.get_nodes(namespace, sorted(set(turn_of.values())), with_embeddings=True)
+        if nd.embedding is not None
+    }
+    return {n: turns[t] for n, t in turn_of.items() if t in turns}
+
+
 def _memory_links(
     ctx: IngestContext,
     notes: list[_Note],
@@ -463,20 +478,19 @@ def _memory_links(
     if store is None:
         return
     try:
-        stored = store.find_nodes(ctx.namespace, "Note", with_embeddings=True)
+        stored = store.find_nodes(ctx.namespace, "Note")
     except (AttributeError, NotImplementedError):
         return
+    candidates = [nd for nd in stored if nd.conversation != ctx.cid and nd.props.get("entities")]
+    vectors = _source_vectors(store, ctx.namespace, [nd.id for nd in candidates])
     others = [
         nd
-        for nd in stored
-        if nd.conversation != ctx.cid
-        and nd.embedding is not None
-        and nd.props.get("entities")
-        and len(nd.embedding) == unit.shape[1]
+        for nd in candidates
+        if nd.id in vectors and len(vectors[nd.id]) == unit.shape[1]
     ]
     if not others:
         return
-    mat = centred(np.vstack([np.asarray(nd.embedding, dtype=np.float32) for nd in others]), mean)
+    mat = centred(np.vstack([vectors[nd.id] for nd in others]), mean)
     sims = unit @ mat.T
     rr, cc = np.nonzero(sims >= MEMORY_LINK_SIM)
     per_row: dict[int, list[tuple[float, str, float, list[str]]]] = {}

@@ -28,7 +28,7 @@ from kg_memory.ingest import turns as turns_stage
 from kg_memory.ingest.context import IngestContext
 from kg_memory.store.base import Store
 
-PIPELINE_VERSION = "1"
+PIPELINE_VERSION = "2"
 
 #: Optional stages, in the order they run (each module has NAME, REQUIRES, run).
 STAGE_ORDER: tuple[str, ...] = ("entities", "time", "triples", "events", "notes", "hyperedges")
