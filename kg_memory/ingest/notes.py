@@ -483,11 +483,7 @@ def _memory_links(
         return
     candidates = [nd for nd in stored if nd.conversation != ctx.cid and nd.props.get("entities")]
     vectors = _source_vectors(store, ctx.namespace, [nd.id for nd in candidates])
-    others = [
-        nd
-        for nd in candidates
-        if nd.id in vectors and len(vectors[nd.id]) == unit.shape[1]
-    ]
+    others = [nd for nd in candidates if nd.id in vectors and len(vectors[nd.id]) == unit.shape[1]]
     if not others:
         return
     mat = centred(np.vstack([vectors[nd.id] for nd in others]), mean)

@@ -164,6 +164,36 @@ def test_edge_props_replaced(st: Store, ns: str) -> None:
     assert st.counts(ns).edges == {"NEXT_TURN": 1}
 
 
+AWKWARD_PROPS: dict[str, object] = {
+    "none": None,
+    "empty": [],
+    "mixed": [1, "a", None],
+    "nested": {"a": [1, 2], "b": {"c": "d"}},
+    "big": 2**70,
+    "floats": [0.5, 1e-300],
+    "ints": [1, 2, 3],
+    "flag": False,
+    "text": "a prop named like a reserved field",
+    "namespace": "not the real namespace",
+    "unicode": "Zoë — 東京",
+}
+
+
+def test_props_round_trip_exactly(st: Store, ns: str) -> None:
+    """Every JSON-able prop comes back equal, whatever a backend can store natively."""
+    n = Node(nid(ns, "p"), "Note", ns, "c1", "words", AWKWARD_PROPS)
+    write(st, [n, node(ns, "q")], [Edge(n.id, "LINKS_TO", nid(ns, "q"), ns, AWKWARD_PROPS)])
+    (got,) = st.get_nodes(ns, [n.id])
+    assert dict(got.props) == AWKWARD_PROPS
+    assert (got.namespace, got.text) == (ns, "words")
+    (e,) = st.neighbours(ns, [n.id], edge_types=["LINKS_TO"])
+    assert dict(e.props) == AWKWARD_PROPS and e.namespace == ns
+    # not JSON-able: refused, nothing written
+    with pytest.raises(StoreError):
+        st.upsert_nodes([Node(nid(ns, "bad"), "Note", ns, "c1", None, {"x": {1, 2}})])
+    assert st.get_nodes(ns, [nid(ns, "bad")]) == []
+
+
 def test_unknown_label_and_edge_type_rejected(st: Store, ns: str) -> None:
     with pytest.raises(QueryError):
         st.upsert_nodes([Node(nid(ns, "a"), "Turn) DETACH DELETE (n", ns)])

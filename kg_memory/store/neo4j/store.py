@@ -114,7 +114,7 @@ MIN_CANDIDATES = 100
 #: Lucene caps a boolean query at 1024 clauses; terms are sent in groups of this many.
 LUCENE_TERMS_PER_QUERY = 512
 
-#: Properties kg-memory itself sets on nodes; props of these names live only in ``props_json``.
+#: Properties kg-memory itself sets on nodes; props of these names live in ``props_extra``.
 RESERVED_NODE_PROPS = frozenset(
     {
         "id",
@@ -125,6 +125,7 @@ RESERVED_NODE_PROPS = frozenset(
         "ntok",
         "ftext",
         "fscope",
+        "props_extra",
         "props_json",
         "embedding",
         "embedding_f32",
@@ -132,9 +133,21 @@ RESERVED_NODE_PROPS = frozenset(
     }
 )
 #: Properties kg-memory itself sets on relationships.
-RESERVED_EDGE_PROPS = frozenset({"namespace", "props_json"})
+RESERVED_EDGE_PROPS = frozenset({"namespace", "props_extra", "props_json"})
 #: Internal properties left out of :meth:`Neo4jStore.cypher` results.
-HIDDEN_PROPS = frozenset({"embedding", "embedding_f32", "vdim", "ftext", "fscope", "props_json"})
+HIDDEN_PROPS = frozenset(
+    {"embedding", "embedding_f32", "vdim", "ftext", "fscope", "props_extra", "props_json"}
+)
+
+
+def _plain_props_cypher(var: str, reserved: frozenset[str]) -> str:
+    """Cypher for the plain props of ``var`` as ``[key, value]`` pairs (names: our literals)."""
+    names = ", ".join(f"'{k}'" for k in sorted(reserved))
+    return f"[k IN keys({var}) WHERE NOT k IN [{names}] | [k, {var}[k]]]"
+
+
+NODE_PLAIN_PROPS = _plain_props_cypher("n", RESERVED_NODE_PROPS)
+EDGE_PLAIN_PROPS = _plain_props_cypher("r", RESERVED_EDGE_PROPS)
 
 _INT64 = (-(2**63), 2**63 - 1)
 _SCALARS = frozenset({str, float, bool})
@@ -283,18 +296,37 @@ def _dumps(props: Mapping[str, Any], what: str) -> str:
         raise StoreError(f"{what}: props are not JSON-serialisable: {exc}") from exc
 
 
-def _plain_props(props: Mapping[str, Any], reserved: frozenset[str]) -> dict[str, Any]:
-    return {k: v for k, v in props.items() if k not in reserved and _storable(v)}
+def _split_props(props: Mapping[str, Any], reserved: frozenset[str], what: str) -> dict[str, Any]:
+    """Props as Neo4j properties: the storable ones as they are, the rest in ``props_extra``.
+
+    A prop is stored as a plain property when Neo4j keeps it exactly (a scalar or a
+    non-empty homogeneous list) and its name is not one kg-memory uses itself; the
+    others (``None``, maps, empty or mixed lists, reserved names) go to one JSON
+    string, ``props_extra``, present only when needed. Reading joins the two.
+    """
+    plain: dict[str, Any] = {}
+    extra: dict[str, Any] = {}
+    for k, v in props.items():
+        if k not in reserved and _storable(v):
+            plain[k] = v
+        else:
+            extra[k] = v
+    if extra:
+        plain["props_extra"] = _dumps(extra, what)
+    return plain
+
+
+def _joined_props(plain: Sequence[Sequence[Any]] | None, extra: str | None) -> dict[str, Any]:
+    """The props of a node or edge from its plain ``[key, value]`` pairs and ``props_extra``."""
+    props = {k: v for k, v in plain or ()}
+    if extra:
+        props.update(json.loads(extra))
+    return dict(sorted(props.items()))
 
 
 def _node_row(n: Node) -> dict[str, Any]:
-    props: dict[str, Any] = _plain_props(n.props, RESERVED_NODE_PROPS)
-    props.update(
-        id=n.id,
-        namespace=n.namespace,
-        label=n.label,
-        props_json=_dumps(n.props, f"node {n.id}"),
-    )
+    props = _split_props(n.props, RESERVED_NODE_PROPS, f"node {n.id}")
+    props.update(id=n.id, namespace=n.namespace, label=n.label)
     if n.conversation is not None:
         props["conversation"] = n.conversation
     if n.text is not None:
@@ -317,13 +349,8 @@ def _node_row(n: Node) -> dict[str, Any]:
 
 
 def _edge_row(e: Edge) -> dict[str, Any]:
-    """An edge's ``UNWIND`` row: ends, type, namespace (of the ends) and properties.
-
-    ``props_json`` (the exact props) is only stored when there are props.
-    """
-    props = _plain_props(e.props, RESERVED_EDGE_PROPS)
-    if e.props:
-        props["props_json"] = _dumps(e.props, f"edge {e.key}")
+    """An edge's ``UNWIND`` row: ends, type, namespace (of the ends) and properties."""
+    props = _split_props(e.props, RESERVED_EDGE_PROPS, f"edge {e.key}")
     return {"src": e.src, "dst": e.dst, "type": e.type, "ns": e.namespace, "props": props}
 
 
@@ -331,14 +358,13 @@ def _to_node(rec: Mapping[str, Any], with_embeddings: bool) -> Node:
     emb = None
     if with_embeddings:
         emb = _vector(rec.get("embedding_f32"), rec.get("embedding"))
-    pj = rec.get("props_json")
     return Node(
         id=rec["id"],
         label=rec["label"],
         namespace=rec["namespace"],
         conversation=rec.get("conversation"),
         text=rec.get("text"),
-        props=json.loads(pj) if pj else {},
+        props=_joined_props(rec["plain"], rec["extra"]),
         embedding=emb,
     )
 
@@ -829,9 +855,7 @@ class Neo4jStore(Store):
             last[e.key] = e
         state: _OpenTx | None = getattr(self._local, "tx", None)
         known = state.written if state is not None else set()
-        ends = sorted(
-            {(i, e.namespace) for e in last.values() for i in (e.src, e.dst)} - known
-        )
+        ends = sorted({(i, e.namespace) for e in last.values() for i in (e.src, e.dst)} - known)
         pairs = [{"id": i, "ns": ns} for i, ns in ends]
         rows = {key: _edge_row(e) for key, e in last.items()}
 
@@ -964,7 +988,8 @@ class Neo4jStore(Store):
     def _node_return(with_embeddings: bool) -> str:
         cols = (
             "n.id AS id, n.label AS label, n.namespace AS namespace, "
-            "n.conversation AS conversation, n.text AS text, n.props_json AS props_json"
+            "n.conversation AS conversation, n.text AS text, "
+            f"{NODE_PLAIN_PROPS} AS plain, n.props_extra AS extra"
         )
         return cols + (EMBEDDING_COLUMNS if with_embeddings else "")
 
@@ -1043,7 +1068,8 @@ class Neo4jStore(Store):
             "WHERE a.namespace = $ns "
             f"MATCH {p} WHERE b.namespace = $ns "
             # one record holding every edge: the driver pays per record, not per value
-            "RETURN collect([startNode(r).id, type(r), endNode(r).id, r.props_json]) AS rows"
+            "RETURN collect([startNode(r).id, type(r), endNode(r).id, "
+            f"{EDGE_PLAIN_PROPS}, r.props_extra]) AS rows"
             for p in patterns
         ]
 
@@ -1052,10 +1078,10 @@ class Neo4jStore(Store):
             for chunk in _chunks(wanted, READ_CHUNK):
                 for q in queries:
                     for rec in tx.run(q, ids=_Quiet(chunk), ns=namespace):
-                        for src, etype, dst, pj in rec["rows"]:
+                        for src, etype, dst, plain, extra in rec["rows"]:
                             key = (src, etype, dst)
                             if key not in found:
-                                found[key] = Edge(*key, namespace, json.loads(pj) if pj else {})
+                                found[key] = Edge(*key, namespace, _joined_props(plain, extra))
             return found
 
         found = self._read(work)
@@ -1072,7 +1098,7 @@ class Neo4jStore(Store):
             for chunk in _chunks(wanted, READ_CHUNK):
                 res = tx.run(
                     "UNWIND $ids AS id MATCH (n:Memory {id: id}) USING INDEX n:Memory(id) "
-            "WHERE n.namespace = $ns "
+                    "WHERE n.namespace = $ns "
                     "RETURN n.id AS id",
                     ids=_Quiet(chunk),
                     ns=namespace,
