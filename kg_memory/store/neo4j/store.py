@@ -820,7 +820,7 @@ class Neo4jStore(Store):
             existing: set[str] = set()
             for chunk in _chunks(ids, READ_CHUNK):
                 rec = tx.run(
-                    "UNWIND $ids AS id MATCH (n:Memory {id: id}) USING INDEX n:Memory(id) "
+                    "UNWIND $ids AS id MATCH (n:Memory {id: id}) USING INDEX SEEK n:Memory(id) "
                     "RETURN collect(id) AS ids",
                     ids=_Quiet(chunk),
                 ).single()
@@ -863,7 +863,7 @@ class Neo4jStore(Store):
             missing: list[tuple[str, str]] = []
             for chunk in _chunks(pairs, READ_CHUNK):
                 res = tx.run(
-                    "UNWIND $pairs AS p OPTIONAL MATCH (n:Memory {id: p.id}) USING INDEX n:Memory(id) "
+                    "UNWIND $pairs AS p OPTIONAL MATCH (n:Memory {id: p.id}) USING INDEX SEEK n:Memory(id) "
                     "WHERE n.namespace = p.ns WITH p, n WHERE n IS NULL "
                     "RETURN p.id AS id, p.ns AS ns",
                     pairs=_Quiet(chunk),
@@ -946,7 +946,7 @@ class Neo4jStore(Store):
                     break
             for chunk in _chunks(ids, READ_CHUNK):
                 rec = tx.run(
-                    "UNWIND $ids AS id MATCH (m:Memory {id: id}) USING INDEX m:Memory(id) "
+                    "UNWIND $ids AS id MATCH (m:Memory {id: id}) USING INDEX SEEK m:Memory(id) "
                     "WHERE m.namespace = $ns AND m.conversation IS NULL "
                     "AND NOT EXISTS { (m)--() } DELETE m RETURN count(*) AS c",
                     ids=_Quiet(chunk),
@@ -1001,7 +1001,7 @@ class Neo4jStore(Store):
         if not wanted:
             return []
         query = (
-            "UNWIND $ids AS id MATCH (n:Memory {id: id}) USING INDEX n:Memory(id) "
+            "UNWIND $ids AS id MATCH (n:Memory {id: id}) USING INDEX SEEK n:Memory(id) "
             "WHERE n.namespace = $ns "
             f"RETURN {self._node_return(with_embeddings)}"
         )
@@ -1064,7 +1064,7 @@ class Neo4jStore(Store):
         if direction in ("in", "both"):
             patterns.append(f"(a)<-[{rel}]-(b:Memory)")
         queries = [
-            "UNWIND $ids AS id MATCH (a:Memory {id: id}) USING INDEX a:Memory(id) "
+            "UNWIND $ids AS id MATCH (a:Memory {id: id}) USING INDEX SEEK a:Memory(id) "
             "WHERE a.namespace = $ns "
             f"MATCH {p} WHERE b.namespace = $ns "
             # one record holding every edge: the driver pays per record, not per value
@@ -1097,7 +1097,7 @@ class Neo4jStore(Store):
             out: set[str] = set()
             for chunk in _chunks(wanted, READ_CHUNK):
                 res = tx.run(
-                    "UNWIND $ids AS id MATCH (n:Memory {id: id}) USING INDEX n:Memory(id) "
+                    "UNWIND $ids AS id MATCH (n:Memory {id: id}) USING INDEX SEEK n:Memory(id) "
                     "WHERE n.namespace = $ns "
                     "RETURN n.id AS id",
                     ids=_Quiet(chunk),
@@ -1438,8 +1438,8 @@ def _create_query(label: str) -> str:
 #: edge cannot exist yet). The type is a parameter: Cypher 5.26's dynamic types.
 CREATE_EDGES = (
     "UNWIND $rows AS row "
-    "MATCH (a:Memory {id: row.src}) USING INDEX a:Memory(id) WHERE a.namespace = row.ns "
-    "MATCH (b:Memory {id: row.dst}) USING INDEX b:Memory(id) WHERE b.namespace = row.ns "
+    "MATCH (a:Memory {id: row.src}) USING INDEX SEEK a:Memory(id) WHERE a.namespace = row.ns "
+    "MATCH (b:Memory {id: row.dst}) USING INDEX SEEK b:Memory(id) WHERE b.namespace = row.ns "
     "CREATE (a)-[r:$(row.type)]->(b) SET r = row.props "
     "RETURN count(*) AS n"
 )
@@ -1451,8 +1451,8 @@ def _edge_query(edge_type: str) -> str:
     edge_type = check_edge_type(edge_type)
     return (
         "UNWIND $rows AS row "
-        "MATCH (a:Memory {id: row.src}) USING INDEX a:Memory(id) WHERE a.namespace = row.ns "
-        "MATCH (b:Memory {id: row.dst}) USING INDEX b:Memory(id) WHERE b.namespace = row.ns "
+        "MATCH (a:Memory {id: row.src}) USING INDEX SEEK a:Memory(id) WHERE a.namespace = row.ns "
+        "MATCH (b:Memory {id: row.dst}) USING INDEX SEEK b:Memory(id) WHERE b.namespace = row.ns "
         f"MERGE (a)-[r:{edge_type}]->(b) "
         "SET r = row.props "
         "RETURN count(*) AS n"
