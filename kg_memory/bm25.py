@@ -28,12 +28,14 @@ def bm25_rank(
     *,
     k1: float = K1,
     b: float = B,
+    tokenized: bool = False,
 ) -> list[Hit]:
     """Rank ``candidates`` (``(id, text)``) for ``terms`` by BM25.
 
     ``n_docs`` and ``avgdl`` describe the whole searched scope; document
     frequencies come from the candidates, which must be every document of the
-    scope that contains at least one term. Ties break by id.
+    scope that contains at least one term. Ties break by id. With ``tokenized``
+    each text is already :func:`~kg_memory.text.tokenize` d, tokens joined by spaces.
 
     >>> docs = [("a", "red apple"), ("b", "green apple pie"), ("c", "red red car")]
     >>> [h.id for h in bm25_rank(["red"], docs, n_docs=3, avgdl=2.67, k=2)]
@@ -45,7 +47,7 @@ def bm25_rank(
     tfs: list[tuple[str, Counter[str], int]] = []
     df: Counter[str] = Counter()
     for doc_id, text in candidates:
-        toks = tokenize(text)
+        toks = text.split() if tokenized else tokenize(text)
         tf = Counter(t for t in toks if t in qset)
         if not tf:
             continue

@@ -34,10 +34,8 @@ from __future__ import annotations
 import math
 import time
 from collections import defaultdict
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import partial
 
 import numpy as np
 
@@ -46,7 +44,7 @@ from kg_memory.model import Hit, Node
 from kg_memory.retrieval.evidence import Answer
 from kg_memory.retrieval.fusion import rrf
 from kg_memory.retrieval.hybrid import turn_evidence
-from kg_memory.store.base import CONCURRENT_READS, Store
+from kg_memory.store.base import Search, Store
 from kg_memory.text import query_terms, tokenize
 
 #: Layers searched besides turns -> whether their nodes carry embeddings of their own.
@@ -98,20 +96,15 @@ def entropy_weight(scores: Sequence[float], temperature: float = 0.1) -> float:
     return max(0.0, 1.0 - h / math.log(n))
 
 
-_POOL: ThreadPoolExecutor | None = None
-
-
-def _run_all(
-    calls: dict[tuple[str, str], Callable[[], list[Hit]]], concurrent: bool
+def _search_all(
+    store: Store,
+    namespace: str,
+    searches: dict[tuple[str, str], Search],
+    conversation: str | None,
 ) -> dict[tuple[str, str], list[Hit]]:
-    """Run independent searches, in a shared thread pool when the store allows it."""
-    global _POOL
-    if not concurrent:
-        return {key: call() for key, call in calls.items()}
-    if _POOL is None:
-        _POOL = ThreadPoolExecutor(max_workers=8, thread_name_prefix="kg-memory-search")
-    futures = {key: _POOL.submit(call) for key, call in calls.items()}
-    return {key: fut.result() for key, fut in futures.items()}
+    """Run independent searches as one :meth:`~kg_memory.store.base.Store.search_many` batch."""
+    hits = store.search_many(namespace, list(searches.values()), conversation=conversation)
+    return dict(zip(searches, hits, strict=True))
 
 
 def _norm(hits: Sequence[Hit]) -> list[float]:
@@ -138,24 +131,16 @@ def graph_search(
     n = max(cfg.candidates, k)
     qv = embedder.embed([question])[0]
 
-    # 1. turns, and 2. the layers: independent searches (concurrent on a server store)
-    searches: dict[tuple[str, str], Callable[[], list[Hit]]] = {
-        ("Turn", "bm25"): partial(
-            store.keyword_search, namespace, "Turn", question, n, conversation=conversation
-        ),
-        ("Turn", "dense"): partial(
-            store.vector_search, namespace, "Turn", qv, n, conversation=conversation
-        ),
+    # 1. turns, and 2. the layers: independent searches, one batch (one round trip on a server)
+    batch: dict[tuple[str, str], Search] = {
+        ("Turn", "bm25"): Search("Turn", n, query=question),
+        ("Turn", "dense"): Search("Turn", n, vector=qv),
     }
     for label in cfg.layers:
-        searches[(label, "bm25")] = partial(
-            store.keyword_search, namespace, label, question, cfg.layer_k, conversation=conversation
-        )
+        batch[(label, "bm25")] = Search(label, cfg.layer_k, query=question)
         if LAYERS[label]:
-            searches[(label, "dense")] = partial(
-                store.vector_search, namespace, label, qv, cfg.layer_k, conversation=conversation
-            )
-    results = _run_all(searches, CONCURRENT_READS in store.capabilities)
+            batch[(label, "dense")] = Search(label, cfg.layer_k, vector=qv)
+    results = _search_all(store, namespace, batch, conversation)
     bm25, dense = results[("Turn", "bm25")], results[("Turn", "dense")]
     rankings: dict[str, list[Hit]] = {"bm25": bm25, "dense": dense}
     trace.append(f"turns: bm25 {len(bm25)}, dense {len(dense)}")
@@ -262,18 +247,11 @@ def graph_search(
         floor = score[top[-1]] if top else 0.0
         added = 0
         anchors = [a for a in aspects if a not in gap]
-        subqueries: dict[tuple[str, str], Callable[[], list[Hit]]] = {
-            ("gap", aspect): partial(
-                store.keyword_search,
-                namespace,
-                "Turn",
-                " ".join([aspect, *anchors]),
-                cfg.gap_k,
-                conversation=conversation,
-            )
+        subqueries = {
+            ("gap", aspect): Search("Turn", cfg.gap_k, query=" ".join([aspect, *anchors]))
             for aspect in gap
         }
-        found = _run_all(subqueries, CONCURRENT_READS in store.capabilities)
+        found = _search_all(store, namespace, subqueries, conversation)
         for aspect in gap:
             for rank, h in enumerate(found[("gap", aspect)], 1):
                 bonus = floor * (1.0 + 0.1 / rank)

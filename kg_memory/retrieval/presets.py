@@ -40,10 +40,11 @@ def search(
         cfg = PRESETS[preset]
     except KeyError:
         raise ConfigError(f"unknown preset {preset!r}; available: {', '.join(PRESETS)}") from None
-    if isinstance(cfg, GraphConfig):
-        return graph_search(
+    with store.reading():  # one read transaction per question on a server store
+        if isinstance(cfg, GraphConfig):
+            return graph_search(
+                store, embedder, namespace, question, k, conversation=conversation, config=cfg
+            )
+        return hybrid_search(
             store, embedder, namespace, question, k, conversation=conversation, config=cfg
         )
-    return hybrid_search(
-        store, embedder, namespace, question, k, conversation=conversation, config=cfg
-    )

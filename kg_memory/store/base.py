@@ -21,7 +21,8 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
 import numpy as np
@@ -70,6 +71,28 @@ def rank_by_cosine(query: np.ndarray, ids: Sequence[str], matrix: np.ndarray, k:
     return [Hit(ids[i], float(scores[i])) for i in order[:k]]
 
 
+@dataclass(frozen=True)
+class Search:
+    """One search of :meth:`Store.search_many`: BM25 over ``query`` or cosine to ``vector``.
+
+    >>> Search("Turn", 5, query="support group").kind
+    'keyword'
+    """
+
+    label: str
+    k: int
+    query: str | None = None
+    vector: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        if (self.query is None) == (self.vector is None):
+            raise QueryError("a Search takes exactly one of query (keyword) or vector (dense)")
+
+    @property
+    def kind(self) -> Literal["keyword", "vector"]:
+        return "keyword" if self.query is not None else "vector"
+
+
 class Store(ABC):
     """Abstract base of the memory stores (embedded SQLite, Neo4j)."""
 
@@ -92,6 +115,14 @@ class Store(ABC):
     @abstractmethod
     def transaction(self) -> AbstractContextManager[None]:
         """Group writes: commit on clean exit, roll back on any exception."""
+
+    def reading(self) -> AbstractContextManager[None]:
+        """Group the calling thread's reads (one search) in one read transaction.
+
+        A hint for server backends, where each read is otherwise a transaction
+        of its own; a no-op where reads are cheap, or inside ``transaction()``.
+        """
+        return nullcontext()
 
     # -- writes ----------------------------------------------------------
     @abstractmethod
@@ -223,6 +254,22 @@ class Store(ABC):
         cands = self.keyword_candidates(namespace, label, terms, conversation=conversation)
         n, avgdl = self.text_stats(namespace, label, conversation=conversation)
         return bm25_rank(terms, cands, n, avgdl, k)
+
+    def search_many(
+        self, namespace: str, searches: Sequence[Search], *, conversation: str | None = None
+    ) -> list[list[Hit]]:
+        """Several independent searches, results in order: each as its own
+        :meth:`keyword_search` / :meth:`vector_search` would return it.
+
+        A server backend overrides this to answer them in one round trip.
+        """
+        return [self._one_search(namespace, s, conversation) for s in searches]
+
+    def _one_search(self, namespace: str, s: Search, conversation: str | None) -> list[Hit]:
+        if s.query is not None:
+            return self.keyword_search(namespace, s.label, s.query, s.k, conversation=conversation)
+        assert s.vector is not None
+        return self.vector_search(namespace, s.label, s.vector, s.k, conversation=conversation)
 
     @abstractmethod
     def counts(self, namespace: str | None = None) -> Stats:

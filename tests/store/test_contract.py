@@ -16,7 +16,7 @@ from kg_memory.bm25 import bm25_rank
 from kg_memory.embed import HashEmbedder
 from kg_memory.errors import QueryError, StoreError
 from kg_memory.model import Edge, Node
-from kg_memory.store.base import Store, rank_by_cosine
+from kg_memory.store.base import Search, Store, rank_by_cosine
 from kg_memory.text import query_terms, tokenize
 
 EMB = HashEmbedder(dim=384)
@@ -349,6 +349,54 @@ def test_vector_search_is_exact_and_scoped(st: Store, ns: str) -> None:
     # an update is seen by the next search
     st.upsert_nodes([Node(nid(ns, "t05"), "Turn", ns, "c2", texts[5], {}, q)])
     assert st.vector_search(ns, "Turn", q, 1)[0].id == nid(ns, "t05")
+
+
+@pytest.mark.parametrize("conversation", [None, "c1"])
+def test_search_many_equals_single_searches(
+    st: Store, ns: str, ns2: str, conversation: str | None
+) -> None:
+    texts = [f"topic {w} number {i}" for i, w in enumerate(["apple", "pear", "plum"] * 6)]
+    nodes = [
+        node(ns, f"t{i:02d}", text=t, conversation=f"c{i % 3}", embed=True)
+        for i, t in enumerate(texts)
+    ]
+    nodes += [node(ns, "n1", "Note", text="apple pie notes", conversation="c1")]
+    nodes += [node(ns2, "x", text="apple number 7", conversation="c1", embed=True)]
+    write(st, nodes)
+    q = EMB.embed(["apple number 7"])[0]
+    searches = [
+        Search("Turn", 5, query="apple number 7"),
+        Search("Turn", 4, vector=q),
+        Search("Note", 3, query="apple"),
+        Search("Note", 3, query="nothing matches this"),
+        Search("Event", 2, vector=q),  # no Event vectors at all
+        Search("Turn", 0, query="apple"),
+        Search("Turn", 3, query="the of and"),  # stop words only: no terms
+    ]
+    single = [
+        st.keyword_search(ns, s.label, s.query, s.k, conversation=conversation)
+        if s.query is not None
+        else st.vector_search(ns, s.label, q, s.k, conversation=conversation)
+        for s in searches
+    ]
+    with st.reading():
+        batched = st.search_many(ns, searches, conversation=conversation)
+        again = st.search_many(ns, searches, conversation=conversation)
+    assert batched == single == again
+    assert batched[0] and batched[1] and batched[2]
+    assert batched[3] == batched[4] == batched[5] == batched[6] == []
+    assert all(h.id.startswith(ns + ":") for hits in batched for h in hits)
+    with pytest.raises(QueryError):
+        Search("Turn", 3)
+
+
+def test_reading_sees_committed_writes_and_nests(st: Store, ns: str) -> None:
+    with st.reading(), st.reading():
+        assert st.get_nodes(ns, [nid(ns, "t1")]) == []
+    write(st, *small_graph(ns))
+    with st.reading():
+        assert [n.id for n in st.get_nodes(ns, [nid(ns, "t1")])] == [nid(ns, "t1")]
+        assert st.keyword_search(ns, "Turn", "caroline", 5)
 
 
 def test_keyword_search_ranks_by_bm25(st: Store, ns: str) -> None:

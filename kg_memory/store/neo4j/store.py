@@ -67,6 +67,7 @@ from neo4j.graph import Node as GraphNode
 from neo4j.graph import Path as GraphPath
 from neo4j.graph import Relationship as GraphRelationship
 
+from kg_memory.bm25 import bm25_rank
 from kg_memory.config import Neo4jConfig
 from kg_memory.errors import KGMemoryError, QueryError, StoreError, StoreUnavailableError
 from kg_memory.model import NODE_LABELS, Edge, Hit, Node, Stats, check_edge_type, check_label
@@ -80,11 +81,12 @@ from kg_memory.store.base import (
     TRANSACTIONS,
     VECTOR_INDEX,
     Direction,
+    Search,
     Store,
     check_neighbour_args,
     rank_by_cosine,
 )
-from kg_memory.text import tokenize
+from kg_memory.text import query_terms, tokenize
 
 #: Node rows per ``UNWIND`` write (a row may hold a vector).
 BATCH = 1000
@@ -772,12 +774,49 @@ class Neo4jStore(Store):
         return out
 
     def _read(self, fn: Callable[[Tx], R]) -> R:
-        """Run a read: in the thread's open transaction (sees its writes), else a read session."""
+        """Run a read: in the thread's open transaction (sees its writes), else in its
+        ``reading()`` transaction, else in a managed read transaction of its own."""
         state: _OpenTx | None = getattr(self._local, "tx", None)
         if state is not None:
             return self._in_tx(state, fn)
+        shared: Transaction | None = getattr(self._local, "read_tx", None)
+        if shared is not None:
+            try:
+                return fn(shared)
+            except (nx.Neo4jError, nx.DriverError) as exc:
+                if not _retryable(exc):
+                    raise
+                # Lost (a dropped connection, say): the rest of the block reads on its own,
+                # with the driver's retries.
+                self._end_reading()
         with self._session(READ_ACCESS) as s:
             return s.execute_read(fn)
+
+    @contextmanager
+    def reading(self) -> Iterator[None]:
+        """Run the calling thread's reads in one read transaction (see :meth:`Store.reading`)."""
+        if getattr(self._local, "tx", None) is not None or getattr(self._local, "read_tx", None):
+            yield  # inside a write transaction, or nested: reads already share one
+            return
+        session = self._session(READ_ACCESS)
+        try:
+            self._local.read_session = session
+            self._local.read_tx = session.begin_transaction()
+        except (nx.Neo4jError, nx.DriverError):
+            self._end_reading()  # reads fall back to one transaction each
+        try:
+            yield
+        finally:
+            self._end_reading()
+
+    def _end_reading(self) -> None:
+        tx = getattr(self._local, "read_tx", None)
+        session = getattr(self._local, "read_session", None)
+        self._local.read_tx = self._local.read_session = None
+        for step in (getattr(tx, "close", None), getattr(session, "close", None)):
+            if step is not None:
+                with contextlib.suppress(Exception):
+                    step()
 
     def _touch(self, namespaces: set[str]) -> None:
         if not namespaces:
@@ -1058,11 +1097,11 @@ class Neo4jStore(Store):
         if not wanted:
             return []
         rel = "r:" + "|".join(dict.fromkeys(types)) if types else "r"
-        patterns = []
-        if direction in ("out", "both"):
-            patterns.append(f"(a)-[{rel}]->(b:Memory)")
-        if direction in ("in", "both"):
-            patterns.append(f"(a)<-[{rel}]-(b:Memory)")
+        patterns = {
+            "out": [f"(a)-[{rel}]->(b:Memory)"],
+            "in": [f"(a)<-[{rel}]-(b:Memory)"],
+            "both": [f"(a)-[{rel}]-(b:Memory)"],  # one query, both directions
+        }[direction]
         queries = [
             "UNWIND $ids AS id MATCH (a:Memory {id: id}) USING INDEX SEEK a:Memory(id) "
             "WHERE a.namespace = $ns "
@@ -1155,6 +1194,84 @@ class Neo4jStore(Store):
         )
         return result
 
+    def _vector_plan(
+        self,
+        namespace: str,
+        label: str,
+        vector: np.ndarray,
+        k: int,
+        conversation: str | None,
+    ) -> _VectorPlan | None:
+        """What a vector search will ask the index for (``None``: nothing in scope)."""
+        check_label(label)
+        q = np.asarray(vector, dtype=np.float64).ravel()
+        if k <= 0:
+            return None
+        in_scope, dims = self._scope_count(namespace, label, conversation)
+        if in_scope == 0:
+            return None
+        if len(dims) > 1:
+            raise StoreError(
+                f"{label} vectors in namespace {namespace!r} have different dimensions "
+                f"{sorted(dims)}; re-embed them with one model"
+            )
+        (dim,) = dims
+        if dim != q.shape[0]:
+            raise QueryError(
+                f"query vector has {q.shape[0]} dimensions, stored {label} vectors have {dim}"
+            )
+        qn = float(np.linalg.norm(q))
+        if qn == 0.0 or not math.isfinite(qn):
+            raise QueryError("query vector must be finite and non-zero for cosine search")
+
+        def label_total(tx: Tx) -> int:
+            rec = tx.run(f"MATCH (n:{label}) RETURN count(n) AS c").single()
+            return int(rec["c"]) if rec else 0
+
+        total = max(self._cached_read(("label", label), namespace, label_total), in_scope)
+        want = max(OVERSAMPLE * k, k + MIN_CANDIDATES)
+        k2 = min(total, max(want, math.ceil(want * total / in_scope)))
+        return _VectorPlan(label, q, (q / qn).tolist(), k, dim, min(k, in_scope), total, k2)
+
+    @staticmethod
+    def _vector_params(plan: _VectorPlan, k2: int, suffix: str = "") -> dict[str, Any]:
+        return {
+            f"vindex{suffix}": vector_index_name(plan.label),
+            f"k2{suffix}": k2,
+            f"vector{suffix}": _Quiet(plan.unit),
+            f"label{suffix}": plan.label,
+        }
+
+    @staticmethod
+    def _vector_rows(rows: Sequence[Sequence[Any]]) -> list[tuple[str, np.ndarray | None]]:
+        return [(i, _vector(raw, vals)) for i, raw, vals in rows]
+
+    def _vector_ranked(
+        self, plan: _VectorPlan, found: list[tuple[str, np.ndarray | None]]
+    ) -> list[Hit]:
+        usable = [(i, e) for i, e in found if e is not None and e.shape[0] == plan.dim]
+        if not usable:
+            return []
+        matrix = np.stack([e for _, e in usable])
+        return rank_by_cosine(plan.query, [i for i, _ in usable], matrix, plan.k)
+
+    def _vector_run(
+        self, namespace: str, plan: _VectorPlan, conversation: str | None, k2: int
+    ) -> list[Hit]:
+        """Ask the index with ``k2``, growing it until the scope yields enough; rank exactly."""
+        query = _vector_cypher(conversation is not None)
+        while True:
+
+            def work(tx: Tx, k2: int = k2) -> list[tuple[str, np.ndarray | None]]:
+                params = self._vector_params(plan, k2)
+                res = tx.run(query, params, ns=namespace, conv=conversation)
+                return [row for r in res for row in self._vector_rows(r["rows"])]
+
+            found = self._read(work)
+            if len(found) >= plan.need or k2 >= plan.total:
+                return self._vector_ranked(plan, found)
+            k2 = min(plan.total, k2 * 4)
+
     @_db_errors
     def vector_search(
         self,
@@ -1178,71 +1295,10 @@ class Neo4jStore(Store):
         the first 10 / 50 / 100 index results holds 55% / 94% / 99% of the
         exact top-10; with ``want = 110`` the ranking matches the exact one.
         """
-        check_label(label)
-        q = np.asarray(vector, dtype=np.float64).ravel()
-        if k <= 0:
+        plan = self._vector_plan(namespace, label, vector, k, conversation)
+        if plan is None:
             return []
-        in_scope, dims = self._scope_count(namespace, label, conversation)
-        if in_scope == 0:
-            return []
-        if len(dims) > 1:
-            raise StoreError(
-                f"{label} vectors in namespace {namespace!r} have different dimensions "
-                f"{sorted(dims)}; re-embed them with one model"
-            )
-        (dim,) = dims
-        if dim != q.shape[0]:
-            raise QueryError(
-                f"query vector has {q.shape[0]} dimensions, stored {label} vectors have {dim}"
-            )
-        index = vector_index_name(label)
-        qn = float(np.linalg.norm(q))
-        if qn == 0.0 or not math.isfinite(qn):
-            raise QueryError("query vector must be finite and non-zero for cosine search")
-        qlist = (q / qn).tolist()
-        need = min(k, in_scope)
-        want = max(OVERSAMPLE * k, k + MIN_CANDIDATES)
-        query = (
-            "CALL db.index.vector.queryNodes($index, $k2, $vector) YIELD node AS n, score "
-            "WHERE n.namespace = $ns AND n.label = $label "
-            + ("AND n.conversation = $conv " if conversation is not None else "")
-            # one record holding every candidate: the driver pays per record
-            + "RETURN collect([n.id, n.embedding_f32, "
-            "CASE WHEN n.embedding_f32 IS NULL THEN n.embedding END]) AS rows"
-        )
-
-        def label_total(tx: Tx) -> int:
-            rec = tx.run(f"MATCH (n:{label}) RETURN count(n) AS c").single()
-            return int(rec["c"]) if rec else 0
-
-        def search(k2: int) -> Callable[[Tx], list[tuple[str, np.ndarray | None]]]:
-            def work(tx: Tx) -> list[tuple[str, np.ndarray | None]]:
-                res = tx.run(
-                    query,
-                    index=index,
-                    k2=k2,
-                    vector=_Quiet(qlist),
-                    ns=namespace,
-                    label=label,
-                    conv=conversation,
-                )
-                return [(i, _vector(raw, vals)) for r in res for i, raw, vals in r["rows"]]
-
-            return work
-
-        total = max(self._cached_read(("label", label), namespace, label_total), in_scope)
-        k2 = min(total, max(want, math.ceil(want * total / in_scope)))
-        while True:
-            found = self._read(search(k2))
-            if len(found) >= need or k2 >= total:
-                break
-            k2 = min(total, k2 * 4)
-        usable = [(i, e) for i, e in found if e is not None and e.shape[0] == dim]
-        if not usable:
-            return []
-        ids = [i for i, _ in usable]
-        matrix = np.stack([e for _, e in usable])
-        return rank_by_cosine(q, ids, matrix, k)
+        return self._vector_run(namespace, plan, conversation, plan.k2)
 
     @_db_errors
     def keyword_candidates(
@@ -1258,15 +1314,7 @@ class Neo4jStore(Store):
         queries = lucene_queries(terms, namespace, label, conversation)
         if not queries or limit <= 0:
             return []
-        cypher = (
-            "CALL db.index.fulltext.queryNodes($index, $q, {limit: $limit}) "
-            "YIELD node AS n, score "
-            "WHERE n.namespace = $ns AND n.label = $label "
-            + ("AND n.conversation = $conv " if conversation is not None else "")
-            # one record holding every row: the driver pays per record, not per value
-            + "WITH n.id AS id, n.text AS text, score ORDER BY score DESC, id LIMIT $limit "
-            "RETURN collect([id, text, score]) AS rows"
-        )
+        cypher = _keyword_cypher(conversation is not None)
 
         def work(tx: Tx) -> list[tuple[str, str, float]]:
             out: list[tuple[str, str, float]] = []
@@ -1292,6 +1340,82 @@ class Neo4jStore(Store):
                     best[row[0]] = row
             rows = sorted(best.values(), key=lambda r: (-r[2], r[0]))[:limit]
         return [(i, t) for i, t, _ in rows]
+
+    @_db_errors
+    def search_many(
+        self, namespace: str, searches: Sequence[Search], *, conversation: str | None = None
+    ) -> list[list[Hit]]:
+        """Every search in one Cypher statement (one ``CALL {}`` per search): one round trip.
+
+        Keyword searches get their candidates from the full-text index and are
+        ranked by the shared BM25; vector searches take their first index
+        answer, and one that comes back short of its scope asks again alone
+        (:meth:`vector_search`'s growing ``k2``). Results equal the single calls'.
+        """
+        results: list[list[Hit] | None] = [None] * len(searches)
+        parts: list[str] = []
+        params: dict[str, Any] = {
+            "ns": namespace,
+            "conv": conversation,
+            "index": FULLTEXT_INDEX_NAME,
+        }
+        finish: dict[int, Callable[[Sequence[Any]], list[Hit]]] = {}
+        has_conv = conversation is not None
+        for i, srch in enumerate(searches):
+            sfx = str(i)
+            if srch.query is not None:
+                check_label(srch.label)
+                terms = query_terms(srch.query)
+                lqs = lucene_queries(terms, namespace, srch.label, conversation)
+                if not lqs or srch.k <= 0:
+                    results[i] = []
+                    continue
+                if len(lqs) > 1:  # very long query: Lucene's clause limit, several queries
+                    results[i] = self._one_search(namespace, srch, conversation)
+                    continue
+                n, avgdl = self.text_stats(namespace, srch.label, conversation=conversation)
+                parts.append(_keyword_cypher(has_conv, sfx, column="ftext"))
+                params.update(
+                    {
+                        f"q{sfx}": lqs[0],
+                        f"limit{sfx}": MAX_KEYWORD_CANDIDATES,
+                        f"label{sfx}": srch.label,
+                    }
+                )
+                finish[i] = functools.partial(_bm25_rows, terms, n, avgdl, srch.k)
+            else:
+                assert srch.vector is not None
+                plan = self._vector_plan(namespace, srch.label, srch.vector, srch.k, conversation)
+                if plan is None:
+                    results[i] = []
+                    continue
+                parts.append(_vector_cypher(has_conv, sfx))
+                params.update(self._vector_params(plan, plan.k2, sfx))
+
+                def done(rows: Sequence[Any], plan: _VectorPlan = plan) -> list[Hit]:
+                    found = self._vector_rows(rows)
+                    if len(found) < plan.need and plan.k2 < plan.total:
+                        return self._vector_run(
+                            namespace, plan, conversation, min(plan.total, plan.k2 * 4)
+                        )
+                    return self._vector_ranked(plan, found)
+
+                finish[i] = done
+        if finish:
+            query = (
+                " ".join(f"CALL {{ {part} }}" for part in parts)
+                + " RETURN "
+                + ", ".join(f"rows{i}" for i in finish)
+            )
+
+            def work(tx: Tx) -> dict[str, Any]:
+                rec = tx.run(query, params).single()
+                return dict(rec) if rec else {}
+
+            rec = self._read(work)
+            for i, fn in finish.items():
+                results[i] = fn(rec.get(f"rows{i}") or [])
+        return [r if r is not None else [] for r in results]
 
     @_db_errors
     def text_stats(
@@ -1406,6 +1530,63 @@ class Neo4jStore(Store):
 
 
 # -- query texts ------------------------------------------------------------------------
+
+
+@functools.cache
+def _keyword_cypher(conversation: bool, suffix: str = "", column: str = "text") -> str:
+    """Full-text candidates of one scope as one record ``rows<suffix>`` of ``[id, text, score]``.
+
+    Parameters: ``$index``, ``$ns``, ``$conv``, and ``$q``, ``$limit``, ``$label`` with the
+    suffix (so that several can share one statement in :meth:`Neo4jStore.search_many`).
+    ``column="ftext"`` returns the text already tokenized (tokens joined by spaces).
+    """
+    x = suffix
+    if column not in ("text", "ftext"):
+        raise ValueError(column)
+    return (
+        f"CALL db.index.fulltext.queryNodes($index, $q{x}, {{limit: $limit{x}}}) "
+        "YIELD node AS n, score "
+        f"WHERE n.namespace = $ns AND n.label = $label{x} "
+        + ("AND n.conversation = $conv " if conversation else "")
+        # one record holding every row: the driver pays per record, not per value
+        + f"WITH n.id AS id, n.{column} AS text, score ORDER BY score DESC, id LIMIT $limit{x} "
+        f"RETURN collect([id, text, score]) AS rows{x}"
+    )
+
+
+@functools.cache
+def _vector_cypher(conversation: bool, suffix: str = "") -> str:
+    """Vector-index candidates of one scope as one record ``rows<suffix>`` of ``[id, f32, list]``.
+
+    Parameters: ``$ns``, ``$conv``, and ``$vindex``, ``$k2``, ``$vector``, ``$label`` with the suffix.
+    """
+    x = suffix
+    return (
+        f"CALL db.index.vector.queryNodes($vindex{x}, $k2{x}, $vector{x}) YIELD node AS n, score "
+        f"WHERE n.namespace = $ns AND n.label = $label{x} "
+        + ("AND n.conversation = $conv " if conversation else "")
+        # one record holding every candidate: the driver pays per record
+        + "RETURN collect([n.id, n.embedding_f32, "
+        f"CASE WHEN n.embedding_f32 IS NULL THEN n.embedding END]) AS rows{x}"
+    )
+
+
+def _bm25_rows(terms: list[str], n: int, avgdl: float, k: int, rows: Sequence[Any]) -> list[Hit]:
+    return bm25_rank(terms, [(i, t) for i, t, _ in rows], n, avgdl, k, tokenized=True)
+
+
+@dataclass(frozen=True)
+class _VectorPlan:
+    """A prepared vector search: the query, its unit list, the sizes behind ``k2``."""
+
+    label: str
+    query: np.ndarray
+    unit: list[float]
+    k: int
+    dim: int
+    need: int
+    total: int
+    k2: int
 
 
 @functools.cache
