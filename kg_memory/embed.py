@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
@@ -147,14 +147,28 @@ class CachedEmbedder:
     Lets several memories (a benchmark's systems, two stores under test) share
     one set of embeddings.
 
+    With ``only``, just those texts are kept in the table (the others are
+    embedded every time), so that one system's recorded turn vectors can be
+    handed to another while its questions are still encoded for real.
+
     >>> e = CachedEmbedder(HashEmbedder(dim=8), {})
     >>> bool(np.allclose(e.embed(["a b"]), e.embed(["a b"]))), len(e.table)
     (True, 1)
+    >>> r = CachedEmbedder(HashEmbedder(dim=8), only={"kept"})
+    >>> _ = r.embed(["kept", "passed through"]); sorted(r.table)
+    ['kept']
     """
 
-    def __init__(self, base: Embedder, table: dict[str, np.ndarray] | None = None) -> None:
+    def __init__(
+        self,
+        base: Embedder,
+        table: dict[str, np.ndarray] | None = None,
+        *,
+        only: Collection[str] | None = None,
+    ) -> None:
         self.base = base
         self.table: dict[str, np.ndarray] = {} if table is None else table
+        self.only = None if only is None else frozenset(only)
         self.name = base.name
         self.dim = base.dim
 
@@ -166,14 +180,20 @@ class CachedEmbedder:
         progress: Callable[[int], None] | None = None,
     ) -> np.ndarray:
         missing = list(dict.fromkeys(t for t in texts if t not in self.table))
+        fresh: dict[str, np.ndarray] = {}
         if missing:
-            for t, v in zip(missing, self.base.embed(missing, batch_size=batch_size), strict=True):
-                self.table[t] = v
+            vectors = self.base.embed(missing, batch_size=batch_size)
+            fresh = dict(zip(missing, vectors, strict=True))
+            for t, v in fresh.items():
+                if self.only is None or t in self.only:
+                    self.table[t] = v
         if progress:
             progress(len(texts))
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        return np.vstack([self.table[t] for t in texts]).astype(np.float32)
+        return np.vstack([self.table[t] if t in self.table else fresh[t] for t in texts]).astype(
+            np.float32
+        )
 
 
 def get_embedder(name: str = "minilm") -> Embedder:

@@ -7,10 +7,14 @@
 // Every node kg-memory writes carries the label :Memory plus its own label
 // (:Turn, :Entity, ...) and the properties id, namespace, label,
 // conversation (absent for namespace-level nodes), text, ntok (token count of
-// text), props_json (the exact props) and each scalar prop as a property.
+// text), and each prop as a property of its own when Neo4j holds it exactly (a
+// scalar or a non-empty homogeneous list); the other props (null, maps, empty
+// or mixed lists, reserved names) are one JSON string, props_extra.
 // Nodes with text also carry ftext (text normalised by kg_memory.text.tokenize,
 // tokens joined by single spaces) and fscope (hashed scope tokens); nodes with a
-// vector carry embedding (LIST<FLOAT>) and vdim (its length).
+// vector carry embedding (LIST<FLOAT>), embedding_f32 (the exact float32 bytes)
+// and vdim (its length). Relationships carry their props the same way; their
+// namespace is their ends' (an edge never joins two namespaces).
 
 // One node per id across the whole database (ids embed the namespace). Also the
 // index behind every MERGE / MATCH (n:Memory {id: ...}).

@@ -194,6 +194,26 @@ def test_props_round_trip_exactly(st: Store, ns: str) -> None:
     assert st.get_nodes(ns, [nid(ns, "bad")]) == []
 
 
+def test_edges_of_new_nodes_written_twice_in_one_transaction(st: Store, ns: str) -> None:
+    """New ends, the same edge twice in one transaction, then a delete and a rewrite."""
+    with st.transaction():
+        write(st, [node(ns, "a"), node(ns, "b")], [edge(ns, "a", "NEXT_TURN", "b", w=1)])
+        st.upsert_edges([edge(ns, "a", "NEXT_TURN", "b", w=2), edge(ns, "b", "NEXT_TURN", "a")])
+        st.upsert_nodes([node(ns, "a", text="again")])  # an update, not a second node
+    c = st.counts(ns)
+    assert (c.nodes, c.edges) == ({"Turn": 2}, {"NEXT_TURN": 2})
+    (e,) = st.neighbours(ns, [nid(ns, "a")], direction="out")
+    assert dict(e.props) == {"w": 2}
+    with st.transaction():
+        st.delete_conversation(ns, "c1")
+        write(st, [node(ns, "a"), node(ns, "b")], [edge(ns, "a", "NEXT_TURN", "b", w=3)])
+        st.upsert_edges([edge(ns, "a", "NEXT_TURN", "b", w=4)])
+    (e,) = st.neighbours(ns, [nid(ns, "a")])
+    assert dict(e.props) == {"w": 4}
+    c = st.counts(ns)
+    assert (c.nodes, c.edges) == ({"Turn": 2}, {"NEXT_TURN": 1})
+
+
 def test_unknown_label_and_edge_type_rejected(st: Store, ns: str) -> None:
     with pytest.raises(QueryError):
         st.upsert_nodes([Node(nid(ns, "a"), "Turn) DETACH DELETE (n", ns)])

@@ -8,11 +8,22 @@ Why this design
   :func:`~kg_memory.model.check_edge_type` (closed allow-lists).
 * **One node per id, two labels.** Every node carries ``:Memory`` (the uniqueness
   constraint, the range indexes and the full-text index hang off it) and its own
-  label. ``props_json`` holds the props exactly; scalar props (and lists of
-  scalars) are also plain properties, so ``t.speaker`` works in Cypher.
-* **Batched writes.** ``UNWIND $rows ... MERGE`` in batches of :data:`BATCH`
-  rows, grouped by label (nodes) or type (edges), in managed transactions
-  (``execute_write``: the driver retries transient errors).
+  label. Each prop Neo4j holds exactly (a scalar, a non-empty homogeneous list)
+  is a plain property, so ``t.speaker`` works in Cypher; the rest (``None``,
+  maps, mixed or empty lists, reserved names) is one JSON string,
+  ``props_extra``, only where needed. Relationships likewise; their namespace is
+  that of their ends.
+* **Batched writes.** ``UNWIND $rows`` in batches of :data:`BATCH` node rows
+  (grouped by label) or :data:`EDGE_BATCH` edge rows. Ids not stored yet are
+  inserted with ``CREATE``, the others upserted with ``MERGE``; an edge with an
+  end created in the same transaction cannot exist yet, so it is created too,
+  with the type as a parameter (Cypher 5.26 dynamic types: one statement for
+  every type). Every id lookup says ``USING INDEX SEEK`` on the uniqueness
+  constraint's index: left to itself the planner sometimes scanned the
+  namespace index (or the whole id index) once per row.
+* **Batched reads.** :meth:`Neo4jStore.search_many` runs a question's searches
+  as one statement (a ``CALL {}`` subquery each), and :meth:`Neo4jStore.reading`
+  keeps one read transaction for all the reads of a question.
 * **Identical ranking.** Keyword search gets its candidates from the Lucene
   full-text index over ``ftext`` (the text normalised by kg-memory's own
   tokenizer, whitespace analyzer), so the candidate set equals the embedded
@@ -35,13 +46,16 @@ the vector index does not see them either (Neo4j indexes vectors at commit).
 
 Performance
 -----------
-Vectors are stored twice: ``embedding`` (``LIST<FLOAT>``, what the vector
-index and user Cypher see) and ``embedding_f32`` (the exact float32 bytes,
-what the store reads back, cheap to transfer). Writing 2,000 384-d turns costs
-little on the client when the driver's optional Rust extension
-(``neo4j-rust-ext``) is installed; with the pure-Python driver, packing the
-floats takes about a second per 2,000 vectors. On the server most of the time
-is the HNSW insertion at commit (vector indexes), not the graph itself.
+Measured with ``make bench-neo4j`` (see the README). A write is server-bound: on
+2 cores most of the time is Neo4j building and applying the records of the
+transaction (Cypher execution about 30%, extracting and applying commands,
+range indexes included, about 40%, the vector and full-text indexes about 15%,
+a Java Flight Recorder profile of the LoCoMo writes), so the levers are fewer
+statements and fewer records, not client code. Vectors are stored twice:
+``embedding`` (``LIST<FLOAT>``, what the vector index and user Cypher see) and
+``embedding_f32`` (the exact float32 bytes, what the store reads back). The
+driver's Rust extension (``neo4j-rust-ext``) packs them; the driver formats
+every message for its debug log, hence :class:`_Quiet`.
 """
 
 from __future__ import annotations
