@@ -338,7 +338,19 @@ def _warm_up(
         cleanup()
 
 
-def _embedded_factory() -> Callable[[str], tuple[Any, str, Callable[[], None]]]:
+def bench_namespace(run_id: str, cid: str) -> str:
+    """The namespace of one conversation in one bench run, the same on every store.
+
+    Node ids derive from the namespace, and ties in every ranking break by id:
+    the stores can only be compared id for id when the namespaces are equal.
+
+    >>> bench_namespace("ab12", "conv 26")
+    'bench-ab12-conv_26'
+    """
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", f"{NAMESPACE}-{run_id}-{cid}")[:64]
+
+
+def _embedded_factory(run_id: str) -> Callable[[str], tuple[Any, str, Callable[[], None]]]:
     def open_store(cid: str) -> tuple[Any, str, Callable[[], None]]:
         tmp = tempfile.TemporaryDirectory(prefix=f"kgm-bench-{cid}-")
         store = backend_class("embedded")(Path(tmp.name) / "store")  # type: ignore[call-arg]
@@ -347,22 +359,21 @@ def _embedded_factory() -> Callable[[str], tuple[Any, str, Callable[[], None]]]:
             store.close()
             tmp.cleanup()
 
-        return store, NAMESPACE, cleanup
+        return store, bench_namespace(run_id, cid), cleanup
 
     return open_store
 
 
-def _neo4j_factory(uri: str) -> Callable[[str], tuple[Any, str, Callable[[], None]]]:
+def _neo4j_factory(uri: str, run_id: str) -> Callable[[str], tuple[Any, str, Callable[[], None]]]:
     from kg_memory.config import Neo4jConfig
 
     cfg = Neo4jConfig.from_env(uri)
     if cfg is None:  # pragma: no cover - uri is given
         raise ConfigError("no Neo4j URI")
-    run_id = uuid.uuid4().hex[:8]
 
     def open_store(cid: str) -> tuple[Any, str, Callable[[], None]]:
         store = backend_class("neo4j")(cfg)  # type: ignore[call-arg]
-        ns = re.sub(r"[^A-Za-z0-9_.-]", "_", f"bench-{run_id}-{cid}")[:64]
+        ns = bench_namespace(run_id, cid)
 
         def cleanup() -> None:
             try:
@@ -524,6 +535,7 @@ def run_locomo_bench(
 
     # -- systems -----------------------------------------------------------------
     runs: dict[str, SystemRun] = {}
+    run_id = uuid.uuid4().hex[:8]
     with Progress(
         TextColumn("[bold]{task.description:<28}"),
         BarColumn(),
@@ -537,7 +549,7 @@ def run_locomo_bench(
         # very same vectors: a batch's make-up moves MiniLM's last float bits.
         recording = CachedEmbedder(embedder, only=all_texts)
         runs["kg-memory"] = _run_memory(
-            "kg-memory", data, _embedded_factory(), recording, stages, kmax, bar
+            "kg-memory", data, _embedded_factory(run_id), recording, stages, kmax, bar
         )
         runs.update(_run_baselines(data, turn_vectors, question_vectors, kmax, bar))
         if neo4j_uri:
@@ -550,7 +562,13 @@ def run_locomo_bench(
             pre = CachedEmbedder(embedder, table)
             try:
                 runs["kg-memory@neo4j"] = _run_memory(
-                    "kg-memory@neo4j", data, _neo4j_factory(neo4j_uri), pre, stages, kmax, bar
+                    "kg-memory@neo4j",
+                    data,
+                    _neo4j_factory(neo4j_uri, run_id),
+                    pre,
+                    stages,
+                    kmax,
+                    bar,
                 )
             except (KGMemoryError, ImportError, OSError) as exc:
                 runs["kg-memory@neo4j"] = SystemRun(
@@ -602,6 +620,9 @@ def run_locomo_bench(
             throughput["neo4j_write_seconds"] = round(w, 3)
             throughput["neo4j_write_turns_per_s"] = _r(rate(neo.turns, w))
             throughput["neo4j_ingest_seconds_precomputed_embeddings"] = round(neo.ingest_seconds, 3)
+            same = sum(1 for key, top in km.ranked.items() if neo.ranked.get(key) == top)
+            throughput["neo4j_same_top_k"] = same
+            throughput["neo4j_compared"] = len(km.ranked)
 
     latency = {name: latency_summary(r.ask_seconds) for name, r in runs.items() if not r.error}
     latency["query encoding"] = latency_summary(encode_seconds)
@@ -623,7 +644,7 @@ def run_locomo_bench(
             "limit": limit,
             "ks": list(ks),
             "ask_k": kmax,
-            "namespace": NAMESPACE,
+            "namespace": bench_namespace(run_id, "<conversation>"),
             "embedder": embedder.name,
             "rrf_k": 60,
             "bm25": "rank_bm25.BM25Okapi(k1=1.5, b=0.75, epsilon=0.25), kg_memory.text.tokenize",
@@ -756,6 +777,10 @@ def _speed_lines(report: dict[str, Any]) -> list[str]:
     ]
     if "neo4j_write_turns_per_s" in t:
         lines[-1] += f", neo4j {_f(t['neo4j_write_turns_per_s'], 0)} turns/s"
+        lines.append(
+            f"neo4j vs embedded: the same top-{report['config']['ask_k']} turn ids in the same "
+            f"order for {t['neo4j_same_top_k']} of {t['neo4j_compared']} questions"
+        )
     elif t.get("neo4j_error"):
         lines.append(f"neo4j: failed ({t['neo4j_error']})")
     for name, s in lat.items():
@@ -763,6 +788,9 @@ def _speed_lines(report: dict[str, Any]) -> list[str]:
             f"ask latency {name}: p50 {_f(s['p50_ms'], 1)} ms, "
             f"p95 {_f(s['p95_ms'], 1)} ms (n={s['n']})"
         )
+    emb, neo = lat.get("kg-memory"), lat.get("kg-memory@neo4j")
+    if emb and neo and emb.get("p50_ms"):
+        lines.append(f"ask p50 neo4j / embedded: {_f(neo['p50_ms'] / emb['p50_ms'], 2)} (same run)")
     lines.append(f"wall time: {report['wall_seconds']:.1f} s")
     return lines
 

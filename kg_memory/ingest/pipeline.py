@@ -10,10 +10,12 @@ changed conversation is replaced atomically.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib import import_module
 from pathlib import Path
@@ -93,6 +95,22 @@ def fingerprint(conv: RawConversation, stages: Sequence[str], embedder: Embedder
         for t in s.turns:
             h.update(json.dumps([t.turn_id, t.speaker, t.text, t.caption, t.position]).encode())
     return h.hexdigest()
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """No cyclic garbage collection while a write builds its many small row dicts.
+
+    With the models and parses of a long ingest alive, each full collection walks
+    millions of objects; the rows hold no cycles, so nothing is lost by waiting.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 @dataclass
@@ -230,7 +248,7 @@ class Pipeline:
         if not pending:
             return
         t0 = time.perf_counter()
-        with self.store.transaction():
+        with _gc_paused(), self.store.transaction():
             for ctx, exists in pending:
                 if exists:
                     self.store.delete_conversation(self.namespace, ctx.cid)
