@@ -46,7 +46,6 @@ import re
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -338,19 +337,20 @@ def _warm_up(
         cleanup()
 
 
-def bench_namespace(run_id: str, cid: str) -> str:
-    """The namespace of one conversation in one bench run, the same on every store.
+def bench_namespace(cid: str) -> str:
+    """The namespace of one conversation in a bench run, the same on every store and run.
 
     Node ids derive from the namespace, and ties in every ranking break by id:
-    the stores can only be compared id for id when the namespaces are equal.
+    the stores can only be compared id for id, and two runs reproduce each
+    other, when the namespaces are equal.
 
-    >>> bench_namespace("ab12", "conv 26")
-    'bench-ab12-conv_26'
+    >>> bench_namespace("conv 26")
+    'bench-conv_26'
     """
-    return re.sub(r"[^A-Za-z0-9_.-]", "_", f"{NAMESPACE}-{run_id}-{cid}")[:64]
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", f"{NAMESPACE}-{cid}")[:64]
 
 
-def _embedded_factory(run_id: str) -> Callable[[str], tuple[Any, str, Callable[[], None]]]:
+def _embedded_factory() -> Callable[[str], tuple[Any, str, Callable[[], None]]]:
     def open_store(cid: str) -> tuple[Any, str, Callable[[], None]]:
         tmp = tempfile.TemporaryDirectory(prefix=f"kgm-bench-{cid}-")
         store = backend_class("embedded")(Path(tmp.name) / "store")  # type: ignore[call-arg]
@@ -359,12 +359,14 @@ def _embedded_factory(run_id: str) -> Callable[[str], tuple[Any, str, Callable[[
             store.close()
             tmp.cleanup()
 
-        return store, bench_namespace(run_id, cid), cleanup
+        return store, bench_namespace(cid), cleanup
 
     return open_store
 
 
-def _neo4j_factory(uri: str, run_id: str) -> Callable[[str], tuple[Any, str, Callable[[], None]]]:
+def _neo4j_factory(uri: str) -> Callable[[str], tuple[Any, str, Callable[[], None]]]:
+    """Stores on the server at ``uri``; a bench owns the ``bench-*`` namespaces there
+    (a leftover of a killed run is deleted first; two benches on one server would clash)."""
     from kg_memory.config import Neo4jConfig
 
     cfg = Neo4jConfig.from_env(uri)
@@ -373,7 +375,8 @@ def _neo4j_factory(uri: str, run_id: str) -> Callable[[str], tuple[Any, str, Cal
 
     def open_store(cid: str) -> tuple[Any, str, Callable[[], None]]:
         store = backend_class("neo4j")(cfg)  # type: ignore[call-arg]
-        ns = bench_namespace(run_id, cid)
+        ns = bench_namespace(cid)
+        store.delete_namespace(ns)
 
         def cleanup() -> None:
             try:
@@ -535,7 +538,6 @@ def run_locomo_bench(
 
     # -- systems -----------------------------------------------------------------
     runs: dict[str, SystemRun] = {}
-    run_id = uuid.uuid4().hex[:8]
     with Progress(
         TextColumn("[bold]{task.description:<28}"),
         BarColumn(),
@@ -549,7 +551,7 @@ def run_locomo_bench(
         # very same vectors: a batch's make-up moves MiniLM's last float bits.
         recording = CachedEmbedder(embedder, only=all_texts)
         runs["kg-memory"] = _run_memory(
-            "kg-memory", data, _embedded_factory(run_id), recording, stages, kmax, bar
+            "kg-memory", data, _embedded_factory(), recording, stages, kmax, bar
         )
         runs.update(_run_baselines(data, turn_vectors, question_vectors, kmax, bar))
         if neo4j_uri:
@@ -564,7 +566,7 @@ def run_locomo_bench(
                 runs["kg-memory@neo4j"] = _run_memory(
                     "kg-memory@neo4j",
                     data,
-                    _neo4j_factory(neo4j_uri, run_id),
+                    _neo4j_factory(neo4j_uri),
                     pre,
                     stages,
                     kmax,
@@ -644,7 +646,7 @@ def run_locomo_bench(
             "limit": limit,
             "ks": list(ks),
             "ask_k": kmax,
-            "namespace": bench_namespace(run_id, "<conversation>"),
+            "namespace": bench_namespace("<conversation>"),
             "embedder": embedder.name,
             "rrf_k": 60,
             "bm25": "rank_bm25.BM25Okapi(k1=1.5, b=0.75, epsilon=0.25), kg_memory.text.tokenize",

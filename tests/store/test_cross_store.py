@@ -3,8 +3,9 @@
 LoCoMo conv-26 is ingested with every stage into the embedded store and into
 Neo4j; counts must match and every question must get the same evidence ids in
 the same order (scores equal up to float rounding), with both search presets.
-Both memories share one cached all-MiniLM-L6-v2 embedder, so each text is
-embedded once.
+Both use the deterministic hash embedder and the same namespace (node ids derive
+from it, and ties break by id). `make bench-neo4j` checks the same on all seven
+LoCoMo conversations with all-MiniLM-L6-v2 ("the same top-20 ... for N of N").
 """
 
 from __future__ import annotations
