@@ -11,7 +11,7 @@ from kg_memory.embed import Embedder
 from kg_memory.model import Node
 from kg_memory.retrieval.evidence import Answer, Evidence
 from kg_memory.retrieval.fusion import rrf
-from kg_memory.store.base import Store
+from kg_memory.store.base import Search, Store
 
 
 @dataclass(frozen=True)
@@ -54,9 +54,12 @@ def hybrid_search(
     cfg = config or HybridConfig()
     t0 = time.perf_counter()
     n = max(cfg.candidates, k)
-    bm25 = store.keyword_search(namespace, "Turn", question, n, conversation=conversation)
     qv = query_vector if query_vector is not None else embedder.embed([question])[0]
-    dense = store.vector_search(namespace, "Turn", qv, n, conversation=conversation)
+    bm25, dense = store.search_many(
+        namespace,
+        [Search("Turn", n, query=question), Search("Turn", n, vector=qv)],
+        conversation=conversation,
+    )
     fused = rrf(
         {"bm25": bm25, "dense": dense},
         k=cfg.rrf_k,

@@ -40,8 +40,6 @@ VECTOR_INDEX = "vector_index"
 FULLTEXT_INDEX = "fulltext_index"
 TRANSACTIONS = "transactions"
 DURABLE = "durable"
-#: Reads may run concurrently from several threads (worth it when each is a round trip).
-CONCURRENT_READS = "concurrent_reads"
 
 #: Decimals cosine scores are rounded to before ranking (see :func:`rank_by_cosine`).
 SCORE_DECIMALS = 12

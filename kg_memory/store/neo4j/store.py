@@ -87,7 +87,6 @@ from kg_memory.errors import KGMemoryError, QueryError, StoreError, StoreUnavail
 from kg_memory.model import NODE_LABELS, Edge, Hit, Node, Stats, check_edge_type, check_label
 from kg_memory.resources import resource_dir
 from kg_memory.store.base import (
-    CONCURRENT_READS,
     CYPHER,
     DURABLE,
     FULLTEXT_INDEX,
@@ -455,6 +454,20 @@ def _chunks(seq: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
         yield seq[i : i + size]
 
 
+def _stored_ids(tx: Tx, ids: Sequence[str], namespace: str | None = None) -> set[str]:
+    """The subset of ``ids`` stored (in ``namespace``, or in any namespace when ``None``)."""
+    query = (
+        "UNWIND $ids AS id MATCH (n:Memory {id: id}) USING INDEX SEEK n:Memory(id) "
+        + ("WHERE n.namespace = $ns " if namespace is not None else "")
+        + "RETURN collect(id) AS ids"
+    )
+    out: set[str] = set()
+    for chunk in _chunks(ids, READ_CHUNK):
+        rec = tx.run(query, ids=_Quiet(chunk), ns=namespace).single()
+        out.update(rec["ids"] if rec else ())
+    return out
+
+
 def _retryable(exc: BaseException) -> bool:
     is_retryable = getattr(exc, "is_retryable", None)
     return bool(is_retryable()) if callable(is_retryable) else False
@@ -535,7 +548,7 @@ class Neo4jStore(Store):
 
     name: ClassVar[str] = "neo4j"
     capabilities: ClassVar[frozenset[str]] = frozenset(
-        {CYPHER, VECTOR_INDEX, FULLTEXT_INDEX, TRANSACTIONS, DURABLE, CONCURRENT_READS}
+        {CYPHER, VECTOR_INDEX, FULLTEXT_INDEX, TRANSACTIONS, DURABLE}
     )
     #: Candidates from the HNSW vector index, re-ranked exactly.
     vector_index_kind: ClassVar[str] = "hnsw"
@@ -870,14 +883,7 @@ class Neo4jStore(Store):
         state: _OpenTx | None = getattr(self._local, "tx", None)
 
         def work(tx: Tx) -> None:
-            existing: set[str] = set()
-            for chunk in _chunks(ids, READ_CHUNK):
-                rec = tx.run(
-                    "UNWIND $ids AS id MATCH (n:Memory {id: id}) USING INDEX SEEK n:Memory(id) "
-                    "RETURN collect(id) AS ids",
-                    ids=_Quiet(chunk),
-                ).single()
-                existing.update(rec["ids"] if rec else ())
+            existing = _stored_ids(tx, ids)  # in any namespace: ids are unique store-wide
             plan: dict[tuple[str, bool, bool], list[dict[str, Any]]] = defaultdict(list)
             for i, n in last.items():
                 plan[(n.label, n.embedding is not None, i in existing)].append(rows[i])
@@ -930,17 +936,16 @@ class Neo4jStore(Store):
 
         def write(tx: Tx) -> None:
             created = state.created if state is not None else set()
-            fresh: list[dict[str, Any]] = []
+            done = state.new_edges if state is not None else set()
+            fresh: dict[tuple[str, str, str], dict[str, Any]] = {}
             merged: dict[str, list[dict[str, Any]]] = defaultdict(list)
             for key, row in rows.items():
                 src, typ, dst = key
-                if (src in created or dst in created) and (
-                    state is None or key not in state.new_edges
-                ):
-                    fresh.append(row)
+                if (src in created or dst in created) and key not in done:
+                    fresh[key] = row
                 else:
                     merged[typ].append(row)
-            batches = [(CREATE_EDGES, chunk) for chunk in _chunks(fresh, EDGE_BATCH)]
+            batches = [(CREATE_EDGES, chunk) for chunk in _chunks(list(fresh.values()), EDGE_BATCH)]
             batches += [
                 (_edge_query(typ), chunk)
                 for typ, group in merged.items()
@@ -954,10 +959,7 @@ class Neo4jStore(Store):
                         f"cannot write edges: {len(chunk) - written} of {len(chunk)} "
                         "lost an end node while being written"
                     )
-            if state is not None:
-                state.new_edges.update(
-                    key for key in rows if key[0] in created or key[2] in created
-                )
+            done.update(fresh)
 
         namespaces = {e.namespace for e in edges}
         if state is not None:
@@ -1146,20 +1148,7 @@ class Neo4jStore(Store):
         if not wanted:
             return set()
 
-        def work(tx: Tx) -> set[str]:
-            out: set[str] = set()
-            for chunk in _chunks(wanted, READ_CHUNK):
-                res = tx.run(
-                    "UNWIND $ids AS id MATCH (n:Memory {id: id}) USING INDEX SEEK n:Memory(id) "
-                    "WHERE n.namespace = $ns "
-                    "RETURN n.id AS id",
-                    ids=_Quiet(chunk),
-                    ns=namespace,
-                )
-                out.update(r["id"] for r in res)
-            return out
-
-        return self._read(work)
+        return self._read(lambda tx: _stored_ids(tx, wanted, namespace))
 
     def _cached_read(self, key: tuple[Any, ...], namespace: str, work: Callable[[Tx], Any]) -> Any:
         """``self._read(work)``, cached per key until a write of ours to the namespace or a TTL.
