@@ -457,6 +457,30 @@ def bench_locomo(
     )
 
 
+@bench_app.command("writes")
+@clean_errors
+def bench_writes(
+    data_dir: Annotated[
+        Path, typer.Argument(help="Directory of LoCoMo conv-*.json files (or locomo10.json).")
+    ],
+    neo4j: Annotated[str, typer.Option("--neo4j", help="bolt:// URI of the Neo4j server.")],
+    out_dir: Annotated[
+        Path, typer.Option("--out", help="Where to write writes.json and writes.md.")
+    ] = Path("results/writes"),
+    passes: Annotated[int, typer.Option(min=1, help="Timed passes of the store write.")] = 3,
+    limit: Annotated[
+        int | None, typer.Option(help="Only the first N conversations (smoke runs).")
+    ] = None,
+) -> None:
+    """Neo4j store-write throughput over repeated passes, beside the server's raw floors.
+
+    Example: kg-memory bench writes ../shared/data/locomo --neo4j bolt://127.0.0.1:17687
+    """
+    from kg_memory.bench.writes import run_write_bench
+
+    run_write_bench(data_dir, neo4j, out_dir=out_dir, passes=passes, limit=limit, console=err)
+
+
 def main() -> None:  # pragma: no cover - entry point
     app()
 

@@ -66,3 +66,35 @@ def test_bench_on_mini_sample(tmp_path: Path) -> None:
     assert "| kg-memory |" in md and "recall@10" in md
     text = buf.getvalue()
     assert text.rstrip().splitlines()[-1].startswith("kg-memory recall@10 (cat 1-4):")
+
+
+@pytest.mark.neo4j
+@pytest.mark.slow
+def test_write_bench_on_mini_sample(tmp_path: Path, neo4j_config) -> None:  # type: ignore[no-untyped-def]
+    from kg_memory.bench.writes import PROBE_LABEL, run_write_bench
+    from kg_memory.store import backend_class
+
+    out = tmp_path / "writes"
+    report = run_write_bench(
+        MINI, neo4j_config.uri, out_dir=out, passes=2, console=Console(file=io.StringIO())
+    )
+    systems = [(r["system"], r["pass"]) for r in report["rows"]]
+    assert systems == [
+        ("store", 1),
+        ("store", 2),
+        ("two writers", 1),
+        ("probe: structure only", 1),
+        ("probe: structure only", 2),
+        ("probe: + properties", 1),
+        ("probe: + properties", 2),
+    ]
+    assert all(r["turns_per_s"] > 0 for r in report["rows"])
+    assert json.loads((out / "writes.json").read_text())["turns"] == report["turns"] > 0
+    assert "best store pass" in (out / "writes.md").read_text()
+    # Nothing is left behind: neither the bench namespaces nor the probe's scratch label.
+    store = backend_class("neo4j")(neo4j_config)  # type: ignore[call-arg]
+    try:
+        assert not [ns for ns in store.namespaces() if ns.startswith("bench-writes-")]
+        assert store.cypher(f"MATCH (n:{PROBE_LABEL}) RETURN count(n) AS n") == [{"n": 0}]
+    finally:
+        store.close()

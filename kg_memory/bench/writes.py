@@ -1,0 +1,281 @@
+"""Neo4j store-write throughput: repeated passes, and what the server costs without our model.
+
+``kg-memory bench writes DATA --neo4j URI`` answers "how fast does Neo4jStore write,
+and where is the floor on this machine?" with numbers from one run:
+
+* **store** -- every conversation is processed once, in memory (all stages, the
+  :class:`~kg_memory.embed.HashEmbedder`: embedding is not what is measured, and its
+  384-dim vectors cost the store what MiniLM's do), then written ``passes`` times
+  through :class:`~kg_memory.store.neo4j.store.Neo4jStore`, one transaction per
+  conversation, exactly as ingest writes it (``upsert_nodes`` + ``upsert_edges``).
+  The namespace is deleted between passes, untimed. Pass 1 runs on a server whose
+  JIT has not seen these queries; later passes show the warm rate.
+* **two writers** -- the same, with the conversations split over two threads,
+  each its own transaction per conversation (two ingests at once).
+* **probe: structure only** / **probe: + properties** -- raw Cypher through the
+  driver, on a scratch label ``KgmWriteProbe`` with one relationship type and only
+  a uniqueness constraint: the same nodes and edges without properties, then with
+  the same properties (vectors included) but no other index. These are floors:
+  what Neo4j costs here for this many records before kg-memory's labels, indexes
+  and checks. The scratch label, type and constraint are removed afterwards.
+
+Rates are turns per second of transaction wall time (``begin`` to ``commit``).
+The report goes to ``OUT/writes.json`` and ``OUT/writes.md``.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import Progress
+
+from kg_memory.bench.locomo import available_cores, load_dataset
+from kg_memory.config import Neo4jConfig
+from kg_memory.embed import HashEmbedder
+from kg_memory.errors import ConfigError
+from kg_memory.ingest.pipeline import IngestReport, Pipeline
+from kg_memory.model import Edge, Node
+from kg_memory.store import backend_class, open_store
+
+PROBE_LABEL = "KgmWriteProbe"
+PROBE_CONSTRAINT = "kgm_write_probe_id"
+NODE_BATCH = 1000
+EDGE_BATCH = 10_000
+
+
+@dataclass
+class Prepared:
+    """One conversation's memory, ready to write."""
+
+    cid: str
+    namespace: str
+    turns: int
+    nodes: list[Node]
+    edges: list[Edge]
+
+
+def prepare(data: Path, limit: int | None, progress: Progress) -> list[Prepared]:
+    """Run every ingest stage on each conversation, in memory (nothing reaches Neo4j)."""
+    ds = load_dataset(data, limit)
+    task = progress.add_task("process", total=len(ds.conversations))
+    out: list[Prepared] = []
+    embedder = HashEmbedder()
+    for conv in ds.conversations:
+        with tempfile.TemporaryDirectory(prefix="kgm-writes-") as tmp:
+            scratch = open_store(tmp)
+            ns = f"bench-writes-{conv.conversation_id}"
+            ctx = Pipeline(scratch, embedder, ns).process(conv, IngestReport())
+            scratch.close()
+        out.append(
+            Prepared(
+                conv.conversation_id,
+                ns,
+                len(ctx.turns),
+                list(ctx.nodes.values()),
+                list(ctx.edges.values()),
+            )
+        )
+        progress.advance(task)
+    return out
+
+
+def _rate(turns: int, seconds: float) -> float:
+    return round(turns / seconds, 1) if seconds > 0 else 0.0
+
+
+def _store_pass(store: Any, convs: Sequence[Prepared]) -> float:
+    """Write ``convs`` (one transaction each) after deleting their namespaces; timed seconds."""
+    seconds = 0.0
+    for c in convs:
+        store.delete_namespace(c.namespace)
+        t0 = time.perf_counter()
+        with store.transaction():
+            store.upsert_nodes(c.nodes)
+            store.upsert_edges(c.edges)
+        seconds += time.perf_counter() - t0
+    return seconds
+
+
+def _two_writers(stores: Sequence[Any], convs: Sequence[Prepared]) -> float:
+    """Wall seconds for two threads writing alternate conversations at once."""
+    halves = [convs[0::2], convs[1::2]]
+    for store, half in zip(stores, halves, strict=True):
+        for c in half:
+            store.delete_namespace(c.namespace)
+    errors: list[BaseException] = []
+
+    def run(store: Any, half: Sequence[Prepared]) -> None:
+        try:
+            for c in half:
+                with store.transaction():
+                    store.upsert_nodes(c.nodes)
+                    store.upsert_edges(c.edges)
+        except BaseException as exc:  # re-raised in the caller
+            errors.append(exc)
+
+    threads = [
+        threading.Thread(target=run, args=(s, h)) for s, h in zip(stores, halves, strict=True)
+    ]
+    t0 = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    seconds = time.perf_counter() - t0
+    if errors:
+        raise errors[0]
+    return seconds
+
+
+def _probe_rows(c: Prepared, with_props: bool) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    from kg_memory.store.neo4j.store import _edge_row, _node_row
+
+    nodes = [{"id": n.id, **(_node_row(n)["props"] if with_props else {})} for n in c.nodes]
+    edges = []
+    for e in c.edges:
+        row = _edge_row(e)
+        edges.append({"src": e.src, "dst": e.dst, "props": row["props"] if with_props else {}})
+    return nodes, edges
+
+
+#: Scratch writes of the probe (fixed label and type; rows are parameters).
+PROBE_NODES = f"UNWIND $rows AS row CREATE (n:{PROBE_LABEL}) SET n = row"
+PROBE_EDGES = (
+    f"UNWIND $rows AS row MATCH (a:{PROBE_LABEL} {{id: row.src}}) "
+    f"MATCH (b:{PROBE_LABEL} {{id: row.dst}}) CREATE (a)-[r:KGM_WRITE_PROBE]->(b) SET r = row.props"
+)
+PROBE_CLEAR = (
+    f"MATCH (n:{PROBE_LABEL}) CALL (n) {{ DETACH DELETE n }} IN TRANSACTIONS OF 10000 ROWS"
+)
+
+
+def _probe_pass(driver: Any, database: str, convs: Sequence[Prepared], with_props: bool) -> float:
+    seconds = 0.0
+    for c in convs:
+        nodes, edges = _probe_rows(c, with_props)
+        with driver.session(database=database) as s:
+            s.run(PROBE_CLEAR).consume()
+            t0 = time.perf_counter()
+            with s.begin_transaction() as tx:
+                for i in range(0, len(nodes), NODE_BATCH):
+                    tx.run(PROBE_NODES, rows=nodes[i : i + NODE_BATCH]).consume()
+                for i in range(0, len(edges), EDGE_BATCH):
+                    tx.run(PROBE_EDGES, rows=edges[i : i + EDGE_BATCH]).consume()
+                tx.commit()
+            seconds += time.perf_counter() - t0
+    return seconds
+
+
+def run_write_bench(
+    data: Path,
+    neo4j_uri: str,
+    *,
+    out_dir: Path = Path("results/writes"),
+    passes: int = 3,
+    limit: int | None = None,
+    console: Console | None = None,
+) -> dict[str, Any]:
+    """Measure Neo4j store writes (see the module docstring); returns the report."""
+    console = console or Console(stderr=True)
+    cfg = Neo4jConfig.from_env(neo4j_uri)
+    if cfg is None:  # pragma: no cover - a URI is given
+        raise ConfigError("no Neo4j URI")
+    cls = backend_class("neo4j")
+    rows: list[dict[str, Any]] = []
+    with Progress(console=console, transient=True) as progress:
+        convs = prepare(data, limit, progress)
+        turns = sum(c.turns for c in convs)
+        store = cls(cfg)  # type: ignore[call-arg]
+        second = cls(cfg)  # type: ignore[call-arg]
+        try:
+            task = progress.add_task("write", total=passes + 1 + 2 * 2)
+
+            def record(system: str, pass_no: int, fn: Callable[[], float]) -> None:
+                seconds = fn()
+                rows.append(
+                    {
+                        "system": system,
+                        "pass": pass_no,
+                        "seconds": round(seconds, 3),
+                        "turns_per_s": _rate(turns, seconds),
+                    }
+                )
+                progress.advance(task)
+
+            for p in range(1, passes + 1):
+                record("store", p, lambda: _store_pass(store, convs))
+            record("two writers", 1, lambda: _two_writers([store, second], convs))
+            from neo4j import GraphDatabase
+
+            driver = GraphDatabase.driver(cfg.uri, auth=(cfg.user, cfg.password))
+            with driver.session(database=cfg.database) as s:
+                s.run(
+                    f"CREATE CONSTRAINT {PROBE_CONSTRAINT} IF NOT EXISTS "
+                    f"FOR (n:{PROBE_LABEL}) REQUIRE n.id IS UNIQUE"
+                ).consume()
+            try:
+                for with_props, name in (
+                    (False, "probe: structure only"),
+                    (True, "probe: + properties"),
+                ):
+                    for p in (1, 2):
+                        record(
+                            name, p, partial(_probe_pass, driver, cfg.database, convs, with_props)
+                        )
+            finally:
+                with driver.session(database=cfg.database) as s:
+                    s.run(PROBE_CLEAR).consume()
+                    s.run(f"DROP CONSTRAINT {PROBE_CONSTRAINT} IF EXISTS").consume()
+                driver.close()
+        finally:
+            for c in convs:
+                store.delete_namespace(c.namespace)
+            second.close()
+            store.close()
+    report = {
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "conversations": len(convs),
+        "turns": turns,
+        "nodes": sum(len(c.nodes) for c in convs),
+        "edges": sum(len(c.edges) for c in convs),
+        "cores": available_cores(),
+        "rows": rows,
+        "best_store_turns_per_s": max(r["turns_per_s"] for r in rows if r["system"] == "store"),
+    }
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "writes.json").write_text(json.dumps(report, indent=2) + "\n", "utf-8")
+    (out_dir / "writes.md").write_text(render_markdown(report), "utf-8")
+    console.print(render_markdown(report), markup=False, highlight=False)
+    return report
+
+
+def render_markdown(report: dict[str, Any]) -> str:
+    lines = [
+        "# Neo4j store writes",
+        "",
+        f"{report['created']} · {report['conversations']} conversations, {report['turns']} turns, "
+        f"{report['nodes']} nodes, {report['edges']} edges · {report['cores']} cores · "
+        "one transaction per conversation, embedding excluded",
+        "",
+        "| system | pass | seconds | turns/s |",
+        "|---|---|---|---|",
+    ]
+    lines += [
+        f"| {r['system']} | {r['pass']} | {r['seconds']:.2f} | {r['turns_per_s']:.0f} |"
+        for r in report["rows"]
+    ]
+    lines += ["", f"**best store pass: {report['best_store_turns_per_s']:.0f} turns/s**", ""]
+    return "\n".join(lines)
+
+
+__all__ = ["run_write_bench"]
