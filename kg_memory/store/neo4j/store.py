@@ -56,6 +56,14 @@ statements and fewer records, not client code. Vectors are stored twice:
 ``embedding_f32`` (the exact float32 bytes, what the store reads back). The
 driver's Rust extension (``neo4j-rust-ext``) packs them; the driver formats
 every message for its debug log, hence :class:`_Quiet`.
+
+``make bench-writes`` (:mod:`kg_memory.bench.writes`) puts the store's rate beside
+raw-Cypher floors on the same records: on this 2-core machine the LoCoMo graph
+without any property or index but the id constraint writes at about 3,100
+turns/s, with its properties (and still no index) about 1,150, and through this
+store about 775 once the server is warm. Dropping the vector, full-text and
+range indexes one by one moved the store's rate by less than the run-to-run
+noise; a larger heap or young generation did not move it either.
 """
 
 from __future__ import annotations
