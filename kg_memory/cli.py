@@ -467,7 +467,7 @@ def bench_writes(
     out_dir: Annotated[
         Path, typer.Option("--out", help="Where to write writes.json and writes.md.")
     ] = Path("results/writes"),
-    passes: Annotated[int, typer.Option(min=1, help="Timed passes of the store write.")] = 3,
+    passes: Annotated[int, typer.Option(min=1, help="Timed passes of the store write.")] = 6,
     limit: Annotated[
         int | None, typer.Option(help="Only the first N conversations (smoke runs).")
     ] = None,

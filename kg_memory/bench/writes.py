@@ -181,7 +181,7 @@ def run_write_bench(
     neo4j_uri: str,
     *,
     out_dir: Path = Path("results/writes"),
-    passes: int = 3,
+    passes: int = 6,
     limit: int | None = None,
     console: Console | None = None,
 ) -> dict[str, Any]:

@@ -59,9 +59,9 @@ every message for its debug log, hence :class:`_Quiet`.
 
 ``make bench-writes`` (:mod:`kg_memory.bench.writes`) puts the store's rate beside
 raw-Cypher floors on the same records: on this 2-core machine the LoCoMo graph
-without any property or index but the id constraint writes at about 3,100
-turns/s, with its properties (and still no index) about 1,150, and through this
-store about 775 once the server is warm. Dropping the vector, full-text and
+without any property or index but the id constraint writes at 2,400-3,100
+turns/s, with its properties (and still no index) 1,000-1,150, and through this
+store 590-775 once the server's JIT is warm (a few passes; 236 on the first). Dropping the vector, full-text and
 range indexes one by one moved the store's rate by less than the run-to-run
 noise; a larger heap or young generation did not move it either.
 """
