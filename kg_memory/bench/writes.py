@@ -39,7 +39,8 @@ from typing import Any
 from rich.console import Console
 from rich.progress import Progress
 
-from kg_memory.bench.locomo import available_cores, load_dataset
+from kg_memory.bench.locomo import _f, _r, available_cores, load_dataset
+from kg_memory.bench.metrics import rate
 from kg_memory.config import Neo4jConfig
 from kg_memory.embed import HashEmbedder
 from kg_memory.errors import ConfigError
@@ -89,8 +90,11 @@ def prepare(data: Path, limit: int | None, progress: Progress) -> list[Prepared]
     return out
 
 
-def _rate(turns: int, seconds: float) -> float:
-    return round(turns / seconds, 1) if seconds > 0 else 0.0
+def _write_one(store: Any, c: Prepared) -> None:
+    """One conversation's memory in one transaction, as ingest writes it."""
+    with store.transaction():
+        store.upsert_nodes(c.nodes)
+        store.upsert_edges(c.edges)
 
 
 def _store_pass(store: Any, convs: Sequence[Prepared]) -> float:
@@ -99,27 +103,22 @@ def _store_pass(store: Any, convs: Sequence[Prepared]) -> float:
     for c in convs:
         store.delete_namespace(c.namespace)
         t0 = time.perf_counter()
-        with store.transaction():
-            store.upsert_nodes(c.nodes)
-            store.upsert_edges(c.edges)
+        _write_one(store, c)
         seconds += time.perf_counter() - t0
     return seconds
 
 
 def _two_writers(stores: Sequence[Any], convs: Sequence[Prepared]) -> float:
     """Wall seconds for two threads writing alternate conversations at once."""
+    for c in convs:
+        stores[0].delete_namespace(c.namespace)
     halves = [convs[0::2], convs[1::2]]
-    for store, half in zip(stores, halves, strict=True):
-        for c in half:
-            store.delete_namespace(c.namespace)
     errors: list[BaseException] = []
 
     def run(store: Any, half: Sequence[Prepared]) -> None:
         try:
             for c in half:
-                with store.transaction():
-                    store.upsert_nodes(c.nodes)
-                    store.upsert_edges(c.edges)
+                _write_one(store, c)
         except BaseException as exc:  # re-raised in the caller
             errors.append(exc)
 
@@ -141,10 +140,10 @@ def _probe_rows(c: Prepared, with_props: bool) -> tuple[list[dict[str, Any]], li
     from kg_memory.store.neo4j.store import _edge_row, _node_row
 
     nodes = [{"id": n.id, **(_node_row(n)["props"] if with_props else {})} for n in c.nodes]
-    edges = []
-    for e in c.edges:
-        row = _edge_row(e)
-        edges.append({"src": e.src, "dst": e.dst, "props": row["props"] if with_props else {}})
+    edges = [
+        {"src": e.src, "dst": e.dst, "props": _edge_row(e)["props"] if with_props else {}}
+        for e in c.edges
+    ]
     return nodes, edges
 
 
@@ -160,6 +159,8 @@ PROBE_CLEAR = (
 
 
 def _probe_pass(driver: Any, database: str, convs: Sequence[Prepared], with_props: bool) -> float:
+    from kg_memory.store.neo4j.store import _chunks
+
     seconds = 0.0
     for c in convs:
         nodes, edges = _probe_rows(c, with_props)
@@ -167,10 +168,10 @@ def _probe_pass(driver: Any, database: str, convs: Sequence[Prepared], with_prop
             s.run(PROBE_CLEAR).consume()
             t0 = time.perf_counter()
             with s.begin_transaction() as tx:
-                for i in range(0, len(nodes), NODE_BATCH):
-                    tx.run(PROBE_NODES, rows=nodes[i : i + NODE_BATCH]).consume()
-                for i in range(0, len(edges), EDGE_BATCH):
-                    tx.run(PROBE_EDGES, rows=edges[i : i + EDGE_BATCH]).consume()
+                for chunk in _chunks(nodes, NODE_BATCH):
+                    tx.run(PROBE_NODES, rows=chunk).consume()
+                for chunk in _chunks(edges, EDGE_BATCH):
+                    tx.run(PROBE_EDGES, rows=chunk).consume()
                 tx.commit()
             seconds += time.perf_counter() - t0
     return seconds
@@ -207,7 +208,7 @@ def run_write_bench(
                         "system": system,
                         "pass": pass_no,
                         "seconds": round(seconds, 3),
-                        "turns_per_s": _rate(turns, seconds),
+                        "turns_per_s": _r(rate(turns, seconds)),
                     }
                 )
                 progress.advance(task)
@@ -250,7 +251,10 @@ def run_write_bench(
         "edges": sum(len(c.edges) for c in convs),
         "cores": available_cores(),
         "rows": rows,
-        "best_store_turns_per_s": max(r["turns_per_s"] for r in rows if r["system"] == "store"),
+        "best_store_turns_per_s": max(
+            (r["turns_per_s"] for r in rows if r["system"] == "store" and r["turns_per_s"]),
+            default=None,
+        ),
     }
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "writes.json").write_text(json.dumps(report, indent=2) + "\n", "utf-8")
@@ -271,10 +275,10 @@ def render_markdown(report: dict[str, Any]) -> str:
         "|---|---|---|---|",
     ]
     lines += [
-        f"| {r['system']} | {r['pass']} | {r['seconds']:.2f} | {r['turns_per_s']:.0f} |"
+        f"| {r['system']} | {r['pass']} | {r['seconds']:.2f} | {_f(r['turns_per_s'], 0)} |"
         for r in report["rows"]
     ]
-    lines += ["", f"**best store pass: {report['best_store_turns_per_s']:.0f} turns/s**", ""]
+    lines += ["", f"**best store pass: {_f(report['best_store_turns_per_s'], 0)} turns/s**", ""]
     return "\n".join(lines)
 
 

@@ -61,9 +61,10 @@ every message for its debug log, hence :class:`_Quiet`.
 raw-Cypher floors on the same records: on this 2-core machine the LoCoMo graph
 without any property or index but the id constraint writes at 2,400-3,100
 turns/s, with its properties (and still no index) 1,000-1,150, and through this
-store 590-775 once the server's JIT is warm (a few passes; 236 on the first). Dropping the vector, full-text and
-range indexes one by one moved the store's rate by less than the run-to-run
-noise; a larger heap or young generation did not move it either.
+store 590-775 once the server's JIT is warm (a few passes; 236 on the first).
+Dropping the vector, full-text and range indexes one by one moved the store's
+rate by less than the run-to-run noise; a larger heap or young generation did
+not move it either.
 """
 
 from __future__ import annotations
