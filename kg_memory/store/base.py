@@ -69,6 +69,15 @@ def rank_by_cosine(query: np.ndarray, ids: Sequence[str], matrix: np.ndarray, k:
     return [Hit(ids[i], float(scores[i])) for i in order[:k]]
 
 
+def mean_length(count: int, total: int | None) -> float:
+    """Mean token count from an exact integer sum, the same float in every store.
+
+    >>> mean_length(3, 8), mean_length(0, None)
+    (2.6666666666666665, 0.0)
+    """
+    return int(total or 0) / count if count else 0.0
+
+
 @dataclass(frozen=True)
 class Search:
     """One search of :meth:`Store.search_many`: BM25 over ``query`` or cosine to ``vector``.
@@ -234,7 +243,13 @@ class Store(ABC):
     def text_stats(
         self, namespace: str, label: str, *, conversation: str | None = None
     ) -> tuple[int, float]:
-        """``(number of nodes with text, mean token count)`` over the scope."""
+        """``(number of nodes with text, mean token count)`` over the scope.
+
+        The mean is the exact integer sum of the token counts divided by the
+        count (:func:`mean_length`), never a database's running average: BM25
+        scores depend on it, and a last-bit difference between stores reorders
+        documents whose scores tie.
+        """
 
     def keyword_search(
         self,

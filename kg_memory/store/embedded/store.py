@@ -62,6 +62,7 @@ from kg_memory.store.base import (
     Direction,
     Store,
     check_neighbour_args,
+    mean_length,
     rank_by_cosine,
 )
 from kg_memory.text import tokenize
@@ -286,7 +287,7 @@ class EmbeddedStore(Store):
         self._depth = 0
         self._generation: dict[str, int] = {}
         self._vcache: OrderedDict[tuple[str, str, str | None], _Matrix] = OrderedDict()
-        # scope -> (generation, data_version, (count, avg)); text_stats scans an index.
+        # scope -> (generation, data_version, (count, mean length)); text_stats scans an index.
         self._tcache: dict[tuple[str, str, str | None], tuple[int, int, tuple[int, float]]] = {}
         self._conn: sqlite3.Connection | None = None
         try:
@@ -806,7 +807,7 @@ class EmbeddedStore(Store):
         self, namespace: str, label: str, *, conversation: str | None = None
     ) -> tuple[int, float]:
         check_label(label)
-        sql = "SELECT count(ntok), avg(ntok) FROM nodes WHERE namespace = ? AND label = ?"
+        sql = "SELECT count(ntok), sum(ntok) FROM nodes WHERE namespace = ? AND label = ?"
         params: list[Any] = [namespace, label]
         if conversation is not None:
             sql += " AND conversation = ?"
@@ -819,8 +820,8 @@ class EmbeddedStore(Store):
             hit = self._tcache.get(key)
             if hit is not None and hit[0] == gen and hit[1] == data_version:
                 return hit[2]
-            count, avg = conn.execute(sql, params).fetchone()
-            result = (int(count), float(avg or 0.0))
+            count, total = conn.execute(sql, params).fetchone()
+            result = (int(count), mean_length(int(count), total))
             if len(self._tcache) > 1024:
                 self._tcache.clear()
             self._tcache[key] = (gen, data_version, result)

@@ -106,6 +106,7 @@ from kg_memory.store.base import (
     Search,
     Store,
     check_neighbour_args,
+    mean_length,
     rank_by_cosine,
 )
 from kg_memory.text import query_terms, tokenize
@@ -1437,14 +1438,14 @@ class Neo4jStore(Store):
         query = (
             "MATCH (n:Memory) WHERE n.namespace = $ns AND n.label = $label "
             + ("AND n.conversation = $conv " if conversation is not None else "")
-            + "AND n.ntok IS NOT NULL RETURN count(n) AS c, avg(n.ntok) AS avg"
+            + "AND n.ntok IS NOT NULL RETURN count(n) AS c, sum(n.ntok) AS total"
         )
 
         def work(tx: Tx) -> tuple[int, float]:
             rec = tx.run(query, ns=namespace, label=label, conv=conversation).single()
             if rec is None:
                 return 0, 0.0
-            return int(rec["c"]), float(rec["avg"] or 0.0)
+            return int(rec["c"]), mean_length(int(rec["c"]), rec["total"])
 
         result: tuple[int, float] = self._cached_read(
             ("text", namespace, label, conversation), namespace, work
