@@ -45,7 +45,7 @@ EDGE_TYPES: tuple[str, ...] = (
     "SUBJECT",  # Fact -> Entity
     "OBJECT",  # Fact -> Entity
     "RELATED_TO",  # Entity -> Entity (a fact as an edge, predicate in props)
-    "EVIDENCED_BY",  # Fact/Event/Note/Hyperedge/Summary -> Turn (provenance)
+    "EVIDENCED_BY",  # Fact/Event/Note/Hyperedge/Summary/Topic -> Turn (provenance)
     "DURING",  # Fact/Event -> TimeInterval
     "NEXT",  # Event -> Event (time order)
     "CAUSES",  # Event -> Event

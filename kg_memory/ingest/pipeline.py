@@ -33,7 +33,15 @@ from kg_memory.store.base import Store
 PIPELINE_VERSION = "2"
 
 #: Optional stages, in the order they run (each module has NAME, REQUIRES, run).
-STAGE_ORDER: tuple[str, ...] = ("entities", "time", "triples", "events", "notes", "hyperedges")
+STAGE_ORDER: tuple[str, ...] = (
+    "entities",
+    "time",
+    "triples",
+    "events",
+    "notes",
+    "hyperedges",
+    "granularity",
+)
 _STAGE_MODULES = {
     "entities": "kg_memory.ingest.entities",
     "time": "kg_memory.ingest.temporal",
@@ -41,6 +49,7 @@ _STAGE_MODULES = {
     "events": "kg_memory.ingest.events",
     "notes": "kg_memory.ingest.notes",
     "hyperedges": "kg_memory.ingest.hyperedges",
+    "granularity": "kg_memory.ingest.granularity",
 }
 #: Stages that need the spaCy parse of every turn.
 _NEEDS_PARSE = {"entities", "time", "triples", "events", "notes", "hyperedges"}

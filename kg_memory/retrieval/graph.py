@@ -4,13 +4,15 @@ The algorithm (one call of :func:`graph_search`):
 
 1. **Retrieve turns** with BM25 and dense cosine, fused by RRF (the v0 hybrid).
 2. **Route across granularities** (MemGAS). Each higher-granularity layer --
-   events, notes, facts, hyperedges -- is searched too. How much a layer is
+   events, notes, facts, hyperedges, session summaries -- is searched too. How much a layer is
    trusted is set by the *entropy* of its relevance distribution: a layer whose
    top scores stand out (low entropy) is confident and gets weight close to 1;
    a flat distribution (high entropy) says the layer cannot tell and is damped.
    Each hit passes its weighted reciprocal rank to the source turns it rests on
    (``EVIDENCED_BY`` / ``MEMBER`` edges), so every score ends on a turn with
-   provenance.
+   provenance. A coarse hit (a session summary, a topic) rests on many turns:
+   it passes its rank only to those already among the turn candidates, best
+   turn first, so that it says *where* to look and the turn search *which*.
 3. **Reflect and traverse** (MemR^3). The question's content terms are the
    aspects to cover. After ranking, the aspects no top-``k`` evidence
    mentions are the *gap*. For each, a focused keyword query (the aspect plus
@@ -49,7 +51,18 @@ from kg_memory.text import query_terms, tokenize
 
 #: Layers searched besides turns -> whether their nodes carry embeddings of their own.
 #: (Notes reuse their turn's embedding, so only their keyword side adds anything.)
-LAYERS: dict[str, bool] = {"Event": True, "Note": False, "Fact": False, "Hyperedge": False}
+LAYERS: dict[str, bool] = {
+    "Event": True,
+    "Note": False,
+    "Fact": False,
+    "Hyperedge": False,
+    "Summary": True,
+    "Topic": True,
+}
+#: Coarse layers (MemGAS granularities above the event): a hit stands for many turns,
+#: so it passes its rank only to those of its turns that are already turn candidates,
+#: best turn first (the layer says *where*, the turn search says *which*).
+COARSE: frozenset[str] = frozenset({"Summary", "Topic"})
 
 
 @dataclass(frozen=True)
@@ -59,7 +72,9 @@ class GraphConfig:
     candidates: int = 100
     rrf_k: int = 60
     layer_k: int = 20
-    layers: tuple[str, ...] = ("Event", "Note", "Fact", "Hyperedge")
+    #: Topic is searchable too but not on by default: on LoCoMo it cost recall (the
+    #: granularity stage's module docstring has the ablation).
+    layers: tuple[str, ...] = ("Event", "Note", "Fact", "Hyperedge", "Summary")
     layer_weight: float = 1.0
     rounds: int = 2
     gap_k: int = 5
@@ -147,6 +162,7 @@ def graph_search(
 
     # 2. layers, routed by entropy, projected onto their source turns
     layer_hits: dict[str, list[Hit]] = {}
+    layer_label: dict[str, str] = {}
     weights: dict[str, float] = {"bm25": 1.0, "dense": 1.0}
     for label in cfg.layers:
         for kind in ("bm25", "dense"):
@@ -156,6 +172,7 @@ def graph_search(
             scores = [h.score for h in hits] if kind == "dense" else _norm(hits)
             w = entropy_weight(scores, 0.1 if kind == "dense" else 0.2) * cfg.layer_weight
             layer_hits[f"{label.lower()}.{kind}"] = hits
+            layer_label[f"{label.lower()}.{kind}"] = label
             weights[f"{label.lower()}.{kind}"] = w
     if layer_hits:
         src_ids = sorted({h.id for hits in layer_hits.values() for h in hits})
@@ -165,11 +182,20 @@ def graph_search(
         ):
             if e.dst.startswith("turn:"):
                 to_turns[e.src].append(e.dst)
+        turn_rrf: dict[str, float] = {}
+        if any(label in COARSE for label in layer_label.values()):
+            turn_rrf = {i: s for i, s, _ in rrf({"bm25": bm25, "dense": dense}, k=cfg.rrf_k)}
         for name, hits in layer_hits.items():
+            coarse = layer_label[name] in COARSE
             projected: list[Hit] = []
             seen: set[str] = set()
             for h in hits:
-                for tid in sorted(to_turns.get(h.id, [])):
+                turns = to_turns.get(h.id, [])
+                if coarse:
+                    turns = sorted(
+                        (t for t in turns if t in turn_rrf), key=lambda t: (-turn_rrf[t], t)
+                    )
+                for tid in turns if coarse else sorted(turns):
                     if tid not in seen:
                         seen.add(tid)
                         projected.append(Hit(tid, h.score))

@@ -2,7 +2,7 @@
 
 ``graph`` (default)
     :func:`kg_memory.retrieval.graph.graph_search`: turns plus the event,
-    note, fact and hyperedge layers weighted by the entropy router, dialogue
+    note, fact, hyperedge and session-summary layers weighted by the entropy router, dialogue
     adjacency, and reflection rounds that close gaps in the evidence.
 ``hybrid``
     :func:`kg_memory.retrieval.hybrid.hybrid_search`: BM25 + dense over turns,
