@@ -23,23 +23,30 @@ two coarser ones, both built from the turn embeddings without a model call:
     ``EVIDENCED_BY`` to the ``TOPIC_EVIDENCE`` turns nearest its centroid.
 
 In retrieval (:mod:`kg_memory.retrieval.graph`) both are router layers; the
-default ``graph`` preset searches summaries but not topics. Turn-level
-recall@10 on the 7 LoCoMo conversations (embedded store, MiniLM; one run of
-an ablation over the same ingest; multi-hop / temporal / open-domain /
-single-hop / cat 1-4):
+default ``graph`` preset searches summaries (router weight halved,
+``GraphConfig.coarse_weight``) but not topics. Turn-level recall@10 on the 7
+LoCoMo conversations (embedded store, MiniLM, one ingest; ``ask`` with
+``k=20`` as ``make bench`` asks, and with ``k=10``; multi-hop / temporal /
+open-domain / single-hop / cat 1-4, and R@1 over cat 1-4):
 
-=====================  =====  =====  =====  =====  =====
-layers                 cat 1  cat 2  cat 3  cat 4  1-4
-=====================  =====  =====  =====  =====  =====
-without either         0.307  0.743  0.336  0.773  0.653
-+ summaries            0.318  0.743  0.348  0.803  0.672
-+ topics               0.304  0.746  0.336  0.767  0.650
-+ both                 0.301  0.722  0.348  0.788  0.657
-=====================  =====  =====  =====  =====  =====
+==========================  ==  =====  =====  =====  =====  =====  =====
+layers                      k   cat 1  cat 2  cat 3  cat 4  1-4    R@1
+==========================  ==  =====  =====  =====  =====  =====  =====
+neither                     20  0.313  0.748  0.344  0.769  0.654  0.223
++ summaries                 20  0.311  0.727  0.348  0.777  0.654  0.202
++ summaries, weight 1/2     20  0.313  0.750  0.348  0.785  0.663  0.212
++ summaries, best 3 turns   20  0.306  0.746  0.316  0.751  0.640  0.217
+neither                     10  0.307  0.743  0.336  0.773  0.653
++ summaries                 10  0.318  0.743  0.348  0.803  0.672
++ summaries, weight 1/2     10  0.307  0.753  0.348  0.798  0.669
++ topics                    10  0.304  0.746  0.336  0.767  0.650
++ both                      10  0.301  0.722  0.348  0.788  0.657
+==========================  ==  =====  =====  =====  =====  =====  =====
 
 A topic spans many sessions, so the turns it lifts are near the question's
 subject but rarely its answer; a session summary places the question in
-time, which the turn search alone does not.
+time and context, which the turn search alone does not, at some cost to the
+very first rank (R@1).
 
 Keywords are class-based TF-IDF: a term's frequency in the group's turns times
 ``log(1 + mean group size / its frequency over the conversation)``, stop

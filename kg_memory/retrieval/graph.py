@@ -73,9 +73,14 @@ class GraphConfig:
     rrf_k: int = 60
     layer_k: int = 20
     #: Topic is searchable too but not on by default: on LoCoMo it cost recall (the
-    #: granularity stage's module docstring has the ablation).
+    #: ablation is in :mod:`kg_memory.ingest.granularity`).
     layers: tuple[str, ...] = ("Event", "Note", "Fact", "Hyperedge", "Summary")
     layer_weight: float = 1.0
+    #: extra factor on the coarse layers' router weights (summaries, topics)
+    coarse_weight: float = 0.5
+    #: at most this many turn candidates a coarse hit passes its rank to (its best
+    #: ones; ``None``: all of them, which measured best)
+    coarse_turns: int | None = None
     rounds: int = 2
     gap_k: int = 5
     #: share of a turn's score passed to the turn that replies to it (its NEXT_TURN)
@@ -171,6 +176,8 @@ def graph_search(
                 continue
             scores = [h.score for h in hits] if kind == "dense" else _norm(hits)
             w = entropy_weight(scores, 0.1 if kind == "dense" else 0.2) * cfg.layer_weight
+            if label in COARSE:
+                w *= cfg.coarse_weight
             layer_hits[f"{label.lower()}.{kind}"] = hits
             layer_label[f"{label.lower()}.{kind}"] = label
             weights[f"{label.lower()}.{kind}"] = w
@@ -194,7 +201,7 @@ def graph_search(
                 if coarse:
                     turns = sorted(
                         (t for t in turns if t in turn_rrf), key=lambda t: (-turn_rrf[t], t)
-                    )
+                    )[: cfg.coarse_turns]
                 for tid in turns if coarse else sorted(turns):
                     if tid not in seen:
                         seen.add(tid)

@@ -24,9 +24,19 @@ def test_conv26_stats_show_every_layer(
     assert res.exit_code == 0, res.stderr
     res = runner.invoke(app, ["stats", "--json", "--store", store])
     nodes = json.loads(res.stdout)["nodes"]
-    for label in ("Entity", "Fact", "Event", "Note", "Hyperedge", "TimeInterval"):
+    for label in (
+        "Entity",
+        "Fact",
+        "Event",
+        "Note",
+        "Hyperedge",
+        "TimeInterval",
+        "Summary",
+        "Topic",
+    ):
         assert nodes.get(label, 0) > 0, label
     assert nodes["Turn"] == 419
+    assert nodes["Summary"] == nodes["Session"] == 19  # one summary per session
     # re-ingesting changes nothing
     before = res.stdout
     res = runner.invoke(

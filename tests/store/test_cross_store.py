@@ -64,7 +64,7 @@ def test_conv26_identical_on_both_stores(
         neo.ingest_conversations([conv26])  # type: ignore[list-item]
         s_emb, s_neo = embedded.stats().as_dict(), neo.stats().as_dict()
         assert s_emb == s_neo
-        for label in ("Entity", "Fact", "Event", "Note", "Hyperedge"):
+        for label in ("Entity", "Fact", "Event", "Note", "Hyperedge", "Summary", "Topic"):
             assert s_emb["nodes"].get(label, 0) > 0, label
 
         questions = [q.question for q in conv26.questions]  # type: ignore[attr-defined]

@@ -29,8 +29,10 @@ EXPECTED = {
     "event_chain",
     "hyperedge_members",
     "note_links",
+    "session_summaries",
     "session_turns",
     "top_entities",
+    "topic_members",
     "turn_context",
 }
 _PARAM_USE = re.compile(r"\$(\w+)")
@@ -328,6 +330,27 @@ def small_graph(
             member_count=3,
             turn_ids=["D1:1"],
         ),
+        n(
+            "sum1",
+            "Summary",
+            f"Session 1 (8 May 2023): {who}: I went to the support group.",
+            vec=15,
+            session=1,
+            keywords=["support", "group"],
+            quoted=["D1:1"],
+            turn_ids=["D1:1", "D1:2"],
+        ),
+        n(
+            "top1",
+            "Topic",
+            "Topic 1: support, group",
+            vec=16,
+            index=1,
+            keywords=["support", "group"],
+            size=2,
+            sessions=[1, 2],
+            turn_ids=["D1:1"],
+        ),
     ]
     edges = [
         e("conv", "HAS_SESSION", "s1"),
@@ -362,6 +385,13 @@ def small_graph(
         e("h1", "MEMBER", "who", role="participant"),
         e("h1", "MEMBER", "t1", role="evidence"),
         e("h1", "EVIDENCED_BY", "t1"),
+        e("sum1", "SUMMARIZES", "s1"),
+        e("sum1", "EVIDENCED_BY", "t1"),
+        e("sum1", "EVIDENCED_BY", "t2"),
+        e("sum1", "IN_TOPIC", "top1", share=0.5),
+        e("t1", "IN_TOPIC", "top1", p=0.9),
+        e("t3", "IN_TOPIC", "top1", p=0.6),
+        e("top1", "EVIDENCED_BY", "t1"),
     ]
     return nodes, edges
 
@@ -372,7 +402,9 @@ PARAMS: dict[str, dict[str, Any]] = {
     "event_chain": {"conversation": "conv-1"},
     "hyperedge_members": {"conversation": "conv-1"},
     "note_links": {"note": "D1:1"},
+    "session_summaries": {"conversation": "conv-1"},
     "session_turns": {"conversation": "conv-1", "session": 1},
+    "topic_members": {"conversation": "conv-1"},
     "top_entities": {"k": 5},
     "turn_context": {"turn_id": "D1:2", "conversation": "conv-1"},
 }
@@ -460,6 +492,13 @@ def test_named_query_results(graph: tuple[Any, str, str]) -> None:
 
     (hyper,) = run_named(store, "hyperedge_members", ns)
     assert sorted(m["role"] for m in hyper["members"]) == ["event", "evidence", "participant"]
+
+    (summary,) = run_named(store, "session_summaries", ns)
+    assert (summary["session"], summary["quoted"]) == (1, ["D1:1"])
+    assert summary["topics"] == [{"topic": 1, "keywords": ["support", "group"], "share": 0.5}]
+
+    (topic,) = run_named(store, "topic_members", ns)
+    assert [(t["turn_id"], t["p"]) for t in topic["turns"]] == [("D1:1", 0.9), ("D2:1", 0.6)]
 
 
 @pytest.mark.neo4j
