@@ -568,8 +568,8 @@ def test_store_cypher_refuses_writes(
     rels = store.cypher(
         "MATCH (:Turn {id: $id})-[r]->() RETURN r ORDER BY type(r)", {"id": nid(ns, "t1")}
     )
-    assert [r["r"]["_type"] for r in rels] == ["MENTIONS", "NEXT_TURN", "SPOKEN_BY"]
-    assert rels[0]["r"]["text"] == "support group"
+    assert [r["r"]["_type"] for r in rels] == ["IN_TOPIC", "MENTIONS", "NEXT_TURN", "SPOKEN_BY"]
+    assert rels[0]["r"]["p"] == 0.9 and rels[1]["r"]["text"] == "support group"
     (path,) = store.cypher(
         "MATCH p = (:Turn {id: $id})-[:NEXT_TURN]->() RETURN p", {"id": nid(ns, "t1")}
     )

@@ -59,12 +59,20 @@ every message for its debug log, hence :class:`_Quiet`.
 
 ``make bench-writes`` (:mod:`kg_memory.bench.writes`) puts the store's rate beside
 raw-Cypher floors on the same records: on this 2-core machine the LoCoMo graph
-without any property or index but the id constraint writes at 2,400-3,100
-turns/s, with its properties (and still no index) 1,000-1,150, and through this
-store 590-775 once the server's JIT is warm (a few passes; 236 on the first).
-Dropping the vector, full-text and range indexes one by one moved the store's
-rate by less than the run-to-run noise; a larger heap or young generation did
-not move it either.
+without any property or index but the id constraint writes at 1,300-3,100
+turns/s, with its properties (and still no index) 750-1,150, and through this
+store 360-775 once the server's JIT is warm (a few passes; 180-236 on the
+first); the spread is between days of the machine, the store's share of its
+floor stays at 0.5-0.6. Node properties cost most: without edges, the nodes
+with their properties write at about 1,250 turns/s, without properties at
+6,000-7,000; the vectors (a ``LIST<FLOAT>`` and the float32 bytes) are about
+a third of the node cost. Storing the vector once, as a float32 list
+(``db.create.setNodeVectorProperty``), gained about 10% in a probe, but
+reading candidates back as float lists instead of bytes took 3.5x as long
+(62 against 18 ms for 1,000 vectors), so the bytes stay. Dropping the vector,
+full-text and range indexes one by one moved the store's rate by less than
+the run-to-run noise; a larger heap, young generation or page cache did not
+move it either.
 """
 
 from __future__ import annotations
