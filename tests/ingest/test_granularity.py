@@ -8,12 +8,11 @@ import numpy as np
 
 from kg_memory.embed import HashEmbedder
 from kg_memory.formats.model import RawConversation, RawSession, RawTurn
-from kg_memory.ids import stable_id
 from kg_memory.ingest import granularity
-from kg_memory.ingest import turns as turns_stage
 from kg_memory.ingest.context import IngestContext
 from kg_memory.ingest.pipeline import IngestReport, Pipeline
 from kg_memory.store import backend_class
+from kg_memory.testing import make_context
 
 DOGS = [
     "I adopted a dog from the shelter last week.",
@@ -42,11 +41,8 @@ def make_conv() -> RawConversation:
 
 
 def built() -> IngestContext:
-    emb = HashEmbedder()
-    conv = make_conv()
-    ctx = IngestContext("ns", conv, stable_id("conversation", "ns", "c1"), None, emb)  # type: ignore[arg-type]
-    turns_stage.build(ctx)
-    ctx.turn_embeddings = emb.embed([t.index_text for t in ctx.turns])
+    ctx = make_context(make_conv(), store=None)
+    ctx.turn_embeddings = ctx.embedder.embed([t.index_text for t in ctx.turns])
     granularity.run(ctx)
     return ctx
 
