@@ -25,9 +25,11 @@ two coarser ones, both built from the turn embeddings without a model call:
 In retrieval (:mod:`kg_memory.retrieval.graph`) both are router layers; the
 default ``graph`` preset searches summaries (router weight halved,
 ``GraphConfig.coarse_weight``) but not topics. Turn-level recall@10 on the 7
-LoCoMo conversations (embedded store, MiniLM, one ingest; ``ask`` with
-``k=20`` as ``make bench`` asks, and with ``k=10``; multi-hop / temporal /
-open-domain / single-hop / cat 1-4, and R@1 over cat 1-4):
+LoCoMo conversations (``make bench-layers``, :mod:`kg_memory.bench.layers`:
+embedded store, MiniLM, one ingest; ``ask`` with ``k=20`` as ``make bench``
+asks, ``results/layers/layers.md``, and with ``k=10``,
+``results/layers-k10/layers.md``; multi-hop / temporal / open-domain /
+single-hop / cat 1-4, and R@1 over cat 1-4):
 
 ==========================  ==  =====  =====  =====  =====  =====  =====
 layers                      k   cat 1  cat 2  cat 3  cat 4  1-4    R@1
@@ -36,11 +38,14 @@ neither                     20  0.313  0.748  0.344  0.769  0.654  0.223
 + summaries                 20  0.311  0.727  0.348  0.777  0.654  0.202
 + summaries, weight 1/2     20  0.313  0.750  0.348  0.785  0.663  0.212
 + summaries, best 3 turns   20  0.306  0.746  0.316  0.751  0.640  0.217
-neither                     10  0.307  0.743  0.336  0.773  0.653
-+ summaries                 10  0.318  0.743  0.348  0.803  0.672
-+ summaries, weight 1/2     10  0.307  0.753  0.348  0.798  0.669
-+ topics                    10  0.304  0.746  0.336  0.767  0.650
-+ both                      10  0.301  0.722  0.348  0.788  0.657
++ topics                    20  0.305  0.732  0.344  0.750  0.638  0.198
++ both                      20  0.305  0.715  0.353  0.759  0.640  0.184
+neither                     10  0.307  0.743  0.336  0.773  0.653  0.224
++ summaries                 10  0.318  0.743  0.348  0.803  0.672  0.203
++ summaries, weight 1/2     10  0.307  0.753  0.348  0.798  0.669  0.214
++ summaries, best 3 turns   10  0.322  0.746  0.309  0.767  0.652  0.210
++ topics                    10  0.304  0.746  0.336  0.767  0.650  0.197
++ both                      10  0.301  0.722  0.348  0.788  0.657  0.179
 ==========================  ==  =====  =====  =====  =====  =====  =====
 
 A topic spans many sessions, so the turns it lifts are near the question's

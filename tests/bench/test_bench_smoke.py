@@ -98,3 +98,18 @@ def test_write_bench_on_mini_sample(tmp_path: Path, neo4j_config) -> None:  # ty
         assert store.cypher(f"MATCH (n:{PROBE_LABEL}) RETURN count(n) AS n") == [{"n": 0}]
     finally:
         store.close()
+
+
+@pytest.mark.slow
+def test_layer_ablation_on_mini_sample(tmp_path: Path) -> None:
+    from kg_memory.bench.layers import run, variants
+    from kg_memory.embed import HashEmbedder
+
+    if not MINI.exists():
+        pytest.skip(f"sample not found: {MINI}")
+    report = run(MINI, 20, tmp_path / "out", embedder=HashEmbedder())
+    assert list(report["rows"]) == list(variants())
+    for row in report["rows"].values():
+        assert 0.0 <= row["R@1"] <= row["R@5"] <= row["R@10"] <= row["R@20"] <= 1.0
+    md = (tmp_path / "out" / "layers.md").read_text()
+    assert "| + summaries, weight 1/2 |" in md
