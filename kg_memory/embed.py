@@ -23,6 +23,21 @@ from kg_memory.text import tokenize
 DIM = 384
 
 
+def unit_mean(rows: np.ndarray) -> np.ndarray:
+    """The mean of ``rows`` scaled to unit length, as float32 (a zero mean stays zero).
+
+    What a node that stands for several turns embeds as (an event, a hyperedge,
+    a session summary, a topic): the centroid of their vectors, no model call.
+
+    >>> v = unit_mean(np.array([[1.0, 0.0], [0.0, 1.0]]))
+    >>> v.dtype.name, [round(float(x), 4) for x in v]
+    ('float32', [0.7071, 0.7071])
+    """
+    v = np.asarray(rows).mean(axis=0)
+    n = float(np.linalg.norm(v))
+    return (v / n if n > 0 else v).astype(np.float32)
+
+
 @runtime_checkable
 class Embedder(Protocol):
     name: str

@@ -63,6 +63,7 @@ from typing import Any
 import numpy as np
 from spacy.attrs import IDX, SENT_START
 
+from kg_memory.embed import unit_mean
 from kg_memory.ingest.artifacts import EntityInfo, EventInfo, Mention, TimeMention
 from kg_memory.ingest.context import IngestContext
 from kg_memory.ingest.turns import human_date
@@ -276,11 +277,6 @@ def turn_times(ctx: IngestContext) -> list[list[TimeMention]]:
     """``ctx.artifacts["times"]`` padded to one list per turn."""
     ts: list[list[TimeMention]] = ctx.artifacts.get("times") or []
     return [ts[i] if i < len(ts) else [] for i in range(len(ctx.turns))]
-
-
-def _unit(v: np.ndarray) -> np.ndarray:
-    n = float(np.linalg.norm(v))
-    return (v / n).astype(np.float32) if n > 0 else v.astype(np.float32)
 
 
 #: Pseudo-count that shrinks the mean removed by :func:`centred` for small sets.
@@ -558,7 +554,7 @@ def run(ctx: IngestContext) -> None:
     for k, idxs in enumerate(segments):
         first, last = ctx.turns[idxs[0]], ctx.turns[idxs[-1]]
         eid = ctx.make_id("event", first.raw.turn_id, last.raw.turn_id)
-        vec = _unit(emb[idxs].mean(axis=0))
+        vec = unit_mean(emb[idxs])
         event_vecs[k] = vec
         for i in idxs:
             event_of_turn[i] = k

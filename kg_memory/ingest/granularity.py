@@ -68,6 +68,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from kg_memory.embed import unit_mean
 from kg_memory.ingest.context import IngestContext, TurnRecord
 from kg_memory.ingest.turns import human_date
 from kg_memory.text import STOPWORDS, tokenize
@@ -96,11 +97,6 @@ TOPIC_EVIDENCE = 3
 #: Longest quoted utterance in a summary (characters).
 QUOTE_CHARS = 240
 SEED = 0
-
-
-def _unit(v: np.ndarray) -> np.ndarray:
-    n = float(np.linalg.norm(v))
-    return (v / n).astype(np.float32) if n > 0 else v.astype(np.float32)
 
 
 def mmr_pick(vectors: np.ndarray, k: int, lam: float = MMR_LAMBDA) -> list[int]:
@@ -226,7 +222,7 @@ def run(ctx: IngestContext) -> None:
         for t, (m, kw) in enumerate(zip(clusters, kws, strict=True)):
             idxs = sorted(m)
             recs = [ctx.turns[i] for i in idxs]
-            centroid = _unit(x[idxs].mean(axis=0))
+            centroid = unit_mean(x[idxs])
             near = sorted(idxs, key=lambda i: (-float(x[i] @ centroid), i))[:TOPIC_EVIDENCE]
             tid = ctx.make_id("topic", ctx.turns[idxs[0]].raw.turn_id)
             speakers = sorted({r.raw.speaker for r in recs})
@@ -279,7 +275,7 @@ def run(ctx: IngestContext) -> None:
                 "quoted": [ctx.turns[i].raw.turn_id for i in picked],
                 "turn_ids": [ctx.turns[i].raw.turn_id for i in idxs],
             },
-            embedding=_unit(x[idxs].mean(axis=0)),
+            embedding=unit_mean(x[idxs]),
         )
         ctx.add_edge(summ, "SUMMARIZES", sid)
         ctx.evidence(summ, [ctx.turns[i].id for i in idxs])

@@ -30,6 +30,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from kg_memory.embed import unit_mean
 from kg_memory.ingest.artifacts import EntityInfo, EventInfo, FactInfo
 from kg_memory.ingest.context import IngestContext
 from kg_memory.ingest.turns import human_date
@@ -45,9 +46,7 @@ def _mean_unit(ctx: IngestContext, idxs: Sequence[int]) -> np.ndarray | None:
     emb = ctx.turn_embeddings
     if emb is None or len(emb) != len(ctx.turns) or not idxs:
         return None
-    v = np.asarray(emb, dtype=np.float32)[list(idxs)].mean(axis=0)
-    n = float(np.linalg.norm(v))
-    return v / n if n > 0 else v
+    return unit_mean(np.asarray(emb, dtype=np.float32)[list(idxs)])
 
 
 def add_hyperedge(

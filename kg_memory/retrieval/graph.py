@@ -4,10 +4,11 @@ The algorithm (one call of :func:`graph_search`):
 
 1. **Retrieve turns** with BM25 and dense cosine, fused by RRF (the v0 hybrid).
 2. **Route across granularities** (MemGAS). Each higher-granularity layer --
-   events, notes, facts, hyperedges, session summaries -- is searched too. How much a layer is
-   trusted is set by the *entropy* of its relevance distribution: a layer whose
-   top scores stand out (low entropy) is confident and gets weight close to 1;
-   a flat distribution (high entropy) says the layer cannot tell and is damped.
+   events, notes, facts, hyperedges, session summaries -- is searched too. How
+   much a layer is trusted is set by the *entropy* of its relevance
+   distribution: a layer whose top scores stand out (low entropy) is confident
+   and gets weight close to 1; a flat distribution (high entropy) says the
+   layer cannot tell and is damped.
    Each hit passes its weighted reciprocal rank to the source turns it rests on
    (``EVIDENCED_BY`` / ``MEMBER`` edges), so every score ends on a turn with
    provenance. A coarse hit (a session summary, a topic) rests on many turns:
@@ -167,7 +168,7 @@ def graph_search(
 
     # 2. layers, routed by entropy, projected onto their source turns
     layer_hits: dict[str, list[Hit]] = {}
-    layer_label: dict[str, str] = {}
+    coarse_layers: set[str] = set()  # names of the layers in COARSE
     weights: dict[str, float] = {"bm25": 1.0, "dense": 1.0}
     for label in cfg.layers:
         for kind in ("bm25", "dense"):
@@ -176,11 +177,12 @@ def graph_search(
                 continue
             scores = [h.score for h in hits] if kind == "dense" else _norm(hits)
             w = entropy_weight(scores, 0.1 if kind == "dense" else 0.2) * cfg.layer_weight
+            name = f"{label.lower()}.{kind}"
             if label in COARSE:
                 w *= cfg.coarse_weight
-            layer_hits[f"{label.lower()}.{kind}"] = hits
-            layer_label[f"{label.lower()}.{kind}"] = label
-            weights[f"{label.lower()}.{kind}"] = w
+                coarse_layers.add(name)
+            layer_hits[name] = hits
+            weights[name] = w
     if layer_hits:
         src_ids = sorted({h.id for hits in layer_hits.values() for h in hits})
         to_turns: dict[str, list[str]] = defaultdict(list)
@@ -190,19 +192,19 @@ def graph_search(
             if e.dst.startswith("turn:"):
                 to_turns[e.src].append(e.dst)
         turn_rrf: dict[str, float] = {}
-        if any(label in COARSE for label in layer_label.values()):
+        if coarse_layers:
             turn_rrf = {i: s for i, s, _ in rrf({"bm25": bm25, "dense": dense}, k=cfg.rrf_k)}
         for name, hits in layer_hits.items():
-            coarse = layer_label[name] in COARSE
             projected: list[Hit] = []
             seen: set[str] = set()
             for h in hits:
                 turns = to_turns.get(h.id, [])
-                if coarse:
-                    turns = sorted(
-                        (t for t in turns if t in turn_rrf), key=lambda t: (-turn_rrf[t], t)
-                    )[: cfg.coarse_turns]
-                for tid in turns if coarse else sorted(turns):
+                if name in coarse_layers:
+                    candidates = (t for t in turns if t in turn_rrf)
+                    turns = sorted(candidates, key=lambda t: (-turn_rrf[t], t))[: cfg.coarse_turns]
+                else:
+                    turns = sorted(turns)
+                for tid in turns:
                     if tid not in seen:
                         seen.add(tid)
                         projected.append(Hit(tid, h.score))

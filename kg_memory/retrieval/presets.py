@@ -2,8 +2,9 @@
 
 ``graph`` (default)
     :func:`kg_memory.retrieval.graph.graph_search`: turns plus the event,
-    note, fact, hyperedge and session-summary layers weighted by the entropy router, dialogue
-    adjacency, and reflection rounds that close gaps in the evidence.
+    note, fact, hyperedge and session-summary layers weighted by the entropy
+    router, dialogue adjacency, and reflection rounds that close gaps in the
+    evidence.
 ``hybrid``
     :func:`kg_memory.retrieval.hybrid.hybrid_search`: BM25 + dense over turns,
     fused by RRF (retrieval v0; the flat reference).
