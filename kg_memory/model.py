@@ -53,7 +53,6 @@ EDGE_TYPES: tuple[str, ...] = (
     "PARTICIPANT",  # Event -> Entity
     "LOCATED_AT",  # Event -> Entity (place)
     "LINKS_TO",  # Note -> Note
-    "ABOUT",  # Note -> Entity / Turn
     "REVISION_OF",  # NoteRevision -> Note
     "MEMBER",  # Hyperedge -> any member
     "SUMMARIZES",  # Summary -> Session

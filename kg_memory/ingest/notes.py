@@ -115,7 +115,7 @@ class _Note:
     keywords: list[str]
     tags: list[str]
     context: str
-    entities: list[str]  # ABOUT entity ids (named mentions)
+    entities: list[str]  # entity ids of the named mentions (props: entity_names)
     shared_keys: frozenset[str]  # entity ids that count as shared (speakers excluded)
     words: frozenset[str]  # content lemmas
     revisions: int = 0
@@ -379,9 +379,9 @@ def run(ctx: IngestContext) -> None:
                 "revision": note.revisions,
             },
         )
+        # No Note -> Entity edges: the note's entities are its turn's MENTIONS, one
+        # EVIDENCED_BY away (a copy of each cost the store a relationship per mention).
         ctx.evidence(note.id, [rec.id])
-        for e in note.entities:
-            ctx.add_edge(note.id, "ABOUT", e)
     ctx.artifacts["notes"] = [note.id for note in notes]
 
 

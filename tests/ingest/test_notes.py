@@ -81,13 +81,15 @@ def test_one_note_per_non_trivial_turn(store: Any) -> None:
     assert "keywords: " in note.text
     # no vector of its own: a note's vector is its source turn's (stored once)
     assert note.embedding is None
-    # provenance and ABOUT
+    # provenance; the note's entities are named in its props and reached through its turn
     for n in by_turn.values():
         turn = ctx.turn_by_source_id()[n.props["turn_ids"][0]]
         assert (n.id, "EVIDENCED_BY", turn.id) in ctx.edges
     ents = ctx.artifacts["entities"]
     boston = next(e for e, i in ents.items() if i.name == "Boston")
-    assert (note.id, "ABOUT", boston) in ctx.edges
+    assert "Boston" in note.props["entity_names"]
+    assert (ctx.turns[2].id, "MENTIONS", boston) in ctx.edges
+    assert not any(e.src.startswith("note:") and e.dst == boston for e in ctx.edges.values())
 
 
 def test_links_go_to_earlier_notes_with_similarity_and_shared_entities(store: Any) -> None:

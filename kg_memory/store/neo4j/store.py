@@ -86,7 +86,7 @@ import re
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, ParamSpec, TypeVar
@@ -183,7 +183,7 @@ NODE_PLAIN_PROPS = _plain_props_cypher("n", RESERVED_NODE_PROPS)
 EDGE_PLAIN_PROPS = _plain_props_cypher("r", RESERVED_EDGE_PROPS)
 
 _INT64 = (-(2**63), 2**63 - 1)
-_SCALARS = frozenset({str, float, bool})
+_LIST_KINDS = frozenset({bool, str, float, int})
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -304,16 +304,30 @@ def find_write_clause(query: str) -> str | None:
 
 
 def _storable(value: Any) -> bool:
-    """Whether ``value`` can be a Neo4j property exactly (scalar or homogeneous list)."""
-    if type(value) in _SCALARS or isinstance(value, bool | str | float):
+    """Whether ``value`` can be a Neo4j property exactly (scalar or homogeneous list).
+
+    The exact built-in types are decided first, with C-level checks for lists
+    (every prop of every node and edge passes through here on a write).
+
+    >>> [_storable(v) for v in ("a", 1.5, True, 2**63, [1, 2], [1, True], [], [[1]], None)]
+    [True, True, True, False, True, False, False, False, False]
+    """
+    kind = type(value)
+    if kind is str or kind is float or kind is bool:
+        return True
+    if kind is int:
+        return _INT64[0] <= value <= _INT64[1]
+    if isinstance(value, list):
+        if not value:
+            return False
+        kinds = set(map(type, value))
+        if len(kinds) != 1 or (kind := kinds.pop()) not in _LIST_KINDS:
+            return False
+        return kind is not int or (min(value) >= _INT64[0] and max(value) <= _INT64[1])
+    if isinstance(value, bool | str | float):  # subclasses: stored as their base type
         return True
     if isinstance(value, int):
         return _INT64[0] <= value <= _INT64[1]
-    if isinstance(value, list) and value:
-        kinds = {bool if isinstance(v, bool) else type(v) for v in value}
-        if len(kinds) != 1 or kinds.pop() not in (bool, str, float, int):
-            return False
-        return all(_storable(v) for v in value)
     return False
 
 
@@ -357,8 +371,14 @@ def _joined_props(plain: Sequence[Sequence[Any]] | None, extra: str | None) -> d
     return dict(sorted(props.items()))
 
 
-def _node_row(n: Node) -> dict[str, Any]:
-    props = _split_props(n.props, RESERVED_NODE_PROPS, f"node {n.id}")
+def _node_props(n: Node) -> dict[str, Any]:
+    """A node's own props as properties (raises on props that cannot be stored)."""
+    return _split_props(n.props, RESERVED_NODE_PROPS, f"node {n.id}")
+
+
+def _node_row(n: Node, own: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """A node's ``UNWIND`` row; ``own`` is :func:`_node_props` of it when already known."""
+    props = dict(_node_props(n) if own is None else own)
     props.update(id=n.id, namespace=n.namespace, label=n.label)
     if n.conversation is not None:
         props["conversation"] = n.conversation
@@ -470,6 +490,47 @@ def _vector(raw: bytes | None, values: list[float] | None) -> np.ndarray | None:
 def _chunks(seq: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
     for i in range(0, len(seq), size):
         yield seq[i : i + size]
+
+
+def _node_rows(
+    nodes: Mapping[str, Node], own: Mapping[str, Mapping[str, Any]], ids: Sequence[str]
+) -> list[dict[str, Any]]:
+    return [_node_row(nodes[i], own[i]) for i in ids]
+
+
+#: One write statement of a batch: its query, a function building its rows, other parameters.
+Batch = tuple[str, Callable[[], Sequence[dict[str, Any]]], Mapping[str, Any]]
+
+
+def _run_batches(tx: Tx, batches: Iterable[Batch], what: str = "nodes") -> None:
+    """Run write statements in order, building each one's rows while the server runs the last.
+
+    Every query ends in ``RETURN count(*) AS n``, so ``tx.run`` returns as soon as
+    the server has planned it and the statement runs while the client builds the
+    next rows (a statement without ``RETURN`` would hold ``run`` until it is done).
+    A statement that wrote fewer rows than it was given (an end node vanished
+    meanwhile) raises.
+    """
+    pending: tuple[Any, int] | None = None
+    for query, build, params in batches:
+        rows = build()
+        result = tx.run(query, rows=_Quiet(rows), **params)
+        if pending is not None:
+            _check_written(*pending, what)
+        pending = (result, len(rows))
+    if pending is not None:
+        _check_written(*pending, what)
+
+
+def _check_written(result: Any, expected: int, what: str) -> None:
+    rec = result.single()
+    written = rec["n"] if rec else 0
+    if written != expected:
+        # Only edges can come short: an end node deleted by another writer meanwhile.
+        raise StoreError(
+            f"cannot write {what}: {expected - written} of {expected} "
+            "lost an end node while being written"
+        )
 
 
 def _stored_ids(tx: Tx, ids: Sequence[str], namespace: str | None = None) -> set[str]:
@@ -896,19 +957,29 @@ class Neo4jStore(Store):
                     n.id, n.label, n.namespace, n.conversation, n.text, n.props, prev.embedding
                 )
             last[n.id] = n
-        rows = {i: _node_row(n) for i, n in last.items()}
+        # Props that cannot be stored are refused here, before anything is written; the
+        # rest of each row (tokens, vectors) is built while the server runs the batch before.
+        own = {i: _node_props(n) for i, n in last.items()}
         ids = list(last)
         state: _OpenTx | None = getattr(self._local, "tx", None)
 
         def work(tx: Tx) -> None:
             existing = _stored_ids(tx, ids)  # in any namespace: ids are unique store-wide
-            plan: dict[tuple[str, bool, bool], list[dict[str, Any]]] = defaultdict(list)
+            plan: dict[tuple[str, bool, bool], list[str]] = defaultdict(list)
             for i, n in last.items():
-                plan[(n.label, n.embedding is not None, i in existing)].append(rows[i])
-            for (label, has_vec, exists), group in plan.items():
-                query = _node_query(label, has_vec) if exists else _create_query(label)
-                for chunk in _chunks(group, BATCH):
-                    tx.run(query, rows=_Quiet(chunk), label=label).consume()
+                plan[(n.label, n.embedding is not None, i in existing)].append(i)
+            _run_batches(
+                tx,
+                (
+                    (
+                        _node_query(label, has_vec) if exists else _create_query(label),
+                        functools.partial(_node_rows, last, own, chunk),
+                        {"label": label},
+                    )
+                    for (label, has_vec, exists), group in plan.items()
+                    for chunk in _chunks(group, BATCH)
+                ),
+            )
             if state is not None:
                 state.written.update((i, n.namespace) for i, n in last.items())
                 state.created.update(i for i in ids if i not in existing)
@@ -963,20 +1034,16 @@ class Neo4jStore(Store):
                     fresh[key] = row
                 else:
                     merged[typ].append(row)
-            batches = [(CREATE_EDGES, chunk) for chunk in _chunks(list(fresh.values()), EDGE_BATCH)]
+            batches: list[Batch] = [
+                (CREATE_EDGES, functools.partial(list, chunk), {})
+                for chunk in _chunks(list(fresh.values()), EDGE_BATCH)
+            ]
             batches += [
-                (_edge_query(typ), chunk)
+                (_edge_query(typ), functools.partial(list, chunk), {})
                 for typ, group in merged.items()
                 for chunk in _chunks(group, EDGE_BATCH)
             ]
-            for query, chunk in batches:
-                rec = tx.run(query, rows=_Quiet(chunk)).single()
-                written = rec["n"] if rec else 0
-                if written != len(chunk):
-                    raise StoreError(
-                        f"cannot write edges: {len(chunk) - written} of {len(chunk)} "
-                        "lost an end node while being written"
-                    )
+            _run_batches(tx, batches, "edges")
             done.update(fresh)
 
         namespaces = {e.namespace for e in edges}
@@ -1625,15 +1692,19 @@ def _node_query(label: str, has_vector: bool) -> str:
         f"WITH n, row, n.label AS old_label{keep} "
         f"SET n = row.props{restore} "
         f"SET n:{label} "
-        "WITH n, old_label WHERE old_label IS NOT NULL AND old_label <> $label "
-        f"REMOVE n:{':'.join(others)}"
+        "FOREACH (_ IN CASE WHEN old_label IS NOT NULL AND old_label <> $label THEN [1] ELSE [] END "
+        f"| REMOVE n:{':'.join(others)}) "
+        "RETURN count(*) AS n"
     )
 
 
 @functools.cache
 def _create_query(label: str) -> str:
     """The insert of one label's new rows (ids known not to exist; label allow-listed)."""
-    return f"UNWIND $rows AS row CREATE (n:Memory:{check_label(label)}) SET n = row.props"
+    return (
+        f"UNWIND $rows AS row CREATE (n:Memory:{check_label(label)}) SET n = row.props "
+        "RETURN count(*) AS n"
+    )
 
 
 #: The insert of new edges of any type (an end created in the same transaction, so the
