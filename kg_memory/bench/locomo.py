@@ -66,9 +66,11 @@ from kg_memory.bench.metrics import (
     KS,
     Scored,
     first_distinct,
+    fmt,
     harmonic_bound,
     latency_summary,
     rate,
+    rounded,
     summarize,
 )
 from kg_memory.embed import CachedEmbedder, Embedder, MiniLMEmbedder
@@ -597,14 +599,14 @@ def run_locomo_bench(
         "model_load_seconds": round(model_load_seconds, 3),
         "spacy_load_seconds": round(spacy_load_seconds, 3),
         "embed_seconds": round(embed_seconds, 3),
-        "embed_turns_per_s": _r(embed_rate),
+        "embed_turns_per_s": rounded(embed_rate),
         "spacy_seconds": round(spacy_seconds, 3),
-        "spacy_turns_per_s": _r(spacy_rate),
-        "bound_turns_per_s": _r(bound),
+        "spacy_turns_per_s": rounded(spacy_rate),
+        "bound_turns_per_s": rounded(bound),
         "kg_memory_ingest_seconds": round(km.ingest_seconds, 3),
-        "kg_memory_ingest_turns_per_s": _r(ingest_rate),
-        "ingest_over_embed": _r(_ratio(ingest_rate, embed_rate), 3),
-        "ingest_over_bound": _r(_ratio(ingest_rate, bound), 3),
+        "kg_memory_ingest_turns_per_s": rounded(ingest_rate),
+        "ingest_over_embed": rounded(_ratio(ingest_rate, embed_rate), 3),
+        "ingest_over_bound": rounded(_ratio(ingest_rate, bound), 3),
         "stage_seconds": {s: round(v, 3) for s, v in km.stage_seconds.items()},
         "stage_share": {
             s: round(v / stage_total, 4) if stage_total else None
@@ -612,7 +614,7 @@ def run_locomo_bench(
         },
         "unstaged_seconds": round(km.ingest_seconds - stage_total, 3),
         "embedded_write_seconds": round(km.stage_seconds.get("write", 0.0), 3),
-        "embedded_write_turns_per_s": _r(rate(km.turns, km.stage_seconds.get("write", 0.0))),
+        "embedded_write_turns_per_s": rounded(rate(km.turns, km.stage_seconds.get("write", 0.0))),
     }
     neo = runs.get("kg-memory@neo4j")
     if neo is not None:
@@ -620,7 +622,7 @@ def run_locomo_bench(
         if not neo.error:
             w = neo.stage_seconds.get("write", 0.0)
             throughput["neo4j_write_seconds"] = round(w, 3)
-            throughput["neo4j_write_turns_per_s"] = _r(rate(neo.turns, w))
+            throughput["neo4j_write_turns_per_s"] = rounded(rate(neo.turns, w))
             throughput["neo4j_ingest_seconds_precomputed_embeddings"] = round(neo.ingest_seconds, 3)
             same = sum(1 for key, top in km.ranked.items() if neo.ranked.get(key) == top)
             throughput["neo4j_same_top_k"] = same
@@ -716,10 +718,6 @@ def run_locomo_bench(
     return report
 
 
-def _r(x: float | None, nd: int = 1) -> float | None:
-    return None if x is None else round(x, nd)
-
-
 def _ratio(a: float | None, b: float | None) -> float | None:
     return a / b if a is not None and b else None
 
@@ -734,13 +732,9 @@ _SHORT = {
 }
 
 
-def _f(x: Any, nd: int = 3) -> str:
-    return "–" if x is None else f"{x:.{nd}f}"
-
-
 def _category_rows(report: dict[str, Any], k: int) -> list[list[str]]:
     m = report["metrics"]
-    return [[n, *(_f(m[n][g][f"recall@{k}"]) for g in _CAT_COLS)] for n in SYSTEMS if n in m]
+    return [[n, *(fmt(m[n][g][f"recall@{k}"]) for g in _CAT_COLS)] for n in SYSTEMS if n in m]
 
 
 def _k_rows(report: dict[str, Any], group: str) -> list[list[str]]:
@@ -748,8 +742,8 @@ def _k_rows(report: dict[str, Any], group: str) -> list[list[str]]:
     return [
         [
             n,
-            *(_f(m[n][group][f"recall@{k}"]) for k in ks),
-            *(_f(m[n][group][f"hit@{k}"]) for k in ks),
+            *(fmt(m[n][group][f"recall@{k}"]) for k in ks),
+            *(fmt(m[n][group][f"hit@{k}"]) for k in ks),
         ]
         for n in SYSTEMS
         if n in m
@@ -766,19 +760,19 @@ def _speed_lines(report: dict[str, Any]) -> list[str]:
         f"machine: {mach['available_cores']} cores available (nproc {mach['nproc']}), "
         f"torch threads "
         f"{mach['torch_threads']}, load average {mach['loadavg_start']} -> {mach['loadavg_end']}",
-        f"raw embedding ({report['config']['embedder']}): {_f(t['embed_turns_per_s'], 1)} turns/s; "
-        f"raw spaCy nlp.pipe: {_f(t['spacy_turns_per_s'], 1)} turns/s; "
-        f"bound 1/(1/embed+1/spacy): {_f(t['bound_turns_per_s'], 1)} turns/s",
+        f"raw embedding ({report['config']['embedder']}): {fmt(t['embed_turns_per_s'], 1)} turns/s; "
+        f"raw spaCy nlp.pipe: {fmt(t['spacy_turns_per_s'], 1)} turns/s; "
+        f"bound 1/(1/embed+1/spacy): {fmt(t['bound_turns_per_s'], 1)} turns/s",
         f"kg-memory ingest (embedded store, stages {','.join(report['config']['stages'])}): "
-        f"{_f(t['kg_memory_ingest_turns_per_s'], 1)} turns/s = "
-        f"{_f(t['ingest_over_embed'], 2)} x embedding, "
-        f"{_f(t['ingest_over_bound'], 2)} x bound",
+        f"{fmt(t['kg_memory_ingest_turns_per_s'], 1)} turns/s = "
+        f"{fmt(t['ingest_over_embed'], 2)} x embedding, "
+        f"{fmt(t['ingest_over_bound'], 2)} x bound",
         f"ingest time by stage: {shares}; outside stages {t['unstaged_seconds']:.1f}s",
         "store write only (embedding excluded): "
-        f"embedded {_f(t['embedded_write_turns_per_s'], 0)} turns/s",
+        f"embedded {fmt(t['embedded_write_turns_per_s'], 0)} turns/s",
     ]
     if "neo4j_write_turns_per_s" in t:
-        lines[-1] += f", neo4j {_f(t['neo4j_write_turns_per_s'], 0)} turns/s"
+        lines[-1] += f", neo4j {fmt(t['neo4j_write_turns_per_s'], 0)} turns/s"
         lines.append(
             f"neo4j vs embedded: the same top-{report['config']['ask_k']} turn ids in the same "
             f"order for {t['neo4j_same_top_k']} of {t['neo4j_compared']} questions"
@@ -787,12 +781,14 @@ def _speed_lines(report: dict[str, Any]) -> list[str]:
         lines.append(f"neo4j: failed ({t['neo4j_error']})")
     for name, s in lat.items():
         lines.append(
-            f"ask latency {name}: p50 {_f(s['p50_ms'], 1)} ms, "
-            f"p95 {_f(s['p95_ms'], 1)} ms (n={s['n']})"
+            f"ask latency {name}: p50 {fmt(s['p50_ms'], 1)} ms, "
+            f"p95 {fmt(s['p95_ms'], 1)} ms (n={s['n']})"
         )
     emb, neo = lat.get("kg-memory"), lat.get("kg-memory@neo4j")
     if emb and neo and emb.get("p50_ms"):
-        lines.append(f"ask p50 neo4j / embedded: {_f(neo['p50_ms'] / emb['p50_ms'], 2)} (same run)")
+        lines.append(
+            f"ask p50 neo4j / embedded: {fmt(neo['p50_ms'] / emb['p50_ms'], 2)} (same run)"
+        )
     lines.append(f"wall time: {report['wall_seconds']:.1f} s")
     return lines
 
@@ -800,9 +796,9 @@ def _speed_lines(report: dict[str, Any]) -> list[str]:
 def verdict_line(report: dict[str, Any]) -> str:
     s = report["summary"]
     return (
-        f"kg-memory recall@10 (cat 1-4): {_f(s['kg_memory_recall@10_cat1-4'])} "
+        f"kg-memory recall@10 (cat 1-4): {fmt(s['kg_memory_recall@10_cat1-4'])} "
         "vs best flat baseline "
-        f"{_f(s['best_baseline_recall@10_cat1-4'])} ({s['best_baseline']}): {s['verdict']}"
+        f"{fmt(s['best_baseline_recall@10_cat1-4'])} ({s['best_baseline']}): {s['verdict']}"
     )
 
 

@@ -152,6 +152,24 @@ def rate(n: int, seconds: float) -> float | None:
     return n / seconds if seconds > 0 else None
 
 
+def rounded(x: float | None, nd: int = 1) -> float | None:
+    """``x`` rounded to ``nd`` decimals for a report (``None`` stays ``None``).
+
+    >>> rounded(2.345, 2), rounded(None)
+    (2.35, None)
+    """
+    return None if x is None else round(x, nd)
+
+
+def fmt(x: float | None, nd: int = 3) -> str:
+    """``x`` with ``nd`` decimals for a table, a dash for a missing value.
+
+    >>> fmt(0.31249), fmt(None), fmt(40.27, 1)
+    ('0.312', '–', '40.3')
+    """
+    return "–" if x is None else f"{x:.{nd}f}"
+
+
 def harmonic_bound(rates: Mapping[str, float | None]) -> float | None:
     """Throughput of doing every step in sequence: ``1 / sum(1 / rate)``.
 

@@ -20,6 +20,11 @@ and where is the floor on this machine?" with numbers from one run:
   and checks. The scratch label, type and constraint are removed afterwards.
 
 Rates are turns per second of transaction wall time (``begin`` to ``commit``).
+Each row also gives the CPU seconds the Neo4j server process (JMX
+``ProcessCpuTime`` through ``dbms.queryJmx``; a dash when the server does not
+allow it) and this client spent in those sections: when the server's CPU time
+is about its wall time, the write is bound by the server's one transaction
+thread, and only fewer records make it faster.
 The report goes to ``OUT/writes.json`` and ``OUT/writes.md``.
 """
 
@@ -29,7 +34,8 @@ import json
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
@@ -39,8 +45,8 @@ from typing import Any
 from rich.console import Console
 from rich.progress import Progress
 
-from kg_memory.bench.locomo import _f, _r, available_cores, load_dataset
-from kg_memory.bench.metrics import rate
+from kg_memory.bench.locomo import available_cores, load_dataset
+from kg_memory.bench.metrics import fmt, rate, rounded
 from kg_memory.config import Neo4jConfig
 from kg_memory.embed import HashEmbedder
 from kg_memory.errors import ConfigError
@@ -97,19 +103,57 @@ def _write_one(store: Any, c: Prepared) -> None:
         store.upsert_edges(c.edges)
 
 
-def _store_pass(store: Any, convs: Sequence[Prepared]) -> float:
-    """Write ``convs`` (one transaction each) after deleting their namespaces; timed seconds."""
-    seconds = 0.0
+@dataclass
+class Meter:
+    """Wall time and CPU time of the timed sections of one pass.
+
+    ``server`` returns the Neo4j process's CPU seconds so far (``None`` when the
+    server does not say); ``client`` is this process's CPU time.
+    """
+
+    server: Callable[[], float | None]
+    wall: float = 0.0
+    server_cpu: float | None = 0.0
+    client_cpu: float = 0.0
+
+    @contextmanager
+    def timed(self) -> Iterator[None]:
+        s0 = self.server()
+        c0, t0 = time.process_time(), time.perf_counter()
+        yield
+        self.wall += time.perf_counter() - t0
+        self.client_cpu += time.process_time() - c0
+        s1 = self.server()
+        if s0 is None or s1 is None or self.server_cpu is None:
+            self.server_cpu = None
+        else:
+            self.server_cpu += s1 - s0
+
+
+def server_cpu_seconds(driver: Any, database: str) -> float | None:
+    """CPU seconds the Neo4j server process has used (JMX ``ProcessCpuTime``), or ``None``."""
+    try:
+        with driver.session(database=database) as s:
+            rec = s.run(
+                "CALL dbms.queryJmx('java.lang:type=OperatingSystem') YIELD attributes "
+                "RETURN attributes.ProcessCpuTime.value AS ns"
+            ).single()
+    except Exception:  # the procedure may be missing or not allowed: no server CPU then
+        return None
+    ns = rec["ns"] if rec else None
+    return ns / 1e9 if isinstance(ns, int | float) and ns >= 0 else None
+
+
+def _store_pass(store: Any, convs: Sequence[Prepared], meter: Meter) -> None:
+    """Write ``convs`` (one transaction each) after deleting their namespaces (untimed)."""
     for c in convs:
         store.delete_namespace(c.namespace)
-        t0 = time.perf_counter()
-        _write_one(store, c)
-        seconds += time.perf_counter() - t0
-    return seconds
+        with meter.timed():
+            _write_one(store, c)
 
 
-def _two_writers(stores: Sequence[Any], convs: Sequence[Prepared]) -> float:
-    """Wall seconds for two threads writing alternate conversations at once."""
+def _two_writers(stores: Sequence[Any], convs: Sequence[Prepared], meter: Meter) -> None:
+    """Two threads writing alternate conversations at once (timed: the wall time of both)."""
     for c in convs:
         stores[0].delete_namespace(c.namespace)
     halves = [convs[0::2], convs[1::2]]
@@ -125,15 +169,13 @@ def _two_writers(stores: Sequence[Any], convs: Sequence[Prepared]) -> float:
     threads = [
         threading.Thread(target=run, args=(s, h)) for s, h in zip(stores, halves, strict=True)
     ]
-    t0 = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    seconds = time.perf_counter() - t0
+    with meter.timed():
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
     if errors:
         raise errors[0]
-    return seconds
 
 
 def _probe_rows(c: Prepared, with_props: bool) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -158,23 +200,21 @@ PROBE_CLEAR = (
 )
 
 
-def _probe_pass(driver: Any, database: str, convs: Sequence[Prepared], with_props: bool) -> float:
+def _probe_pass(
+    driver: Any, database: str, convs: Sequence[Prepared], with_props: bool, meter: Meter
+) -> None:
     from kg_memory.store.neo4j.store import _chunks
 
-    seconds = 0.0
     for c in convs:
         nodes, edges = _probe_rows(c, with_props)
         with driver.session(database=database) as s:
             s.run(PROBE_CLEAR).consume()
-            t0 = time.perf_counter()
-            with s.begin_transaction() as tx:
+            with meter.timed(), s.begin_transaction() as tx:
                 for chunk in _chunks(nodes, NODE_BATCH):
                     tx.run(PROBE_NODES, rows=chunk).consume()
                 for chunk in _chunks(edges, EDGE_BATCH):
                     tx.run(PROBE_EDGES, rows=chunk).consume()
                 tx.commit()
-            seconds += time.perf_counter() - t0
-    return seconds
 
 
 def run_write_bench(
@@ -193,32 +233,36 @@ def run_write_bench(
         raise ConfigError("no Neo4j URI")
     cls = backend_class("neo4j")
     rows: list[dict[str, Any]] = []
+    from neo4j import GraphDatabase
+
     with Progress(console=console, transient=True) as progress:
         convs = prepare(data, limit, progress)
         turns = sum(c.turns for c in convs)
         store = cls(cfg)  # type: ignore[call-arg]
         second = cls(cfg)  # type: ignore[call-arg]
+        driver = GraphDatabase.driver(cfg.uri, auth=(cfg.user, cfg.password))
+        server = partial(server_cpu_seconds, driver, cfg.database)
         try:
             task = progress.add_task("write", total=passes + 1 + 2 * 2)
 
-            def record(system: str, pass_no: int, fn: Callable[[], float]) -> None:
-                seconds = fn()
+            def record(system: str, pass_no: int, fn: Callable[[Meter], None]) -> None:
+                meter = Meter(server)
+                fn(meter)
                 rows.append(
                     {
                         "system": system,
                         "pass": pass_no,
-                        "seconds": round(seconds, 3),
-                        "turns_per_s": _r(rate(turns, seconds)),
+                        "seconds": round(meter.wall, 3),
+                        "turns_per_s": rounded(rate(turns, meter.wall)),
+                        "server_cpu_s": rounded(meter.server_cpu, 2),
+                        "client_cpu_s": round(meter.client_cpu, 2),
                     }
                 )
                 progress.advance(task)
 
             for p in range(1, passes + 1):
-                record("store", p, lambda: _store_pass(store, convs))
-            record("two writers", 1, lambda: _two_writers([store, second], convs))
-            from neo4j import GraphDatabase
-
-            driver = GraphDatabase.driver(cfg.uri, auth=(cfg.user, cfg.password))
+                record("store", p, partial(_store_pass, store, convs))
+            record("two writers", 1, partial(_two_writers, [store, second], convs))
             with driver.session(database=cfg.database) as s:
                 s.run(
                     f"CREATE CONSTRAINT {PROBE_CONSTRAINT} IF NOT EXISTS "
@@ -237,10 +281,10 @@ def run_write_bench(
                 with driver.session(database=cfg.database) as s:
                     s.run(PROBE_CLEAR).consume()
                     s.run(f"DROP CONSTRAINT {PROBE_CONSTRAINT} IF EXISTS").consume()
-                driver.close()
         finally:
             for c in convs:
                 store.delete_namespace(c.namespace)
+            driver.close()
             second.close()
             store.close()
     report = {
@@ -271,14 +315,22 @@ def render_markdown(report: dict[str, Any]) -> str:
         f"{report['nodes']} nodes, {report['edges']} edges · {report['cores']} cores · "
         "one transaction per conversation, embedding excluded",
         "",
-        "| system | pass | seconds | turns/s |",
-        "|---|---|---|---|",
+        "| system | pass | seconds | turns/s | server CPU s | client CPU s |",
+        "|---|---|---|---|---|---|",
     ]
     lines += [
-        f"| {r['system']} | {r['pass']} | {r['seconds']:.2f} | {_f(r['turns_per_s'], 0)} |"
+        f"| {r['system']} | {r['pass']} | {r['seconds']:.2f} | {fmt(r['turns_per_s'], 0)} "
+        f"| {fmt(r.get('server_cpu_s'), 2)} | {fmt(r.get('client_cpu_s'), 2)} |"
         for r in report["rows"]
     ]
-    lines += ["", f"**best store pass: {_f(report['best_store_turns_per_s'], 0)} turns/s**", ""]
+    lines += [
+        "",
+        f"**best store pass: {fmt(report['best_store_turns_per_s'], 0)} turns/s**",
+        "",
+        "Server CPU is the Neo4j process's CPU time (JMX `ProcessCpuTime`) over the timed "
+        "sections, client CPU this process's (row building, packing); both cores count.",
+        "",
+    ]
     return "\n".join(lines)
 
 

@@ -89,6 +89,9 @@ def test_write_bench_on_mini_sample(tmp_path: Path, neo4j_config) -> None:  # ty
         ("probe: + properties", 2),
     ]
     assert all(r["turns_per_s"] > 0 for r in report["rows"])
+    # The local Community server reports its CPU time through JMX; the client's is always known.
+    assert all(r["server_cpu_s"] is not None and r["server_cpu_s"] >= 0 for r in report["rows"])
+    assert all(r["client_cpu_s"] >= 0 for r in report["rows"])
     assert json.loads((out / "writes.json").read_text())["turns"] == report["turns"] > 0
     assert "best store pass" in (out / "writes.md").read_text()
     # Nothing is left behind: neither the bench namespaces nor the probe's scratch label.
