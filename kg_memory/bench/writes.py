@@ -54,6 +54,8 @@ from kg_memory.ingest.pipeline import IngestReport, Pipeline
 from kg_memory.model import Edge, Node
 from kg_memory.store import backend_class, open_store
 
+#: The store-write rate issue #3 asks for (turns/s, embedding excluded).
+TARGET_TURNS_PER_S = 2000
 PROBE_LABEL = "KgmWriteProbe"
 PROBE_CONSTRAINT = "kgm_write_probe_id"
 NODE_BATCH = 1000
@@ -287,24 +289,42 @@ def run_write_bench(
             driver.close()
             second.close()
             store.close()
+    best = max(
+        (r for r in rows if r["system"] == "store" and r["turns_per_s"]),
+        key=lambda r: r["turns_per_s"],
+        default=None,
+    )
+    cores = available_cores()
     report = {
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "conversations": len(convs),
         "turns": turns,
         "nodes": sum(len(c.nodes) for c in convs),
         "edges": sum(len(c.edges) for c in convs),
-        "cores": available_cores(),
+        "cores": cores,
         "rows": rows,
-        "best_store_turns_per_s": max(
-            (r["turns_per_s"] for r in rows if r["system"] == "store" and r["turns_per_s"]),
-            default=None,
-        ),
+        "best_store_turns_per_s": best["turns_per_s"] if best else None,
+        "cpu_bound_turns_per_s": cpu_bound(best, turns, cores),
+        "target_turns_per_s": TARGET_TURNS_PER_S,
     }
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "writes.json").write_text(json.dumps(report, indent=2) + "\n", "utf-8")
     (out_dir / "writes.md").write_text(render_markdown(report), "utf-8")
     console.print(render_markdown(report), markup=False, highlight=False)
     return report
+
+
+def cpu_bound(row: dict[str, Any] | None, turns: int, cores: int) -> float | None:
+    """The rate of ``row``'s pass if its CPU work (server + client) kept every core busy.
+
+    No schedule of the same work on this machine beats it: a pass that needs more
+    CPU seconds per turn than ``cores`` can give stays below it, however the
+    statements are pipelined or split over writers.
+    """
+    if row is None or row.get("server_cpu_s") is None:
+        return None
+    cpu = row["server_cpu_s"] + row["client_cpu_s"]
+    return rounded(rate(turns, cpu / max(cores, 1)))
 
 
 def render_markdown(report: dict[str, Any]) -> str:
@@ -325,7 +345,12 @@ def render_markdown(report: dict[str, Any]) -> str:
     ]
     lines += [
         "",
-        f"**best store pass: {fmt(report['best_store_turns_per_s'], 0)} turns/s**",
+        f"**best store pass: {fmt(report['best_store_turns_per_s'], 0)} turns/s** "
+        f"(target {fmt(report.get('target_turns_per_s'), 0)}; "
+        f"{'met' if _met(report) else 'not met'})",
+        "",
+        f"CPU bound of that pass: {fmt(report.get('cpu_bound_turns_per_s'), 0)} turns/s "
+        f"(its server + client CPU seconds spread over all {report['cores']} cores).",
         "",
         "Server CPU is the Neo4j process's CPU time (JMX `ProcessCpuTime`) over the timed "
         "sections, client CPU this process's (row building, packing); both cores count.",
@@ -334,4 +359,9 @@ def render_markdown(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["run_write_bench"]
+def _met(report: dict[str, Any]) -> bool:
+    best, target = report.get("best_store_turns_per_s"), report.get("target_turns_per_s")
+    return best is not None and target is not None and best >= target
+
+
+__all__ = ["cpu_bound", "run_write_bench"]

@@ -93,7 +93,17 @@ def test_write_bench_on_mini_sample(tmp_path: Path, neo4j_config) -> None:  # ty
     assert all(r["server_cpu_s"] is not None and r["server_cpu_s"] >= 0 for r in report["rows"])
     assert all(r["client_cpu_s"] >= 0 for r in report["rows"])
     assert json.loads((out / "writes.json").read_text())["turns"] == report["turns"] > 0
-    assert "best store pass" in (out / "writes.md").read_text()
+    md = (out / "writes.md").read_text()
+    assert "best store pass" in md and "CPU bound of that pass" in md
+    # The CPU bound: no pass is faster than its CPU seconds spread over every core allow.
+    best = max(
+        (r for r in report["rows"] if r["system"] == "store"), key=lambda r: r["turns_per_s"]
+    )
+    assert report["best_store_turns_per_s"] == best["turns_per_s"]
+    assert report["cpu_bound_turns_per_s"] == pytest.approx(
+        report["turns"] * report["cores"] / (best["server_cpu_s"] + best["client_cpu_s"]), rel=0.01
+    )
+    assert report["target_turns_per_s"] == 2000
     # Nothing is left behind: neither the bench namespaces nor the probe's scratch label.
     store = backend_class("neo4j")(neo4j_config)  # type: ignore[call-arg]
     try:

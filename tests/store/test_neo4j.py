@@ -296,6 +296,39 @@ def test_transient_errors_are_retried_by_replaying_the_transaction(
     monkeypatch.undo()
     c = neo.counts(ns).as_dict()
     assert (c["nodes"], c["edges"]) == ({"Turn": 3}, {"NEXT_TURN": 2})
+    # The replay found the ends again (the element ids of the first attempt died with it).
+    rows = neo.cypher(
+        "MATCH (a:Turn {namespace: $ns})-[:NEXT_TURN]->(b) RETURN a.id AS a, b.id AS b ORDER BY a",
+        {"ns": ns},
+    )
+    assert [(r["a"], r["b"]) for r in rows] == [(f"{ns}:a", f"{ns}:b"), (f"{ns}:b", f"{ns}:c")]
+
+
+@pytest.mark.neo4j
+def test_edges_between_new_and_stored_nodes_in_one_transaction(
+    neo: Neo4jStore, namespace: str
+) -> None:
+    """Ends created, upserted or only stored before: each edge joins the right two nodes."""
+    ns = namespace
+    neo.upsert_nodes(_nodes(ns, "ab"))
+    with neo.transaction():
+        neo.upsert_nodes(_nodes(ns, "bc"))  # b upserted (stored before), c created
+        neo.upsert_edges(
+            [
+                Edge(f"{ns}:a", "NEXT_TURN", f"{ns}:c", ns),  # stored before -> created
+                Edge(f"{ns}:b", "NEXT_TURN", f"{ns}:c", ns),  # upserted -> created
+                Edge(f"{ns}:c", "NEXT_TURN", f"{ns}:a", ns),
+                Edge(f"{ns}:a", "NEXT_TURN", f"{ns}:b", ns),  # neither end created: MERGE
+            ]
+        )
+        neo.upsert_edges([Edge(f"{ns}:b", "NEXT_TURN", f"{ns}:c", ns)])  # again: no duplicate
+    rows = neo.cypher(
+        "MATCH (a:Turn {namespace: $ns})-[:NEXT_TURN]->(b) RETURN a.id AS a, b.id AS b "
+        "ORDER BY a, b",
+        {"ns": ns},
+    )
+    got = [(r["a"][-1], r["b"][-1]) for r in rows]
+    assert got == [("a", "b"), ("a", "c"), ("b", "c"), ("c", "a")]
 
 
 @pytest.mark.neo4j

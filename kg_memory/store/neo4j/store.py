@@ -18,9 +18,16 @@ Why this design
   inserted with ``CREATE``, the others upserted with ``MERGE``; an edge with an
   end created in the same transaction cannot exist yet, so it is created too,
   with the type as a parameter (Cypher 5.26 dynamic types: one statement for
-  every type). Every id lookup says ``USING INDEX SEEK`` on the uniqueness
-  constraint's index: left to itself the planner sometimes scanned the
-  namespace index (or the whole id index) once per row.
+  every type). Inside a ``transaction()`` the node statements return the
+  element id of every node they wrote, and an edge whose two ends the
+  transaction wrote finds them by element id (``NodeByElementIdSeek``): no index
+  seek and no namespace read per end. Other id lookups say ``USING INDEX SEEK``
+  on the uniqueness constraint's index: left to itself the planner sometimes
+  scanned the namespace index (or the whole id index) once per row. Insert rows
+  are lists, not maps: reading a map row after a ``SET`` (``row.id``) made the
+  planner buffer the whole batch in an ``Eager`` (it cannot tell a parameter
+  map from a node whose properties the ``SET`` may change); indexing a list
+  does not.
 * **Batched reads.** :meth:`Neo4jStore.search_many` runs a question's searches
   as one statement (a ``CALL {}`` subquery each), and :meth:`Neo4jStore.reading`
   keeps one read transaction for all the reads of a question.
@@ -82,6 +89,18 @@ first, at about 12% of server samples; the vector indexes now build with
 previous code, back to back on one server. Write statements end in
 ``RETURN count(*)`` so that ``tx.run`` returns once the server has planned
 them and the client builds the next batch's rows meanwhile.
+
+Finding edge ends by element id, with list rows (no ``Eager``), took the
+server's CPU per LoCoMo pass from 4.9-5.6 s to 4.0-4.6 s and the best pass from
+836 to 899 turns/s, the two codes alternating on one server (``build/prof``
+scripts; the edge statements' serialized time went from 1.5 s to 0.6 s).
+What remains is mostly the commit (about half of the serialized time: applying
+the records and updating the indexes); dropping all 12 vector indexes took
+0.4 s off it, the four namespace range indexes 0.2 s, the full-text index
+nothing measurable. Larger dynamic-record blocks for arrays and strings (a
+store created with ``internal.dbms.block_size.array_properties`` 1,600 and
+``...strings`` 256, so that a vector takes 3 records instead of 39) did not
+move the rate (896 against 895 turns/s).
 """
 
 from __future__ import annotations
@@ -343,22 +362,25 @@ def _storable(value: Any) -> bool:
 _JSON = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
-def _dumps(props: Mapping[str, Any], what: str) -> str:
+def _dumps(props: Mapping[str, Any], what: Callable[[], str]) -> str:
     if not props:
         return "{}"
     try:
         return _JSON.encode(props if isinstance(props, dict) else dict(props))
     except (TypeError, ValueError) as exc:
-        raise StoreError(f"{what}: props are not JSON-serialisable: {exc}") from exc
+        raise StoreError(f"{what()}: props are not JSON-serialisable: {exc}") from exc
 
 
-def _split_props(props: Mapping[str, Any], reserved: frozenset[str], what: str) -> dict[str, Any]:
+def _split_props(
+    props: Mapping[str, Any], reserved: frozenset[str], what: Callable[[], str]
+) -> dict[str, Any]:
     """Props as Neo4j properties: the storable ones as they are, the rest in ``props_extra``.
 
     A prop is stored as a plain property when Neo4j keeps it exactly (a scalar or a
     non-empty homogeneous list) and its name is not one kg-memory uses itself; the
     others (``None``, maps, empty or mixed lists, reserved names) go to one JSON
     string, ``props_extra``, present only when needed. Reading joins the two.
+    ``what`` names the owner in an error (called only then).
     """
     plain: dict[str, Any] = {}
     extra: dict[str, Any] = {}
@@ -382,7 +404,7 @@ def _joined_props(plain: Sequence[Sequence[Any]] | None, extra: str | None) -> d
 
 def _node_props(n: Node) -> dict[str, Any]:
     """A node's own props as properties (raises on props that cannot be stored)."""
-    return _split_props(n.props, RESERVED_NODE_PROPS, f"node {n.id}")
+    return _split_props(n.props, RESERVED_NODE_PROPS, lambda: f"node {n.id}")
 
 
 def _node_row(n: Node, own: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -412,7 +434,7 @@ def _node_row(n: Node, own: Mapping[str, Any] | None = None) -> dict[str, Any]:
 
 def _edge_row(e: Edge) -> dict[str, Any]:
     """An edge's ``UNWIND`` row: ends, type, namespace (of the ends) and properties."""
-    props = _split_props(e.props, RESERVED_EDGE_PROPS, f"edge {e.key}")
+    props = _split_props(e.props, RESERVED_EDGE_PROPS, lambda: f"edge {e.key}")
     return {"src": e.src, "dst": e.dst, "type": e.type, "ns": e.namespace, "props": props}
 
 
@@ -507,32 +529,48 @@ def _node_rows(
     return [_node_row(nodes[i], own[i]) for i in ids]
 
 
+def _new_rows(
+    nodes: Mapping[str, Node], own: Mapping[str, Mapping[str, Any]], ids: Sequence[str]
+) -> list[list[Any]]:
+    """Rows of :func:`_create_query`: ``[id, props]`` (a list, so that Cypher reads no map key)."""
+    return [[i, _node_row(nodes[i], own[i])["props"]] for i in ids]
+
+
 #: One write statement of a batch: its query, a function building its rows, other parameters.
-Batch = tuple[str, Callable[[], Sequence[dict[str, Any]]], Mapping[str, Any]]
+Batch = tuple[str, Callable[[], Sequence[Any]], Mapping[str, Any]]
 
 
-def _run_batches(tx: Tx, batches: Iterable[Batch], what: str = "nodes") -> None:
+def _run_batches(
+    tx: Tx,
+    batches: Iterable[Batch],
+    what: str = "nodes",
+    sink: Callable[[Any], None] | None = None,
+) -> None:
     """Run write statements in order, building each one's rows while the server runs the last.
 
     Every query ends in ``RETURN count(*) AS n``, so ``tx.run`` returns as soon as
     the server has planned it and the statement runs while the client builds the
     next rows (a statement without ``RETURN`` would hold ``run`` until it is done).
     A statement that wrote fewer rows than it was given (an end node vanished
-    meanwhile) raises.
+    meanwhile) raises. ``sink`` gets each statement's result record.
     """
     pending: tuple[Any, int] | None = None
     for query, build, params in batches:
         rows = build()
         result = tx.run(query, rows=_Quiet(rows), **params)
         if pending is not None:
-            _check_written(*pending, what)
+            _check_written(*pending, what, sink)
         pending = (result, len(rows))
     if pending is not None:
-        _check_written(*pending, what)
+        _check_written(*pending, what, sink)
 
 
-def _check_written(result: Any, expected: int, what: str) -> None:
+def _check_written(
+    result: Any, expected: int, what: str, sink: Callable[[Any], None] | None = None
+) -> None:
     rec = result.single()
+    if rec is not None and sink is not None:
+        sink(rec)
     written = rec["n"] if rec else 0
     if written != expected:
         # Only edges can come short: an end node deleted by another writer meanwhile.
@@ -540,6 +578,19 @@ def _check_written(result: Any, expected: int, what: str) -> None:
             f"cannot write {what}: {expected - written} of {expected} "
             "lost an end node while being written"
         )
+
+
+def _stored_elements(tx: Tx, ids: Sequence[str]) -> dict[str, str]:
+    """The stored nodes among ``ids`` (in any namespace): id -> element id."""
+    query = (
+        "UNWIND $ids AS id MATCH (n:Memory {id: id}) USING INDEX SEEK n:Memory(id) "
+        "RETURN collect([id, elementId(n)]) AS found"
+    )
+    out: dict[str, str] = {}
+    for chunk in _chunks(ids, READ_CHUNK):
+        rec = tx.run(query, ids=_Quiet(chunk)).single()
+        out.update(rec["found"] if rec else ())
+    return out
 
 
 def _stored_ids(tx: Tx, ids: Sequence[str], namespace: str | None = None) -> set[str]:
@@ -581,12 +632,15 @@ class _OpenTx:
     written: set[tuple[str, str]] = field(default_factory=set)
     #: Keys of the edges this transaction wrote with an end in ``created``.
     new_edges: set[tuple[str, str, str]] = field(default_factory=set)
+    #: Element ids of the nodes in ``written`` (valid in this transaction: it wrote them).
+    elements: dict[str, str] = field(default_factory=dict)
 
     def forget(self) -> None:
         """Drop what the transaction knows of its writes (after a delete, or to replay)."""
         self.created.clear()
         self.written.clear()
         self.new_edges.clear()
+        self.elements.clear()
 
 
 @dataclass
@@ -973,7 +1027,8 @@ class Neo4jStore(Store):
         state: _OpenTx | None = getattr(self._local, "tx", None)
 
         def work(tx: Tx) -> None:
-            existing = _stored_ids(tx, ids)  # in any namespace: ids are unique store-wide
+            existing = _stored_elements(tx, ids)  # in any namespace: ids are unique store-wide
+            made: dict[str, str] = {}
             plan: dict[tuple[str, bool, bool], list[str]] = defaultdict(list)
             for i, n in last.items():
                 plan[(n.label, n.embedding is not None, i in existing)].append(i)
@@ -982,16 +1037,19 @@ class Neo4jStore(Store):
                 (
                     (
                         _node_query(label, has_vec) if exists else _create_query(label),
-                        functools.partial(_node_rows, last, own, chunk),
+                        functools.partial(_node_rows if exists else _new_rows, last, own, chunk),
                         {"label": label},
                     )
                     for (label, has_vec, exists), group in plan.items()
                     for chunk in _chunks(group, BATCH)
                 ),
+                sink=lambda rec: made.update(rec.get("made") or ()),
             )
             if state is not None:
                 state.written.update((i, n.namespace) for i, n in last.items())
-                state.created.update(i for i in ids if i not in existing)
+                state.created.update(made)
+                state.elements.update(existing)
+                state.elements.update(made)
 
         self._write(work, {n.namespace for n in nodes})
 
@@ -1035,25 +1093,39 @@ class Neo4jStore(Store):
         def write(tx: Tx) -> None:
             created = state.created if state is not None else set()
             done = state.new_edges if state is not None else set()
-            fresh: dict[tuple[str, str, str], dict[str, Any]] = {}
+            elements = state.elements if state is not None else {}
+            written = state.written if state is not None else set()
+            seek: list[list[Any]] = []
+            fresh: list[dict[str, Any]] = []
             merged: dict[str, list[dict[str, Any]]] = defaultdict(list)
             for key, row in rows.items():
                 src, typ, dst = key
-                if (src in created or dst in created) and key not in done:
-                    fresh[key] = row
-                else:
+                if key in done or (src not in created and dst not in created):
                     merged[typ].append(row)
+                    continue
+                a, b = elements.get(src), elements.get(dst)
+                ns = row["ns"]
+                # Both ends written by this transaction, in the edge's namespace: found by
+                # element id, without the id index or a namespace read.
+                if a and b and (src, ns) in written and (dst, ns) in written:
+                    seek.append([a, b, typ, row["props"]])
+                else:
+                    fresh.append(row)
             batches: list[Batch] = [
-                (CREATE_EDGES, functools.partial(list, chunk), {})
-                for chunk in _chunks(list(fresh.values()), EDGE_BATCH)
+                (CREATE_EDGES_BY_ELEMENT, functools.partial(list, chunk), {})
+                for chunk in _chunks(seek, EDGE_BATCH)
             ]
             batches += [
-                (_edge_query(typ), functools.partial(list, chunk), {})
+                (CREATE_EDGES, functools.partial(_id_rows, chunk), {})
+                for chunk in _chunks(fresh, EDGE_BATCH)
+            ]
+            batches += [
+                (_edge_query(typ), functools.partial(_id_rows, chunk), {})
                 for typ, group in merged.items()
                 for chunk in _chunks(group, EDGE_BATCH)
             ]
             _run_batches(tx, batches, "edges")
-            done.update(fresh)
+            done.update(key for key in rows if key[0] in created or key[2] in created)
 
         namespaces = {e.namespace for e in edges}
         if state is not None:
@@ -1711,8 +1783,8 @@ def _node_query(label: str, has_vector: bool) -> str:
 def _create_query(label: str) -> str:
     """The insert of one label's new rows (ids known not to exist; label allow-listed)."""
     return (
-        f"UNWIND $rows AS row CREATE (n:Memory:{check_label(label)}) SET n = row.props "
-        "RETURN count(*) AS n"
+        f"UNWIND $rows AS row CREATE (n:Memory:{check_label(label)}) SET n = row[1] "
+        "RETURN count(*) AS n, collect([row[0], elementId(n)]) AS made"
     )
 
 
@@ -1720,11 +1792,26 @@ def _create_query(label: str) -> str:
 #: edge cannot exist yet). The type is a parameter: Cypher 5.26's dynamic types.
 CREATE_EDGES = (
     "UNWIND $rows AS row "
-    "MATCH (a:Memory {id: row.src}) USING INDEX SEEK a:Memory(id) WHERE a.namespace = row.ns "
-    "MATCH (b:Memory {id: row.dst}) USING INDEX SEEK b:Memory(id) WHERE b.namespace = row.ns "
-    "CREATE (a)-[r:$(row.type)]->(b) SET r = row.props "
+    "MATCH (a:Memory {id: row[0]}) USING INDEX SEEK a:Memory(id) WHERE a.namespace = row[2] "
+    "MATCH (b:Memory {id: row[1]}) USING INDEX SEEK b:Memory(id) WHERE b.namespace = row[2] "
+    "CREATE (a)-[r:$(row[3])]->(b) SET r = row[4] "
     "RETURN count(*) AS n"
 )
+
+
+#: The insert of new edges whose ends this transaction wrote: ends by element id.
+CREATE_EDGES_BY_ELEMENT = (
+    "UNWIND $rows AS row "
+    "MATCH (a) WHERE elementId(a) = row[0] "
+    "MATCH (b) WHERE elementId(b) = row[1] "
+    "CREATE (a)-[r:$(row[2])]->(b) SET r = row[3] "
+    "RETURN count(*) AS n"
+)
+
+
+def _id_rows(chunk: Sequence[Mapping[str, Any]]) -> list[list[Any]]:
+    """Rows of :data:`CREATE_EDGES` and :func:`_edge_query`: ``[src, dst, ns, type, props]``."""
+    return [[r["src"], r["dst"], r["ns"], r["type"], r["props"]] for r in chunk]
 
 
 @functools.cache
@@ -1733,10 +1820,10 @@ def _edge_query(edge_type: str) -> str:
     edge_type = check_edge_type(edge_type)
     return (
         "UNWIND $rows AS row "
-        "MATCH (a:Memory {id: row.src}) USING INDEX SEEK a:Memory(id) WHERE a.namespace = row.ns "
-        "MATCH (b:Memory {id: row.dst}) USING INDEX SEEK b:Memory(id) WHERE b.namespace = row.ns "
+        "MATCH (a:Memory {id: row[0]}) USING INDEX SEEK a:Memory(id) WHERE a.namespace = row[2] "
+        "MATCH (b:Memory {id: row[1]}) USING INDEX SEEK b:Memory(id) WHERE b.namespace = row[2] "
         f"MERGE (a)-[r:{edge_type}]->(b) "
-        "SET r = row.props "
+        "SET r = row[4] "
         "RETURN count(*) AS n"
     )
 
