@@ -95,7 +95,7 @@ def test_write_bench_on_mini_sample(tmp_path: Path, neo4j_config) -> None:  # ty
     assert json.loads((out / "writes.json").read_text())["turns"] == report["turns"] > 0
     md = (out / "writes.md").read_text()
     assert "best store pass" in md and "CPU bound of that pass" in md
-    # The CPU bound: no pass is faster than its CPU seconds spread over every core allow.
+    # The CPU bound: the rate if the best pass's CPU seconds were spread over every core.
     best = max(
         (r for r in report["rows"] if r["system"] == "store"), key=lambda r: r["turns_per_s"]
     )

@@ -580,30 +580,18 @@ def _check_written(
         )
 
 
-def _stored_elements(tx: Tx, ids: Sequence[str]) -> dict[str, str]:
-    """The stored nodes among ``ids`` (in any namespace): id -> element id."""
-    query = (
-        "UNWIND $ids AS id MATCH (n:Memory {id: id}) USING INDEX SEEK n:Memory(id) "
-        "RETURN collect([id, elementId(n)]) AS found"
-    )
-    out: dict[str, str] = {}
-    for chunk in _chunks(ids, READ_CHUNK):
-        rec = tx.run(query, ids=_Quiet(chunk)).single()
-        out.update(rec["found"] if rec else ())
-    return out
-
-
-def _stored_ids(tx: Tx, ids: Sequence[str], namespace: str | None = None) -> set[str]:
-    """The subset of ``ids`` stored (in ``namespace``, or in any namespace when ``None``)."""
+def _stored_elements(tx: Tx, ids: Sequence[str], namespace: str | None = None) -> dict[str, str]:
+    """The stored nodes among ``ids`` (in ``namespace``, or in any namespace when
+    ``None``): id -> element id."""
     query = (
         "UNWIND $ids AS id MATCH (n:Memory {id: id}) USING INDEX SEEK n:Memory(id) "
         + ("WHERE n.namespace = $ns " if namespace is not None else "")
-        + "RETURN collect(id) AS ids"
+        + "RETURN collect([id, elementId(n)]) AS found"
     )
-    out: set[str] = set()
+    out: dict[str, str] = {}
     for chunk in _chunks(ids, READ_CHUNK):
         rec = tx.run(query, ids=_Quiet(chunk), ns=namespace).single()
-        out.update(rec["ids"] if rec else ())
+        out.update(rec["found"] if rec else ())
     return out
 
 
@@ -1097,12 +1085,14 @@ class Neo4jStore(Store):
             written = state.written if state is not None else set()
             seek: list[list[Any]] = []
             fresh: list[dict[str, Any]] = []
+            new_keys: list[tuple[str, str, str]] = []
             merged: dict[str, list[dict[str, Any]]] = defaultdict(list)
             for key, row in rows.items():
                 src, typ, dst = key
                 if key in done or (src not in created and dst not in created):
                     merged[typ].append(row)
                     continue
+                new_keys.append(key)
                 a, b = elements.get(src), elements.get(dst)
                 ns = row["ns"]
                 # Both ends written by this transaction, in the edge's namespace: found by
@@ -1125,7 +1115,7 @@ class Neo4jStore(Store):
                 for chunk in _chunks(group, EDGE_BATCH)
             ]
             _run_batches(tx, batches, "edges")
-            done.update(key for key in rows if key[0] in created or key[2] in created)
+            done.update(new_keys)
 
         namespaces = {e.namespace for e in edges}
         if state is not None:
@@ -1314,7 +1304,7 @@ class Neo4jStore(Store):
         if not wanted:
             return set()
 
-        return self._read(lambda tx: _stored_ids(tx, wanted, namespace))
+        return set(self._read(lambda tx: _stored_elements(tx, wanted, namespace)))
 
     def _cached_read(self, key: tuple[Any, ...], namespace: str, work: Callable[[Tx], Any]) -> Any:
         """``self._read(work)``, cached per key until a write of ours to the namespace or a TTL.
