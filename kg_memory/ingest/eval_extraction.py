@@ -38,10 +38,10 @@ from kg_memory.embed import HashEmbedder
 from kg_memory.formats import load
 from kg_memory.formats.model import RawConversation
 from kg_memory.ids import stable_id
-from kg_memory.ingest import entities, temporal, triples
 from kg_memory.ingest import turns as turns_stage
 from kg_memory.ingest.context import IngestContext
 from kg_memory.ingest.entities import normalise
+from kg_memory.ingest.registry import stage
 from kg_memory.model import Node
 
 REPO = Path(__file__).resolve().parents[2]
@@ -168,7 +168,7 @@ def run_stages(
         ctx = IngestContext(
             namespace=namespace,
             conversation=conv,
-            conversation_id=stable_id("conversation", namespace, conv.conversation_id),
+            conversation_node_id=stable_id("conversation", namespace, conv.conversation_id),
             store=store,  # type: ignore[arg-type]
             embedder=embedder,
         )
@@ -176,30 +176,31 @@ def run_stages(
         t0 = time.perf_counter()
         ctx.docs = list(nlp.pipe((t.raw.text for t in ctx.turns), batch_size=128))
         secs["parse"] += time.perf_counter() - t0
-        for mod in (entities, temporal, triples):
+        for name in ("entities", "time", "triples"):
             t0 = time.perf_counter()
-            mod.run(ctx)
-            secs[mod.NAME] += time.perf_counter() - t0
+            stage(name).run(ctx)
+            secs[name] += time.perf_counter() - t0
         n_turns += len(ctx.turns)
         for node in ctx.nodes.values():
             store.nodes[node.id] = node
-        ents = ctx.artifacts["entities"]
+        ents = ctx.artifacts.entities or {}
+        mentions, times = ctx.artifacts.mentions or [], ctx.artifacts.times or []
         by_turn: dict[int, list[Any]] = defaultdict(list)
-        for f in ctx.artifacts["facts"]:
+        for f in ctx.artifacts.facts or []:
             by_turn[f.turn_index].append(f)
         for ti, rec in enumerate(ctx.turns):
             out[(conv.conversation_id, rec.raw.turn_id)] = {
                 "text": rec.raw.text,
                 "entities": {
                     (normalise(m.text), normalise(ents[m.entity_id].name)): m
-                    for m in ctx.artifacts["mentions"][ti]
+                    for m in mentions[ti]
                     if not m.pronoun and ents[m.entity_id].type != "CONCEPT"
                 },
                 "facts": [
                     (ents[f.subject_id].name, f.predicate, f.object_text, f.negated)
                     for f in by_turn[ti]
                 ],
-                "times": ctx.artifacts["times"][ti],
+                "times": times[ti],
             }
     return out, dict(secs), n_turns
 

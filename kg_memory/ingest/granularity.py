@@ -73,9 +73,6 @@ from kg_memory.ingest.context import IngestContext, TurnRecord
 from kg_memory.ingest.turns import human_date
 from kg_memory.text import STOPWORDS, tokenize
 
-NAME = "granularity"
-REQUIRES: tuple[str, ...] = ()
-
 #: Turns an extractive session summary quotes (at most).
 SUMMARY_TURNS = 3
 #: Maximal marginal relevance trade-off: centrality against novelty.
@@ -218,7 +215,7 @@ def run(ctx: IngestContext) -> None:
                     members.setdefault(int(c), {})[i] = float(row[c])
         # topics in order of their first turn: stable ids and a readable numbering
         clusters = sorted(members.values(), key=lambda m: min(m))
-        kws = keywords([[texts[i] for i in m] for m in clusters])
+        kws = keywords([[texts[i] for i in m] for m in clusters], KEYWORDS)
         for t, (m, kw) in enumerate(zip(clusters, kws, strict=True)):
             idxs = sorted(m)
             recs = [ctx.turns[i] for i in idxs]
@@ -254,10 +251,10 @@ def run(ctx: IngestContext) -> None:
 
     # -- session summaries --------------------------------------------------------
     session_ids = list(sessions)
-    kws = keywords([[texts[i] for i in sessions[s]] for s in session_ids])
+    kws = keywords([[texts[i] for i in sessions[s]] for s in session_ids], KEYWORDS)
     for sid, kw in zip(session_ids, kws, strict=True):
         idxs = sessions[sid]
-        picked = sorted(idxs[j] for j in mmr_pick(x[idxs], SUMMARY_TURNS))
+        picked = sorted(idxs[j] for j in mmr_pick(x[idxs], SUMMARY_TURNS, MMR_LAMBDA))
         session = ctx.turns[idxs[0]].session
         date = human_date(session.date_time)
         head = f"Session {session.index}" + (f" ({date})" if date else "")
@@ -283,3 +280,20 @@ def run(ctx: IngestContext) -> None:
         for t, c in sorted(share.items()):
             if c / len(idxs) >= TOPIC_SHARE:
                 ctx.add_edge(summ, "IN_TOPIC", topic_ids[t], {"share": round(c / len(idxs), 4)})
+
+
+def config() -> dict[str, object]:
+    """The settings above (read when called: they are part of the ingest fingerprint)."""
+    return {
+        "summary_turns": SUMMARY_TURNS,
+        "mmr_lambda": MMR_LAMBDA,
+        "keywords": KEYWORDS,
+        "min_turns_for_topics": MIN_TURNS_FOR_TOPICS,
+        "turns_per_topic": TURNS_PER_TOPIC,
+        "pca_dims": PCA_DIMS,
+        "soft_threshold": SOFT_THRESHOLD,
+        "topic_share": TOPIC_SHARE,
+        "topic_evidence": TOPIC_EVIDENCE,
+        "quote_chars": QUOTE_CHARS,
+        "seed": SEED,
+    }

@@ -35,9 +35,6 @@ from kg_memory.ingest.artifacts import EntityInfo, EventInfo, FactInfo
 from kg_memory.ingest.context import IngestContext
 from kg_memory.ingest.turns import human_date
 
-NAME = "hyperedges"
-REQUIRES: tuple[str, ...] = ("events", "triples")
-
 MIN_MEMBERS = 3
 MIN_FACTS = 2
 
@@ -106,9 +103,9 @@ def _fact_phrase(fact: FactInfo, entity_id: str, entities: dict[str, EntityInfo]
 
 def run(ctx: IngestContext) -> None:
     """Create the event-frame and entity-session-facts hyperedges."""
-    entities: dict[str, EntityInfo] = ctx.artifacts.get("entities") or {}
-    events: list[EventInfo] = ctx.artifacts.get("events") or []
-    facts: list[FactInfo] = ctx.artifacts.get("facts") or []
+    entities: dict[str, EntityInfo] = ctx.artifacts.entities or {}
+    events: list[EventInfo] = ctx.artifacts.events or []
+    facts: list[FactInfo] = ctx.artifacts.facts or []
     made: list[str] = []
 
     # -- (a) event frames -------------------------------------------------------
@@ -173,4 +170,9 @@ def run(ctx: IngestContext) -> None:
             props={"session": session, "entity": name, "n_facts": len(group)},
         ):
             made.append(hid)
-    ctx.artifacts["hyperedges"] = made
+    ctx.artifacts.hyperedges = made
+
+
+def config() -> dict[str, object]:
+    """The thresholds above (read when called: they are part of the ingest fingerprint)."""
+    return {"min_members": MIN_MEMBERS, "min_facts": MIN_FACTS}

@@ -22,7 +22,7 @@ Algorithm
 5. **Links** (``LINKS_TO``, newer -> earlier note). One matrix product of the
    notes' turn embeddings (reused, no model call; a Note node stores no vector of
    its own: its vector is its source turn's, one ``EVIDENCED_BY`` away), *centred* first
-   (:func:`~kg_memory.ingest.events.centred`: the shared date/speaker/chat
+   (:func:`~kg_memory.ingest.shared.centred`: the shared date/speaker/chat
    component makes every raw MiniLM cosine ~0.55), gives all similarities;
    only the lower triangle (earlier notes) is kept, and notes of the same
    session fewer than ``NEAR`` turns apart are skipped (``NEXT_TURN`` already
@@ -43,7 +43,7 @@ Algorithm
    revisions. Only notes of this conversation evolve, so re-ingesting or
    deleting a conversation never leaves another one changed.
 
-Leaves ``ctx.artifacts["notes"]`` (the Note ids, in turn order). The memory
+Leaves ``ctx.artifacts.notes`` (the Note ids, in turn order). The memory
 links read every stored Note of the namespace once per conversation; set
 ``MEMORY_LINKS = False`` to skip them.
 
@@ -67,11 +67,8 @@ from spacy.strings import get_string_id
 
 from kg_memory.ingest.artifacts import EntityInfo
 from kg_memory.ingest.context import IngestContext
-from kg_memory.ingest.events import centred, centring_mean, speaker_entities, turn_mentions
+from kg_memory.ingest.shared import centred, centring_mean, speaker_entities, turn_mentions
 from kg_memory.ingest.turns import human_date
-
-NAME = "notes"
-REQUIRES: tuple[str, ...] = ("entities",)
 
 MIN_CONTENT = 1
 N_KEYWORDS = 5
@@ -240,10 +237,10 @@ def _speaker_of(ctx: IngestContext, i: int) -> tuple[str, str | None]:
 def run(ctx: IngestContext) -> None:
     """Create Note nodes, their links, and the revisions of evolved notes."""
     n = len(ctx.turns)
-    ctx.artifacts["notes"] = []
+    ctx.artifacts.notes = []
     if n == 0:
         return
-    entities: dict[str, EntityInfo] = ctx.artifacts.get("entities") or {}
+    entities: dict[str, EntityInfo] = ctx.artifacts.entities or {}
     mentions = turn_mentions(ctx)
     speaker_ids = speaker_entities(ctx)
     speakers = set(speaker_ids.values())
@@ -273,7 +270,7 @@ def run(ctx: IngestContext) -> None:
         nouns.append(noun_set - PHATIC)
     if not rows:
         return
-    kws = keywords_tfidf(terms)
+    kws = keywords_tfidf(terms, N_KEYWORDS)
     noun_df: Counter[str] = Counter()
     for noun_set in nouns:
         noun_df.update(noun_set)
@@ -382,7 +379,7 @@ def run(ctx: IngestContext) -> None:
         # No Note -> Entity edges: the note's entities are its turn's MENTIONS, one
         # EVIDENCED_BY away (a copy of each cost the store a relationship per mention).
         ctx.evidence(note.id, [rec.id])
-    ctx.artifacts["notes"] = [note.id for note in notes]
+    ctx.artifacts.notes = [note.id for note in notes]
 
 
 def _link(
@@ -505,3 +502,21 @@ def _memory_links(
                 oid,
                 {"similarity": round(s, 4), "shared_entities": names, "scope": "memory"},
             )
+
+
+def config() -> dict[str, object]:
+    """The thresholds above (read when called: they are part of the ingest fingerprint)."""
+    return {
+        "min_content": MIN_CONTENT,
+        "n_keywords": N_KEYWORDS,
+        "n_topics": N_TOPICS,
+        "topic_min_df": TOPIC_MIN_DF,
+        "near": NEAR,
+        "top_k": TOP_K,
+        "link_sim": LINK_SIM,
+        "memory_link_sim": MEMORY_LINK_SIM,
+        "shared_bonus": SHARED_BONUS,
+        "max_context_updates": MAX_CONTEXT_UPDATES,
+        "max_revisions": MAX_REVISIONS,
+        "memory_links": MEMORY_LINKS,
+    }

@@ -49,9 +49,6 @@ from dateutil.relativedelta import relativedelta
 from kg_memory.ingest.artifacts import TimeMention
 from kg_memory.ingest.context import IngestContext
 
-NAME = "time"
-REQUIRES: tuple[str, ...] = ()
-
 _WD = {
     "monday": 0,
     "mon": 0,
@@ -418,4 +415,9 @@ def run(ctx: IngestContext) -> None:
                 ctx.add_edge(rec.id, "MENTIONS", nid, {"text": expr})
                 turn_times.append(TimeMention(expr, s, e, _d(b), _d(en), grain, nid))
         times.append(turn_times)
-    ctx.artifacts["times"] = times
+    ctx.artifacts.times = times
+
+
+def config() -> dict[str, object]:
+    """No numeric settings: the expressions and conventions are code (``PIPELINE_VERSION``)."""
+    return {}

@@ -47,10 +47,7 @@ from typing import Any
 
 from kg_memory.ingest.artifacts import EntityInfo, FactInfo, Mention, TimeMention
 from kg_memory.ingest.context import IngestContext
-from kg_memory.ingest.entities import _concept_name, ensure_concept, normalise
-
-NAME = "triples"
-REQUIRES: tuple[str, ...] = ("entities", "time")
+from kg_memory.ingest.entities import concept_name, ensure_concept, normalise
 
 RELATION_NOUNS = frozenset(
     [
@@ -299,9 +296,9 @@ def _clause_ok(verb: Any) -> bool:
 class _Extractor:
     def __init__(self, ctx: IngestContext) -> None:
         self.ctx = ctx
-        self.entities: dict[str, EntityInfo] = ctx.artifacts["entities"]
-        self.speaker_ids: dict[str, str] = ctx.artifacts.get("speaker_ids", {})
-        self.addressees: list[str | None] = ctx.artifacts.get("addressees", [])
+        self.entities: dict[str, EntityInfo] = ctx.artifacts.entities or {}
+        self.speaker_ids: dict[str, str] = ctx.artifacts.speaker_ids or {}
+        self.addressees: list[str | None] = ctx.artifacts.addressees or []
 
     def _mention_at(self, mentions: list[Mention], tok: Any) -> Mention | None:
         s, e = tok.idx, tok.idx + len(tok)
@@ -344,7 +341,7 @@ class _Extractor:
         name = None
         for ch in tok.doc.noun_chunks:
             if ch.root.i == tok.i:
-                cn = _concept_name(ch)
+                cn = concept_name(ch)
                 name = cn[0] if cn else None
                 break
         if name is None:
@@ -443,8 +440,10 @@ def run(ctx: IngestContext) -> None:
     if docs is None:
         raise RuntimeError("triples stage needs ctx.docs (the parse)")
     ex = _Extractor(ctx)
-    mentions_all: list[list[Mention]] = ctx.artifacts["mentions"]
-    times_all: list[list[TimeMention]] = ctx.artifacts.get("times", [[] for _ in ctx.turns])
+    mentions_all: list[list[Mention]] = ctx.artifacts.mentions or []
+    times_all: list[list[TimeMention]] = (
+        ctx.artifacts.times if ctx.artifacts.times is not None else [[] for _ in ctx.turns]
+    )
     facts: list[FactInfo] = []
     related: dict[tuple[str, str], set[str]] = {}
     for ti, (rec, doc) in enumerate(zip(ctx.turns, docs, strict=True)):
@@ -546,4 +545,9 @@ def run(ctx: IngestContext) -> None:
             )
     for (a, b), preds in related.items():
         ctx.add_edge(a, "RELATED_TO", b, {"predicates": sorted(preds)})
-    ctx.artifacts["facts"] = facts
+    ctx.artifacts.facts = facts
+
+
+def config() -> dict[str, object]:
+    """No numeric settings: the patterns are code (``PIPELINE_VERSION``)."""
+    return {}
