@@ -70,6 +70,7 @@ import numpy as np
 
 from kg_memory.embed import unit_mean
 from kg_memory.ingest.context import IngestContext, TurnRecord
+from kg_memory.ingest.stage import settings
 from kg_memory.ingest.turns import human_date
 from kg_memory.text import STOPWORDS, tokenize
 
@@ -295,16 +296,10 @@ def _add_summaries(
 
 def config() -> dict[str, object]:
     """The settings above (read when called: they are part of the ingest fingerprint)."""
-    return {
-        "summary_turns": SUMMARY_TURNS,
-        "mmr_lambda": MMR_LAMBDA,
-        "keywords": KEYWORDS,
-        "min_turns_for_topics": MIN_TURNS_FOR_TOPICS,
-        "turns_per_topic": TURNS_PER_TOPIC,
-        "pca_dims": PCA_DIMS,
-        "soft_threshold": SOFT_THRESHOLD,
-        "topic_share": TOPIC_SHARE,
-        "topic_evidence": TOPIC_EVIDENCE,
-        "quote_chars": QUOTE_CHARS,
-        "seed": SEED,
-    }
+    return settings(
+        globals(),
+        (
+            "SUMMARY_TURNS MMR_LAMBDA KEYWORDS MIN_TURNS_FOR_TOPICS TURNS_PER_TOPIC "
+            "PCA_DIMS SOFT_THRESHOLD TOPIC_SHARE TOPIC_EVIDENCE QUOTE_CHARS SEED"
+        ),
+    )

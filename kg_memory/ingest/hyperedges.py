@@ -33,6 +33,7 @@ import numpy as np
 from kg_memory.embed import unit_mean
 from kg_memory.ingest.artifacts import EntityInfo, EventInfo, FactInfo
 from kg_memory.ingest.context import IngestContext
+from kg_memory.ingest.stage import settings
 from kg_memory.ingest.turns import human_date
 
 MIN_MEMBERS = 3
@@ -175,4 +176,4 @@ def run(ctx: IngestContext) -> None:
 
 def config() -> dict[str, object]:
     """The thresholds above (read when called: they are part of the ingest fingerprint)."""
-    return {"min_members": MIN_MEMBERS, "min_facts": MIN_FACTS}
+    return settings(globals(), "MIN_MEMBERS MIN_FACTS")

@@ -68,6 +68,7 @@ from spacy.strings import get_string_id
 from kg_memory.ingest.artifacts import EntityInfo
 from kg_memory.ingest.context import IngestContext
 from kg_memory.ingest.shared import centred, centring_mean, speaker_entities, turn_mentions
+from kg_memory.ingest.stage import settings
 from kg_memory.ingest.turns import human_date
 
 MIN_CONTENT = 1
@@ -557,17 +558,11 @@ def _memory_links(
 
 def config() -> dict[str, object]:
     """The thresholds above (read when called: they are part of the ingest fingerprint)."""
-    return {
-        "min_content": MIN_CONTENT,
-        "n_keywords": N_KEYWORDS,
-        "n_topics": N_TOPICS,
-        "topic_min_df": TOPIC_MIN_DF,
-        "near": NEAR,
-        "top_k": TOP_K,
-        "link_sim": LINK_SIM,
-        "memory_link_sim": MEMORY_LINK_SIM,
-        "shared_bonus": SHARED_BONUS,
-        "max_context_updates": MAX_CONTEXT_UPDATES,
-        "max_revisions": MAX_REVISIONS,
-        "memory_links": MEMORY_LINKS,
-    }
+    return settings(
+        globals(),
+        (
+            "MIN_CONTENT N_KEYWORDS N_TOPICS TOPIC_MIN_DF NEAR TOP_K LINK_SIM "
+            "MEMORY_LINK_SIM SHARED_BONUS MAX_CONTEXT_UPDATES MAX_REVISIONS "
+            "MEMORY_LINKS"
+        ),
+    )

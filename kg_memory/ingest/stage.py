@@ -62,6 +62,18 @@ class Stage(Protocol):
         ...
 
 
+def settings(namespace: Mapping[str, Any], names: str) -> dict[str, Any]:
+    """The values of the constants ``names`` (space-separated) in ``namespace``, in lower case.
+
+    A stage module's ``config()`` is ``settings(globals(), "MIN_FACTS ...")``: read
+    when called, so a changed constant changes the fingerprint.
+
+    >>> settings({"MIN_FACTS": 2, "MIN_MEMBERS": 3, "OTHER": 1}, "MIN_FACTS MIN_MEMBERS")
+    {'min_facts': 2, 'min_members': 3}
+    """
+    return {name.lower(): namespace[name] for name in names.split()}
+
+
 @dataclass(frozen=True, slots=True)
 class StageSpec:
     """A :class:`Stage` declared by one registration line, implemented by a module.
