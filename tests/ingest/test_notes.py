@@ -85,7 +85,7 @@ def test_one_note_per_non_trivial_turn(store: Any) -> None:
     for n in by_turn.values():
         turn = ctx.turn_by_source_id()[n.props["turn_ids"][0]]
         assert (n.id, "EVIDENCED_BY", turn.id) in ctx.edges
-    ents = ctx.artifacts["entities"]
+    ents = ctx.artifacts.entities
     boston = next(e for e, i in ents.items() if i.name == "Boston")
     assert "Boston" in note.props["entity_names"]
     assert (ctx.turns[2].id, "MENTIONS", boston) in ctx.edges

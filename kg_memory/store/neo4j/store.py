@@ -767,10 +767,19 @@ class Neo4jStore(Store):
 
     @staticmethod
     def schema_statements() -> list[str]:
-        """The DDL statements of ``schemas/neo4j.cypher`` (comments removed)."""
-        text = (resource_dir("schemas") / "neo4j.cypher").read_text(encoding="utf-8")
-        body = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("//"))
-        return [s.strip() for s in body.split(";") if s.strip()]
+        """The DDL of ``schemas/neo4j.cypher``, then a vector index per stage-declared label."""
+        from kg_memory.ingest.registry import node_labels  # the stages declare their labels
+
+        def read(name: str) -> list[str]:
+            text = (resource_dir("schemas") / name).read_text(encoding="utf-8")
+            body = "\n".join(ln for ln in text.splitlines() if not ln.lstrip().startswith("//"))
+            return [s.strip() for s in body.split(";") if s.strip()]
+
+        (vector,) = read("neo4j-vector-index.cypher")
+        return read("neo4j.cypher") + [
+            vector.replace("<name>", vector_index_name(lb)).replace("<label>", lb)
+            for lb in node_labels()
+        ]
 
     def _apply_schema(self) -> None:
         """Run every DDL statement (idempotent), then wait for the indexes."""
