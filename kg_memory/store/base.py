@@ -316,15 +316,24 @@ class Store(ABC):
         raise QueryError(f"the {self.name} store has no Cypher engine; use --neo4j for Cypher")
 
 
-def check_neighbour_args(edge_types: Sequence[str] | None, direction: str) -> list[str] | None:
-    """Validate :meth:`Store.neighbours` arguments; the checked edge types (``None``: all).
+def neighbour_args(
+    ids: Sequence[str], edge_types: Sequence[str] | None, direction: str
+) -> tuple[list[str], list[str] | None] | None:
+    """Checked :meth:`Store.neighbours` arguments: the distinct ids and the edge types
+    (``None``: every type); ``None`` when no edge can match (no ids, or no types).
 
-    >>> check_neighbour_args(["MENTIONS"], "out")
-    ['MENTIONS']
+    >>> neighbour_args(["a", "b", "a"], ["MENTIONS"], "out")
+    (['a', 'b'], ['MENTIONS'])
+    >>> neighbour_args(["a"], [], "both") is None
+    True
     """
     if direction not in ("out", "in", "both"):
         raise QueryError(f"direction must be 'out', 'in' or 'both', not {direction!r}")
-    return [check_edge_type(t) for t in edge_types] if edge_types is not None else None
+    types = [check_edge_type(t) for t in edge_types] if edge_types is not None else None
+    wanted = list(dict.fromkeys(ids))
+    if (types is not None and not types) or not wanted:
+        return None
+    return wanted, types
 
 
 def _other_ends(e: Edge, frontier: set[str], direction: Direction) -> Iterator[str]:

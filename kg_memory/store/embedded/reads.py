@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from kg_memory.model import Edge, Node, Stats, check_label
-from kg_memory.store.base import Direction, check_neighbour_args
+from kg_memory.store.base import Direction, neighbour_args
 from kg_memory.store.common import chunks, decode_vector
 from kg_memory.store.embedded.connection import Database
 
@@ -96,10 +96,10 @@ def neighbours(
     edge_types: Sequence[str] | None,
     direction: Direction,
 ) -> list[Edge]:
-    types = check_neighbour_args(edge_types, direction)
-    if types is not None and not types:
+    args = neighbour_args(ids, edge_types, direction)
+    if args is None:
         return []
-    wanted = list(dict.fromkeys(ids))
+    wanted, types = args
     type_sql = f" AND type IN ({marks(len(types))})" if types else ""
     ends = []
     if direction in ("out", "both"):

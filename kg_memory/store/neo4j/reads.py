@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from kg_memory.model import Edge, Node, Stats, check_label
-from kg_memory.store.base import Direction, check_neighbour_args
+from kg_memory.store.base import Direction, neighbour_args
 from kg_memory.store.common import chunks
 from kg_memory.store.neo4j import cypher
 from kg_memory.store.neo4j.connection import Connection, Tx
@@ -87,12 +87,10 @@ def neighbours(
     edge_types: Sequence[str] | None,
     direction: Direction,
 ) -> list[Edge]:
-    types = check_neighbour_args(edge_types, direction)
-    if types is not None and not types:
+    args = neighbour_args(ids, edge_types, direction)
+    if args is None:
         return []
-    wanted = list(dict.fromkeys(ids))
-    if not wanted:
-        return []
+    wanted, types = args
     queries = cypher.neighbours_queries(types, direction)
 
     def work(tx: Tx) -> dict[tuple[str, str, str], Edge]:

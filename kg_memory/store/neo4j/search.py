@@ -96,16 +96,11 @@ def text_stats(
 
 
 def vector_plan(
-    db: Connection,
-    namespace: str,
-    label: str,
-    vector: np.ndarray,
-    k: int,
-    conversation: str | None,
+    db: Connection, namespace: str, srch: Search, conversation: str | None
 ) -> VectorPlan | None:
-    """What a vector search will ask the index for (``None``: nothing in scope)."""
-    check_label(label)
-    q = np.asarray(vector, dtype=np.float64).ravel()
+    """What vector search ``srch`` will ask the index for (``None``: nothing in scope)."""
+    label, k = check_label(srch.label), srch.k
+    q = np.asarray(srch.vector, dtype=np.float64).ravel()
     if k <= 0:
         return None
     in_scope, dims = _scope_aggregate(db, "vectors", namespace, label, conversation, _vector_count)
@@ -190,7 +185,7 @@ def vector_search(
     the first 10 / 50 / 100 index results holds 55% / 94% / 99% of the
     exact top-10; with ``want = 110`` the ranking matches the exact one.
     """
-    plan = vector_plan(db, namespace, label, vector, k, conversation)
+    plan = vector_plan(db, namespace, Search(label, k, vector=vector), conversation)
     if plan is None:
         return []
     return vector_run(db, namespace, plan, conversation, plan.k2)
@@ -326,8 +321,7 @@ def search_many(
             else:
                 batch.keyword(i, srch, terms, lqs[0])
         else:
-            assert srch.vector is not None
-            plan = vector_plan(db, namespace, srch.label, srch.vector, srch.k, conversation)
+            plan = vector_plan(db, namespace, srch, conversation)
             if plan is None:
                 results[i] = []
             else:

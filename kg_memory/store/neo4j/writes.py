@@ -250,33 +250,39 @@ def _delete_batches(tx: Tx, query: str, **params: Any) -> int:
             return deleted
 
 
-def delete_conversation(db: Connection, namespace: str, conversation: str) -> int:
+def _delete(db: Connection, namespace: str, delete: Callable[[Tx], int]) -> int:
+    """Run ``delete`` as a write to ``namespace``; the open transaction forgets what it
+    wrote (its nodes may be gone). The number of nodes deleted."""
     state = db.open_tx
 
     def work(tx: Tx) -> int:
-        linked = tx.run(cypher.LINKED_TO_CONVERSATION, ns=namespace, conv=conversation).single()
-        ids: list[str] = linked["ids"] if linked else []
-        deleted = _delete_batches(
-            tx, cypher.DELETE_CONVERSATION_BATCH, ns=namespace, conv=conversation
-        )
-        for chunk in chunks(ids, READ_CHUNK):
-            rec = tx.run(cypher.DELETE_ORPHANS, ids=Quiet(chunk), ns=namespace).single()
-            deleted += int(rec["c"]) if rec else 0
+        deleted = delete(tx)
         if state is not None:
             state.forget()
         return deleted
 
     return db.write(work, {namespace})
+
+
+def _delete_conversation(namespace: str, conversation: str, tx: Tx) -> int:
+    linked = tx.run(cypher.LINKED_TO_CONVERSATION, ns=namespace, conv=conversation).single()
+    ids: list[str] = linked["ids"] if linked else []
+    deleted = _delete_batches(tx, cypher.DELETE_CONVERSATION_BATCH, ns=namespace, conv=conversation)
+    for chunk in chunks(ids, READ_CHUNK):
+        rec = tx.run(cypher.DELETE_ORPHANS, ids=Quiet(chunk), ns=namespace).single()
+        deleted += int(rec["c"]) if rec else 0
+    return deleted
+
+
+def delete_conversation(db: Connection, namespace: str, conversation: str) -> int:
+    """Delete a conversation's nodes, then the namespace-level nodes it leaves without edges."""
+    return _delete(db, namespace, functools.partial(_delete_conversation, namespace, conversation))
 
 
 def delete_namespace(db: Connection, namespace: str) -> int:
     """Delete a namespace in one transaction, :data:`DELETE_BATCH` nodes per statement."""
-    state = db.open_tx
-
-    def work(tx: Tx) -> int:
-        deleted = _delete_batches(tx, cypher.DELETE_NAMESPACE_BATCH, ns=namespace)
-        if state is not None:
-            state.forget()
-        return deleted
-
-    return db.write(work, {namespace})
+    return _delete(
+        db,
+        namespace,
+        functools.partial(_delete_batches, query=cypher.DELETE_NAMESPACE_BATCH, ns=namespace),
+    )
