@@ -3,7 +3,19 @@
 Every backend is a subpackage with a :class:`~kg_memory.store.base.Store`
 subclass whose constructor takes one :class:`~kg_memory.config.StoreConfig`
 (its ``config_class``); :func:`open_store` picks the class by the config's
-``backend``. Adding a backend: one subpackage, one line in :data:`BACKENDS`.
+``backend``.
+
+Adding a backend ``foo``:
+
+1. ``kg_memory/store/foo/`` with a ``Store`` subclass: ``name = "foo"``,
+   ``config_class``, ``__init__(config)`` (call ``self.check_config(config)``),
+   every abstract method of :class:`~kg_memory.store.base.Store`, and
+   ``supports_cypher = True`` if :meth:`~kg_memory.store.base.Store.cypher` runs
+   queries. Shared helpers are in :mod:`kg_memory.store.common`.
+2. A ``StoreConfig`` subclass with ``backend = "foo"`` and a ``from_env()``
+   classmethod (its settings from ``KG_MEMORY_*`` variables).
+3. One line in :data:`BACKENDS`. The contract tests (``tests/store/test_contract.py``)
+   then run on it, configured by ``from_env()``.
 
 >>> sorted(BACKENDS)
 ['embedded', 'neo4j']
