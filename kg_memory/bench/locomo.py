@@ -73,6 +73,7 @@ from kg_memory.bench.metrics import (
     rounded,
     summarize,
 )
+from kg_memory.config import EmbeddedConfig
 from kg_memory.embed import CachedEmbedder, Embedder, MiniLMEmbedder
 from kg_memory.errors import ConfigError, InputError, KGMemoryError
 from kg_memory.formats import load
@@ -355,7 +356,7 @@ def bench_namespace(cid: str) -> str:
 def _embedded_factory() -> Callable[[str], tuple[Any, str, Callable[[], None]]]:
     def open_store(cid: str) -> tuple[Any, str, Callable[[], None]]:
         tmp = tempfile.TemporaryDirectory(prefix=f"kgm-bench-{cid}-")
-        store = backend_class("embedded")(Path(tmp.name) / "store")  # type: ignore[call-arg]
+        store = backend_class("embedded")(EmbeddedConfig(Path(tmp.name) / "store"))
 
         def cleanup() -> None:
             store.close()
@@ -376,7 +377,7 @@ def _neo4j_factory(uri: str) -> Callable[[str], tuple[Any, str, Callable[[], Non
         raise ConfigError("no Neo4j URI")
 
     def open_store(cid: str) -> tuple[Any, str, Callable[[], None]]:
-        store = backend_class("neo4j")(cfg)  # type: ignore[call-arg]
+        store = backend_class("neo4j")(cfg)
         ns = bench_namespace(cid)
         store.delete_namespace(ns)
 

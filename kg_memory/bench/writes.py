@@ -47,7 +47,7 @@ from rich.progress import Progress
 
 from kg_memory.bench.locomo import available_cores, load_dataset
 from kg_memory.bench.metrics import fmt, rate, rounded
-from kg_memory.config import Neo4jConfig
+from kg_memory.config import EmbeddedConfig, Neo4jConfig
 from kg_memory.embed import HashEmbedder
 from kg_memory.errors import ConfigError
 from kg_memory.ingest.pipeline import IngestReport, Pipeline
@@ -81,7 +81,7 @@ def prepare(data: Path, limit: int | None, progress: Progress) -> list[Prepared]
     embedder = HashEmbedder()
     for conv in ds.conversations:
         with tempfile.TemporaryDirectory(prefix="kgm-writes-") as tmp:
-            scratch = open_store(tmp)
+            scratch = open_store(EmbeddedConfig(Path(tmp)))
             ns = f"bench-writes-{conv.conversation_id}"
             ctx = Pipeline(scratch, embedder, ns).process(conv, IngestReport())
             scratch.close()
@@ -181,11 +181,11 @@ def _two_writers(stores: Sequence[Any], convs: Sequence[Prepared], meter: Meter)
 
 
 def _probe_rows(c: Prepared, with_props: bool) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    from kg_memory.store.neo4j.store import _edge_row, _node_row
+    from kg_memory.store.neo4j.rows import edge_row, node_row
 
-    nodes = [{"id": n.id, **(_node_row(n)["props"] if with_props else {})} for n in c.nodes]
+    nodes = [{"id": n.id, **(node_row(n)["props"] if with_props else {})} for n in c.nodes]
     edges = [
-        {"src": e.src, "dst": e.dst, "props": _edge_row(e)["props"] if with_props else {}}
+        {"src": e.src, "dst": e.dst, "props": edge_row(e)["props"] if with_props else {}}
         for e in c.edges
     ]
     return nodes, edges
@@ -205,16 +205,16 @@ PROBE_CLEAR = (
 def _probe_pass(
     driver: Any, database: str, convs: Sequence[Prepared], with_props: bool, meter: Meter
 ) -> None:
-    from kg_memory.store.neo4j.store import _chunks
+    from kg_memory.store.common import chunks
 
     for c in convs:
         nodes, edges = _probe_rows(c, with_props)
         with driver.session(database=database) as s:
             s.run(PROBE_CLEAR).consume()
             with meter.timed(), s.begin_transaction() as tx:
-                for chunk in _chunks(nodes, NODE_BATCH):
+                for chunk in chunks(nodes, NODE_BATCH):
                     tx.run(PROBE_NODES, rows=chunk).consume()
-                for chunk in _chunks(edges, EDGE_BATCH):
+                for chunk in chunks(edges, EDGE_BATCH):
                     tx.run(PROBE_EDGES, rows=chunk).consume()
                 tx.commit()
 
@@ -240,8 +240,8 @@ def run_write_bench(
     with Progress(console=console, transient=True) as progress:
         convs = prepare(data, limit, progress)
         turns = sum(c.turns for c in convs)
-        store = cls(cfg)  # type: ignore[call-arg]
-        second = cls(cfg)  # type: ignore[call-arg]
+        store = cls(cfg)
+        second = cls(cfg)
         driver = GraphDatabase.driver(cfg.uri, auth=(cfg.user, cfg.password))
         server = partial(server_cpu_seconds, driver, cfg.database)
         try:

@@ -15,9 +15,10 @@ from kg_memory.testing import make_conversation as make_conv
 
 @pytest.fixture
 def store(tmp_path: Path):  # type: ignore[no-untyped-def]
-    from kg_memory.store import backend_class
+    from kg_memory.config import EmbeddedConfig
+    from kg_memory.store import open_store
 
-    s = backend_class("embedded")(tmp_path / "s")  # type: ignore[call-arg]
+    s = open_store(EmbeddedConfig(tmp_path / "s"))
     yield s
     s.close()
 

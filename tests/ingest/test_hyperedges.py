@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from kg_memory.config import EmbeddedConfig
 from kg_memory.embed import HashEmbedder
 from kg_memory.formats.model import RawConversation, RawSession, RawTurn
 from kg_memory.ids import stable_id
@@ -15,7 +16,7 @@ from kg_memory.ingest import turns as turns_stage
 from kg_memory.ingest.artifacts import Artifacts, EntityInfo, EventInfo, FactInfo
 from kg_memory.ingest.context import IngestContext
 from kg_memory.ingest.pipeline import IngestReport, Pipeline
-from kg_memory.store import backend_class
+from kg_memory.store import open_store
 
 DATE = "2023-05-08T13:56:00"
 TURNS = [
@@ -133,7 +134,7 @@ def test_fewer_than_three_members_is_no_hyperedge() -> None:
 
 @pytest.fixture
 def store(tmp_path: Path) -> Any:
-    s = backend_class("embedded")(tmp_path / "s")  # type: ignore[call-arg]
+    s = open_store(EmbeddedConfig(tmp_path / "s"))
     yield s
     s.close()
 

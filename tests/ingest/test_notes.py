@@ -12,12 +12,13 @@ from typing import Any
 
 import pytest
 
+from kg_memory.config import EmbeddedConfig
 from kg_memory.embed import HashEmbedder
 from kg_memory.formats.model import RawConversation, RawSession, RawTurn
 from kg_memory.ingest import notes
 from kg_memory.ingest.context import IngestContext
 from kg_memory.ingest.pipeline import IngestReport, Pipeline
-from kg_memory.store import backend_class
+from kg_memory.store import open_store
 
 DATES = ("2023-05-08T13:56:00", "2023-05-25T10:00:00")
 S1 = [
@@ -55,7 +56,7 @@ def process(store: Any, conv: RawConversation, namespace: str = "ns") -> IngestC
 
 @pytest.fixture
 def store(tmp_path: Path) -> Any:
-    s = backend_class("embedded")(tmp_path / "s")  # type: ignore[call-arg]
+    s = open_store(EmbeddedConfig(tmp_path / "s"))
     yield s
     s.close()
 

@@ -21,7 +21,7 @@ from kg_memory.config import Neo4jConfig
 from kg_memory.errors import QueryError, StoreUnavailableError
 from kg_memory.model import Edge, Node
 from kg_memory.queries import get_query, list_queries
-from kg_memory.store.neo4j.store import find_write_clause
+from kg_memory.store.neo4j.explorer import find_write_clause
 
 EXPECTED = {
     "conversation_overview",
@@ -548,9 +548,9 @@ def test_store_cypher_refuses_writes(
     with pytest.raises(QueryError, match="read-only: found DETACH"):
         store.cypher("MATCH (n:Memory {namespace: $namespace}) DETACH DELETE n", {"namespace": ns})
     # the second line of defence: the READ session refuses what the guard missed
-    import kg_memory.store.neo4j.store as mod
+    from kg_memory.store.neo4j import explorer
 
-    monkeypatch.setattr(mod, "find_write_clause", lambda q: None)
+    monkeypatch.setattr(explorer, "find_write_clause", lambda q: None)
     with pytest.raises(QueryError, match="read-only"):
         store.cypher(
             "CREATE (n:Memory {namespace: $namespace, id: 'evil'}) RETURN n", {"namespace": ns}
@@ -564,7 +564,7 @@ def test_store_cypher_refuses_writes(
     assert [r["t"]["turn_id"] for r in rows] == ["D1:1", "D1:2", "D2:1"]
     first = rows[0]["t"]
     assert first["_labels"] == ["Memory", "Turn"] and first["speaker"] == "Caroline"
-    assert "embedding" not in first and "props_json" not in first
+    assert "embedding" not in first and "props_extra" not in first
     rels = store.cypher(
         "MATCH (:Turn {id: $id})-[r]->() RETURN r ORDER BY type(r)", {"id": nid(ns, "t1")}
     )
