@@ -45,7 +45,8 @@ from typing import Any
 from rich.console import Console
 from rich.progress import Progress
 
-from kg_memory.bench.locomo import available_cores, load_dataset
+from kg_memory.bench.dataset import load_dataset
+from kg_memory.bench.machine import available_cores
 from kg_memory.bench.metrics import fmt, rate, rounded
 from kg_memory.config import Neo4jConfig
 from kg_memory.embed import HashEmbedder
