@@ -2,27 +2,37 @@
 
 Each command opens the memory, calls one library function, renders the
 result (table, JSON, progress bar) and turns library errors into one line on
-stderr with exit code 2.
+stderr with exit code 2. The options and error mapping every command shares are
+in :mod:`kg_memory.cli_common`; the ``bench`` commands in :mod:`kg_memory.cli_bench`.
 """
 
 from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from functools import wraps
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from kg_memory.errors import InputError, KGMemoryError
+from kg_memory.cli_bench import bench_app
+from kg_memory.cli_common import (
+    JsonOpt,
+    NamespaceOpt,
+    Neo4jOpt,
+    ParamOpt,
+    StoreOpt,
+    clean_errors,
+    err,
+    opened,
+    out,
+    print_json,
+)
+from kg_memory.errors import InputError
 from kg_memory.ingest.pipeline import IngestReport
-from kg_memory.memory import Memory
 from kg_memory.retrieval.evidence import Answer
 
 app = typer.Typer(
@@ -31,66 +41,8 @@ app = typer.Typer(
     add_completion=False,
 )
 queries_app = typer.Typer(help="Named Cypher queries shipped in queries/.", no_args_is_help=True)
-bench_app = typer.Typer(help="Benchmarks.", no_args_is_help=True)
 app.add_typer(queries_app, name="queries")
 app.add_typer(bench_app, name="bench")
-
-out = Console()
-err = Console(stderr=True)
-
-StoreOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--store", help="Embedded store directory [env: KG_MEMORY_STORE].", show_default=False
-    ),
-]
-NamespaceOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--namespace", "-n", help="Whose memory [env: KG_MEMORY_NAMESPACE; default: default]."
-    ),
-]
-Neo4jOpt = Annotated[
-    str | None,
-    typer.Option("--neo4j", help="Use Neo4j at this Bolt URI [env: KG_MEMORY_NEO4J_URI]."),
-]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
-ParamOpt = Annotated[
-    list[str] | None, typer.Option("--param", "-p", help="key=value parameter (repeatable).")
-]
-LocomoDirArg = Annotated[
-    Path, typer.Argument(help="Directory of LoCoMo conv-*.json files (or locomo10.json).")
-]
-LimitOpt = Annotated[int | None, typer.Option(help="Only the first N conversations (smoke runs).")]
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def clean_errors(fn: F) -> F:
-    """Turn kg-memory errors into one clear line on stderr and exit code 2."""
-
-    @wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except KGMemoryError as exc:
-            err.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
-            raise typer.Exit(2) from None
-
-    return wrapper  # type: ignore[return-value]
-
-
-@contextmanager
-def opened(store: Path | None, namespace: str | None, neo4j: str | None) -> Iterator[Memory]:
-    mem = Memory.open(store, namespace=namespace, neo4j_uri=neo4j)
-    try:
-        yield mem
-    finally:
-        mem.close()
-
-
-def _print_json(obj: Any) -> None:
-    sys.stdout.write(json.dumps(obj, ensure_ascii=False, indent=2) + "\n")
 
 
 # -- ingest ------------------------------------------------------------------
@@ -129,7 +81,7 @@ def ingest(
 
             report = mem.ingest(paths, format=format, stages=stages, force=force, progress=progress)
         if as_json:
-            _print_json(report.as_dict())
+            print_json(report.as_dict())
         else:
             out.print(_ingest_table(report, mem.namespace))
 
@@ -204,7 +156,7 @@ def ask(
         assert question is not None
         ans = mem.ask(question, k=k, conversation=conversation, preset=preset)
         if as_json:
-            _print_json(ans.as_dict())
+            print_json(ans.as_dict())
             return
         out.print(_evidence_table(ans, trace))
         if trace:
@@ -281,7 +233,7 @@ def stats(
     with opened(store, namespace, neo4j) as mem:
         st = mem.stats()
         if as_json:
-            _print_json({"namespace": mem.namespace, **st.as_dict()})
+            print_json({"namespace": mem.namespace, **st.as_dict()})
             return
         table = Table(title=f"namespace '{mem.namespace}'")
         table.add_column("kind")
@@ -357,7 +309,7 @@ def export(
 # -- cypher / queries -----------------------------------------------------------
 def _print_rows(rows: list[dict[str, Any]], as_json: bool) -> None:
     if as_json:
-        _print_json(rows)
+        print_json(rows)
         return
     if not rows:
         out.print("(no rows)")
@@ -402,9 +354,7 @@ def queries_list(as_json: JsonOpt = False) -> None:
 
     qs = list_queries()
     if as_json:
-        _print_json(
-            [{"name": q.name, "description": q.description, "params": q.params} for q in qs]
-        )
+        print_json([{"name": q.name, "description": q.description, "params": q.params} for q in qs])
         return
     table = Table()
     table.add_column("name")
@@ -434,49 +384,6 @@ def queries_run(
     q = get_query(name)
     with opened(store, namespace, neo4j) as mem:
         _print_rows(mem.cypher(q.text, parse_params(param or [])), as_json)
-
-
-# -- bench ---------------------------------------------------------------------
-@bench_app.command("locomo")
-@clean_errors
-def bench_locomo(
-    data_dir: LocomoDirArg,
-    out_dir: Annotated[
-        Path, typer.Option("--out", help="Where to write JSON and markdown.")
-    ] = Path("results"),
-    stages: Annotated[str, typer.Option(help="Ingest stages for kg-memory.")] = "all",
-    limit: LimitOpt = None,
-    neo4j: Neo4jOpt = None,
-) -> None:
-    """Evidence recall@k / hit@k on LoCoMo, beside flat BM25, dense and RRF baselines.
-
-    Example: kg-memory bench locomo ../shared/data/locomo
-    """
-    from kg_memory.bench.locomo import run_locomo_bench
-
-    run_locomo_bench(
-        data_dir, out_dir=out_dir, stages=stages, limit=limit, neo4j_uri=neo4j, console=err
-    )
-
-
-@bench_app.command("writes")
-@clean_errors
-def bench_writes(
-    data_dir: LocomoDirArg,
-    neo4j: Annotated[str, typer.Option("--neo4j", help="bolt:// URI of the Neo4j server.")],
-    out_dir: Annotated[
-        Path, typer.Option("--out", help="Where to write writes.json and writes.md.")
-    ] = Path("results/writes"),
-    passes: Annotated[int, typer.Option(min=1, help="Timed passes of the store write.")] = 6,
-    limit: LimitOpt = None,
-) -> None:
-    """Neo4j store-write throughput over repeated passes, beside the server's raw floors.
-
-    Example: kg-memory bench writes ../shared/data/locomo --neo4j bolt://127.0.0.1:17687
-    """
-    from kg_memory.bench.writes import run_write_bench
-
-    run_write_bench(data_dir, neo4j, out_dir=out_dir, passes=passes, limit=limit, console=err)
 
 
 def main() -> None:  # pragma: no cover - entry point
