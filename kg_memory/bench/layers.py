@@ -24,8 +24,9 @@ from typing import Any
 
 from rich.progress import Progress
 
-from kg_memory.bench.locomo import bench_namespace, load_dataset
+from kg_memory.bench.dataset import load_dataset
 from kg_memory.bench.metrics import first_distinct, recall_at_k
+from kg_memory.bench.systems import bench_namespace
 from kg_memory.config import EmbeddedConfig
 from kg_memory.embed import Embedder, MiniLMEmbedder
 from kg_memory.memory import Memory
