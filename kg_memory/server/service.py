@@ -114,7 +114,8 @@ class MemoryService:
         self._gate = ReadWriteGate()
         self._writer = _gated(open_store(settings.store_dir, settings.neo4j), self._gate)
         self._all: list[Store] = [self._writer]
-        self._readers: queue.SimpleQueue[Store] = queue.SimpleQueue()
+        # LIFO: sequential requests reuse the reader whose caches are warm
+        self._readers: queue.LifoQueue[Store] = queue.LifoQueue()
         try:
             for _ in range(max(1, readers)):
                 store = open_store(settings.store_dir, settings.neo4j)

@@ -68,6 +68,7 @@ def start_server(
     env: dict[str, str],
     log: Path,
     timeout: float = 120,
+    cwd: Path | None = None,
 ) -> Server:
     """Start ``kg-memory serve ARGS`` on a free port; wait until ``/health`` answers."""
     port = free_port()
@@ -77,6 +78,7 @@ def start_server(
         stdout=out,
         stderr=subprocess.STDOUT,
         env=env,
+        cwd=cwd,
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + timeout

@@ -304,3 +304,19 @@ def test_recall_returns_what_ask_json_prints(server: Server, namespace: str, bac
     printed = json.loads(cli.stdout)
     assert http["evidence"] == printed["evidence"]
     assert http["trace"] == printed["trace"]
+
+
+def test_cypher_is_read_only_and_namespaced(server: Server, namespace: str, backend: str) -> None:
+    with server.client() as c:
+        c.post(server.api(namespace, "remember"), json={"turns": demo_turns(3)}).raise_for_status()
+        q = {"query": "MATCH (t:Turn {namespace: $namespace}) RETURN count(t) AS turns"}
+        r = c.post(server.api(namespace, "cypher"), json=q)
+        if backend == "embedded":
+            assert r.status_code == 400 and "no Cypher engine" in r.json()["message"]
+            return
+        assert r.status_code == 200, r.text
+        assert r.json()["rows"] == [{"turns": 3}]
+        write = {"query": "MATCH (t:Turn {namespace: $namespace}) DETACH DELETE t"}
+        r = c.post(server.api(namespace, "cypher"), json=write)
+        assert r.status_code == 400 and r.json()["error"] == "QueryError"
+        assert c.get(server.api(namespace, "stats")).json()["nodes"]["Turn"] == 3
