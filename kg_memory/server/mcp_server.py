@@ -37,15 +37,16 @@ INSTRUCTIONS = (
 Namespace = Annotated[
     str | None, Field(description="Whose memory (default: the server's namespace).")
 ]
-_READ = ToolAnnotations(readOnlyHint=True, idempotentHint=True, openWorldHint=False)
+_READ = ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=False)
 
 
 def build_mcp(service: MemoryService, tokens: TokenTable | None = None) -> MCPServer:
     """An MCP server whose tools call ``service``; ``tokens`` guard the HTTP transport."""
     server = MCPServer(name="kg-memory", version=__version__, instructions=INSTRUCTIONS)
     tools = Tools(service, tokens or TokenTable())
-    write = ToolAnnotations(destructiveHint=True, idempotentHint=True, openWorldHint=False)
-    server.add_tool(tools.remember, annotations=write)
+    write = ToolAnnotations(destructive_hint=True, idempotent_hint=True, open_world_hint=False)
+    add = ToolAnnotations(destructive_hint=False, idempotent_hint=True, open_world_hint=False)
+    server.add_tool(tools.remember, annotations=add)
     server.add_tool(tools.recall, annotations=_READ)
     server.add_tool(tools.forget, annotations=write)
     server.add_tool(tools.stats, annotations=_READ)
