@@ -148,20 +148,20 @@ def throughput(url: str, questions: Sequence[str], k: int, clients: int) -> floa
 
 
 def in_process_asks(store: Path, questions: Sequence[str], k: int) -> dict[str, list[float]]:
-    """Wall seconds of :meth:`Memory.ask` in this process: on a worker thread (as the
-    server answers) and on the main thread.
+    """Wall seconds of :meth:`Memory.ask` in this process, threaded as the server is
+    (model loaded on the main thread, questions answered on a worker thread) and
+    as a plain script is (everything on the main thread).
 
-    They differ on a busy machine: torch's intra-op thread pool of the main
-    thread slows the question's embedding down many times when the cores are
-    oversubscribed, while a worker thread's does not (20-50x measured here at
-    load 10-14 on 2 cores). The worker-thread time is the fair comparison.
+    They differ on a busy machine: with the cores oversubscribed, torch's
+    intra-op thread pool makes the main thread's question embedding many times
+    slower than a worker thread's (measured 20-50x at load 10-14 on 2 cores).
+    The server-like threading is the fair measure of what HTTP adds.
     """
     from kg_memory.memory import Memory
 
     with Memory.open(store, namespace=NAMESPACE, embedder="minilm") as mem:
 
         def run() -> list[float]:
-            mem.ask(questions[0], k=k)  # load the model, warm the caches
             out = []
             for q in questions:
                 t0 = time.perf_counter()
@@ -169,6 +169,7 @@ def in_process_asks(store: Path, questions: Sequence[str], k: int) -> dict[str, 
                 out.append(time.perf_counter() - t0)
             return out
 
+        mem.ask(questions[0], k=k)  # load the model on the main thread, as the server does
         with ThreadPoolExecutor(1) as pool:
             worker = pool.submit(run).result()
         return {"worker_thread": worker, "main_thread": run()}
