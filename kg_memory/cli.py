@@ -31,6 +31,7 @@ from kg_memory.cli_common import (
     out,
     print_json,
 )
+from kg_memory.cli_server import server_app
 from kg_memory.errors import InputError
 from kg_memory.ingest.pipeline import IngestReport
 from kg_memory.retrieval.evidence import Answer
@@ -43,6 +44,7 @@ app = typer.Typer(
 queries_app = typer.Typer(help="Named Cypher queries shipped in queries/.", no_args_is_help=True)
 app.add_typer(queries_app, name="queries")
 app.add_typer(bench_app, name="bench")
+app.add_typer(server_app)  # serve, mcp: top-level commands
 
 
 # -- ingest ------------------------------------------------------------------

@@ -52,3 +52,27 @@ def bench_writes(
     from kg_memory.bench.writes import run_write_bench
 
     run_write_bench(data_dir, neo4j, out_dir=out_dir, passes=passes, limit=limit, console=err)
+
+
+@bench_app.command("serve")
+@clean_errors
+def bench_serve(
+    data_dir: Annotated[Path, typer.Argument(help="Directory of LoCoMo conv-*.json files.")] = Path(
+        "../shared/data/locomo"
+    ),
+    out_dir: Annotated[
+        Path, typer.Option("--out", help="Where to write serve.json and serve.md.")
+    ] = Path("results/serve"),
+    adds: Annotated[int, typer.Option(min=1, help="Single-turn adds to time.")] = 6,
+    questions: Annotated[int, typer.Option(min=2, help="Questions to time.")] = 40,
+    clients: Annotated[int, typer.Option(min=2, help="Concurrent HTTP clients.")] = 8,
+) -> None:
+    """Server speed on the embedded store: add one turn, ask over HTTP, throughput, CLI walls.
+
+    Example: kg-memory bench serve ../shared/data/locomo
+    """
+    from kg_memory.bench.serve import run_serve_bench
+
+    run_serve_bench(
+        data_dir, out_dir=out_dir, adds=adds, questions=questions, clients=clients, console=err
+    )

@@ -69,3 +69,7 @@ class QueryError(KGMemoryError, ValueError):
 
 class ModelError(KGMemoryError):
     """A local model (embedding, spaCy pipeline) cannot be loaded."""
+
+
+class ConflictError(InputError):
+    """Input contradicts what is stored (e.g. a turn id already stored with other content)."""

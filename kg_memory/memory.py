@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kg_memory.config import Settings
 from kg_memory.embed import Embedder, get_embedder
@@ -24,6 +24,9 @@ from kg_memory.retrieval.evidence import Answer
 from kg_memory.retrieval.presets import DEFAULT_PRESET, search
 from kg_memory.store import open_store
 from kg_memory.store.base import Store
+
+if TYPE_CHECKING:
+    from kg_memory.append import RememberReport
 
 
 class Memory:
@@ -129,6 +132,24 @@ class Memory:
         self.pipeline(stages).ingest_conversations(convs, report, force=force, progress=progress)
         report.seconds = time.perf_counter() - t0
         return report
+
+    def remember(self, turns: Any, *, stages: Sequence[str] | str | None = None) -> RememberReport:
+        """Add turns (objects of the JSONL turn format) to their conversations.
+
+        Idempotent per turn id; the conversations they touch are re-ingested
+        whole for now (see :mod:`kg_memory.append`).
+        """
+        from kg_memory.append import remember
+
+        return remember(self, turns, stages=stages)
+
+    def forget_turn(
+        self, conversation: str, turn_id: str, *, stages: Sequence[str] | str | None = None
+    ) -> int:
+        """Remove one turn and everything derived only from it; return the turns left."""
+        from kg_memory.append import forget_turn
+
+        return forget_turn(self, conversation, turn_id, stages=stages)
 
     # -- query ------------------------------------------------------------
     def ask(

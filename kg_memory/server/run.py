@@ -1,0 +1,71 @@
+"""What ``kg-memory serve`` and ``kg-memory mcp`` run."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kg_memory.server.auth import TokenTable, check_bind
+from kg_memory.server.service import DEFAULT_READERS, MemoryService
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8765
+
+
+@dataclass
+class ServeOptions:
+    """The options shared by ``serve`` and ``mcp``."""
+
+    store_dir: Path | None = None
+    neo4j_uri: str | None = None
+    namespace: str | None = None
+    embedder: str | None = None
+    stages: str = "all"
+    readers: int = DEFAULT_READERS
+    host: str = DEFAULT_HOST
+    port: int = DEFAULT_PORT
+    tokens: Sequence[str] = field(default_factory=list)
+    tokens_file: Path | None = None
+    log_level: str = "info"
+
+    def open_service(self) -> MemoryService:
+        return MemoryService.open(
+            self.store_dir,
+            neo4j_uri=self.neo4j_uri,
+            namespace=self.namespace,
+            embedder=self.embedder,
+            stages=self.stages,
+            readers=self.readers,
+        )
+
+
+def serve(opts: ServeOptions) -> None:
+    """Check the bind, load the models, serve HTTP + MCP until interrupted."""
+    import uvicorn
+
+    from kg_memory.server.app import create_app
+
+    tokens = TokenTable.parse(opts.tokens, opts.tokens_file)
+    check_bind(opts.host, tokens)
+    with opts.open_service() as service:
+        service.warm_up()
+        app = create_app(service, tokens, host=opts.host)
+        auth = f"{len(tokens.tokens)} token(s)" if tokens.enabled else "no token"
+        print(
+            f"kg-memory: {service.backend} store, namespace '{service.default_namespace}',"
+            f" {auth}; API docs at http://{opts.host}:{opts.port}/docs, MCP at /mcp",
+            file=sys.stderr,
+            flush=True,
+        )
+        uvicorn.run(app, host=opts.host, port=opts.port, log_level=opts.log_level)
+
+
+def run_stdio(opts: ServeOptions) -> None:
+    """Serve the MCP tools over stdin/stdout (stdout carries only MCP messages)."""
+    from kg_memory.server.mcp_server import build_mcp
+
+    with opts.open_service() as service:
+        service.warm_up()
+        build_mcp(service).run("stdio")

@@ -1,0 +1,254 @@
+"""The operations the HTTP API and the MCP tools share, over :class:`kg_memory.Memory`.
+
+One :class:`MemoryService` per server process holds the models (loaded once)
+and the open stores:
+
+* **one writer**: a store connection used only under the service's write lock,
+  so writes (``remember``, ``forget``) queue up one at a time;
+* **a pool of readers**: separate connections, one per concurrent read (on
+  the embedded store each is its own SQLite connection in WAL mode), so reads
+  go on while the writer processes new turns.
+
+A read (one request: a search makes many store calls) must never see half
+of a write. Neither store gives that on its own across several statements:
+SQLite in autocommit mode takes a fresh snapshot per statement, and Neo4j's
+read-committed isolation lets a read see a transaction while it commits. So
+a :class:`ReadWriteGate` keeps commits and reads apart: reads share it for
+their whole duration; the writer takes it alone only while it commits (the
+store transaction of an ingest, a delete), not while it parses and embeds,
+which is where a write spends its time. Writes from other processes (a CLI
+``ingest`` into the same store) are not gated.
+
+Every operation takes the namespace explicitly and returns plain JSON data.
+"""
+
+from __future__ import annotations
+
+import json
+import queue
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from kg_memory.config import Settings
+from kg_memory.embed import Embedder, get_embedder
+from kg_memory.ingest.pipeline import resolve_stages
+from kg_memory.memory import Memory
+from kg_memory.server.recall import Filters, recall
+from kg_memory.store import open_store
+from kg_memory.store.base import Store
+
+#: Read connections kept open by default.
+DEFAULT_READERS = 4
+
+
+class ReadWriteGate:
+    """Many readers or one committing writer; a waiting writer goes before new readers.
+
+    >>> gate = ReadWriteGate()
+    >>> with gate.read(), gate.read():
+    ...     pass
+    >>> with gate.write():
+    ...     pass
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._readers = 0
+        self._writer: int | None = None  # thread id of the committing writer
+        self._depth = 0
+        self._waiting_writers = 0
+
+    @contextmanager
+    def read(self) -> Iterator[None]:
+        with self._cond:
+            self._cond.wait_for(lambda: self._writer is None and not self._waiting_writers)
+            self._readers += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._readers -= 1
+                self._cond.notify_all()
+
+    @contextmanager
+    def write(self) -> Iterator[None]:
+        """Exclusive; re-entrant in the writing thread (a store transaction may nest)."""
+        me = threading.get_ident()
+        with self._cond:
+            if self._writer == me:
+                self._depth += 1
+            else:
+                self._waiting_writers += 1
+                self._cond.wait_for(lambda: self._writer is None and not self._readers)
+                self._waiting_writers -= 1
+                self._writer, self._depth = me, 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._depth -= 1
+                if not self._depth:
+                    self._writer = None
+                    self._cond.notify_all()
+
+
+class MemoryService:
+    """Models loaded once, one writer and a pool of readers over one store."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        stages: Sequence[str] | str | None = None,
+        readers: int = DEFAULT_READERS,
+        embedder: Embedder | None = None,
+    ) -> None:
+        self.settings = settings
+        self.default_namespace = settings.namespace
+        self.stages = resolve_stages(stages)
+        self.embedder = embedder or get_embedder(settings.embedder)
+        self._write_lock = threading.Lock()
+        self._gate = ReadWriteGate()
+        self._writer = _gated(open_store(settings.store), self._gate)
+        self._all: list[Store] = [self._writer]
+        # LIFO: sequential requests reuse the reader whose caches are warm
+        self._readers: queue.LifoQueue[Store] = queue.LifoQueue()
+        try:
+            for _ in range(max(1, readers)):
+                store = open_store(settings.store)
+                self._all.append(store)
+                self._readers.put(store)
+        except BaseException:
+            self.close()
+            raise
+
+    @classmethod
+    def open(
+        cls,
+        store_dir: str | Path | None = None,
+        *,
+        neo4j_uri: str | None = None,
+        namespace: str | None = None,
+        embedder: str | None = None,
+        stages: Sequence[str] | str | None = None,
+        readers: int = DEFAULT_READERS,
+    ) -> MemoryService:
+        """Open the store described by arguments, then environment, then defaults."""
+        settings = Settings.resolve(
+            store_dir=store_dir, namespace=namespace, neo4j_uri=neo4j_uri, embedder=embedder
+        )
+        return cls(settings, stages=stages, readers=readers)
+
+    @property
+    def backend(self) -> str:
+        return self._writer.name
+
+    def warm_up(self) -> None:
+        """Load the models now, so that the first request does not pay for it."""
+        self.embedder.embed(["warm up"])
+        if set(self.stages) - {"granularity"}:
+            from kg_memory.nlp import load_nlp
+
+            load_nlp()
+
+    def close(self) -> None:
+        for store in self._all:
+            store.close()
+        self._all.clear()
+
+    def __enter__(self) -> MemoryService:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- access ------------------------------------------------------------
+    @contextmanager
+    def reading(self, namespace: str) -> Iterator[Memory]:
+        """A memory over a reader connection of its own, returned to the pool after use."""
+        store = self._readers.get()
+        try:
+            with self._gate.read():
+                yield Memory(store, namespace=namespace, embedder=self.embedder)
+        finally:
+            self._readers.put(store)
+
+    @contextmanager
+    def writing(self, namespace: str) -> Iterator[Memory]:
+        """The writer's memory, held under the write lock (writes queue one at a time)."""
+        with self._write_lock:
+            yield Memory(self._writer, namespace=namespace, embedder=self.embedder)
+
+    # -- operations -----------------------------------------------------------
+    def remember(self, namespace: str, turns: Any) -> dict[str, Any]:
+        with self.writing(namespace) as mem:
+            report = mem.remember(turns, stages=self.stages)
+        return {"namespace": namespace, **report.as_dict()}
+
+    def recall(
+        self,
+        namespace: str,
+        question: str,
+        *,
+        k: int = 10,
+        conversation: str | None = None,
+        speaker: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+    ) -> dict[str, Any]:
+        filters = Filters.parse(speaker, since, until)
+        with self.reading(namespace) as mem:
+            answer = recall(mem, question, k=k, conversation=conversation, filters=filters)
+        return answer.as_dict()
+
+    def forget(
+        self, namespace: str, conversation: str, turn_id: str | None = None
+    ) -> dict[str, Any]:
+        with self.writing(namespace) as mem:
+            if turn_id is None:
+                with mem.store.transaction():  # gated: no read sees half a delete
+                    deleted = mem.delete_conversation(conversation)
+                return {
+                    "namespace": namespace,
+                    "conversation": conversation,
+                    "deleted_nodes": deleted,
+                }
+            left = mem.forget_turn(conversation, turn_id, stages=self.stages)
+        return {
+            "namespace": namespace,
+            "conversation": conversation,
+            "turn_id": turn_id,
+            "turns_left": left,
+        }
+
+    def stats(self, namespace: str) -> dict[str, Any]:
+        with self.reading(namespace) as mem:
+            return {"namespace": namespace, **mem.stats().as_dict()}
+
+    def conversations(self, namespace: str) -> dict[str, Any]:
+        with self.reading(namespace) as mem:
+            return {"namespace": namespace, "conversations": mem.conversations()}
+
+    def cypher(
+        self, namespace: str, query: str, params: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """Read-only Cypher through :meth:`kg_memory.Memory.cypher` (``$namespace`` bound)."""
+        with self.reading(namespace) as mem:
+            rows = mem.cypher(query, params)
+        return {"namespace": namespace, "rows": json.loads(json.dumps(rows, default=str))}
+
+
+def _gated(store: Store, gate: ReadWriteGate) -> Store:
+    """``store`` whose transactions hold ``gate`` for writing while they run."""
+    inner = store.transaction
+
+    @contextmanager
+    def transaction() -> Iterator[None]:
+        with gate.write(), inner():
+            yield
+
+    store.transaction = transaction  # type: ignore[method-assign]
+    return store
