@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from kg_memory.limits import cap_terms
+
 _TOKEN = re.compile(r"[0-9a-z]+")
 
 #: A short English stop-word list; query terms in it are dropped.
@@ -114,7 +116,8 @@ def tokenize(text: str) -> list[str]:
 
 
 def query_terms(text: str) -> list[str]:
-    """Distinct non-stop-word tokens of a query, in order of first appearance.
+    """Distinct non-stop-word tokens of a query, in order of first appearance
+    (at most :data:`~kg_memory.limits.MAX_QUERY_TERMS`, the longest).
 
     >>> query_terms("What did Caroline do at the LGBTQ support group?")
     ['caroline', 'lgbtq', 'support', 'group']
@@ -123,4 +126,4 @@ def query_terms(text: str) -> list[str]:
     for tok in tokenize(text):
         if tok not in STOPWORDS and tok not in seen:
             seen[tok] = None
-    return list(seen)
+    return cap_terms(list(seen))  # a huge question must not become a huge index query

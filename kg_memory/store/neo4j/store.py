@@ -131,6 +131,7 @@ from kg_memory.config import Neo4jConfig
 from kg_memory.errors import KGMemoryError, QueryError, StoreError, StoreUnavailableError
 from kg_memory.model import NODE_LABELS, Edge, Hit, Node, Stats, check_edge_type, check_label
 from kg_memory.resources import resource_dir
+from kg_memory.store.neo4j.guard import bind_namespace, guarded_read
 from kg_memory.store.base import (
     CYPHER,
     DURABLE,
@@ -277,55 +278,6 @@ def lucene_queries(
         group = phrases[i : i + LUCENE_TERMS_PER_QUERY]
         out.append("+ftext:(" + " OR ".join(group) + ")" + scope)
     return out
-
-
-# -- read-only Cypher guard -------------------------------------------------------
-
-_STRIP = re.compile(
-    r"""
-    '(?:[^'\\]|\\.)*'       # single-quoted string
-    | "(?:[^"\\]|\\.)*"     # double-quoted string
-    | `(?:[^`]|``)*`        # backticked name
-    | //[^\n]*              # line comment
-    | /\*.*?\*/             # block comment
-    """,
-    re.VERBOSE | re.DOTALL,
-)
-_WRITE_CLAUSES = re.compile(
-    r"""
-    (?<![.$:\w])
-    (
-      (?:
-        CREATE | MERGE | DELETE | DETACH | SET | REMOVE | DROP | FOREACH
-        | LOAD \s+ CSV | ALTER | RENAME | GRANT | DENY | REVOKE | TERMINATE
-        | IN \s+ (?:\d+\s+ CONCURRENT \s+)? TRANSACTIONS
-        | (?:START|STOP) \s+ DATABASE
-      ) (?!\w) (?!\s*:)    # not a map key such as {delete: 1}
-      | CALL \s+ (?:
-            db\s*\.\s*create\w*
-          | db\s*\.\s*index\s*\.\s*\w+\s*\.\s*(?:create|drop|await)\w*
-          | db\s*\.\s*(?:clear|checkpoint|resample)\w*
-          | apoc\s*\. | dbms\s*\. | gds\s*\. | genai\s*\. | tx\s*\.
-        )
-    )
-    """,
-    re.VERBOSE | re.IGNORECASE,
-)
-
-
-def find_write_clause(query: str) -> str | None:
-    """The first write clause of ``query`` outside strings and comments, else ``None``.
-
-    >>> find_write_clause("MATCH (n) WHERE n.text = 'CREATE' RETURN n.set // DELETE")
-    >>> find_write_clause("match (n) detach delete n")
-    'DETACH'
-    >>> find_write_clause("CALL apoc.create.node(['X'], {})")
-    'CALL APOC.'
-    """
-    m = _WRITE_CLAUSES.search(_STRIP.sub(" ", query))
-    if m is None:
-        return None
-    return re.sub(r"\s+", " ", m.group(1)).upper()
 
 
 # -- value conversion ---------------------------------------------------------------
@@ -885,29 +837,58 @@ class Neo4jStore(Store):
             delay = min(delay * 2, 5.0)
 
     def _commit(self, state: _OpenTx) -> None:
+        """Commit; a commit the server does not confirm with a bookmark is not a success.
+
+        A retryable failure, or a COMMIT answered without a bookmark (the
+        connection lost on the way: nothing proves the writes are stored), replays
+        the log in a fresh transaction; any other failure raises :class:`StoreError`.
+        """
         if state.failed is not None:
             self._discard(state)
             raise StoreError(f"transaction not committed: it failed earlier ({state.failed})")
+        before = state.session.last_bookmarks()
         try:
             state.tx.commit()
+        except nx.IncompleteCommit as exc:
+            self._discard(state)
+            raise StoreError(
+                f"Neo4j store at {self.uri}: the connection was lost during COMMIT, so the "
+                f"writes may or may not be stored; run the command again ({exc})"
+            ) from exc
         except (nx.Neo4jError, nx.DriverError) as exc:
             self._discard(state)
             if not _retryable(exc):
                 raise StoreError(f"Neo4j store at {self.uri}: commit failed: {exc}") from exc
-            ops = list(state.ops)
-
-            def replay(tx: ManagedTransaction) -> None:
-                state.forget()  # the replayed writes rebuild it
-                for op in ops:
-                    op(tx)
-
-            try:
-                with self._session() as s:
-                    s.execute_write(replay)
-            except (nx.Neo4jError, nx.DriverError) as exc2:
-                raise StoreError(f"Neo4j store at {self.uri}: commit failed: {exc2}") from exc2
+            self._replay(state)
             return
+        after = state.session.last_bookmarks()
+        confirmed = bool(after.raw_values) and after != before
         state.session.close()
+        if state.ops and not confirmed:
+            self._replay(state)
+
+    def _replay(self, state: _OpenTx) -> None:
+        """Run a lost transaction's log again in a managed transaction; confirm its bookmark."""
+        ops = list(state.ops)
+
+        def replay(tx: ManagedTransaction) -> None:
+            state.forget()  # the replayed writes rebuild it
+            for op in ops:
+                op(tx)
+
+        try:
+            with self._session() as s:
+                before = s.last_bookmarks()
+                s.execute_write(replay)
+                after = s.last_bookmarks()
+                confirmed = bool(after.raw_values) and after != before
+        except (nx.Neo4jError, nx.DriverError) as exc:
+            raise StoreError(f"Neo4j store at {self.uri}: commit failed: {exc}") from exc
+        if not confirmed:
+            raise StoreError(
+                f"Neo4j store at {self.uri}: the server did not confirm the commit (no "
+                "bookmark), so the writes may not be stored; run the command again"
+            )
 
     def _write(self, op: Callable[[Tx], R], namespaces: set[str]) -> R:
         """Run a write: in the thread's open transaction, else in its own managed one."""
@@ -1642,50 +1623,59 @@ class Neo4jStore(Store):
 
     # -- Cypher ------------------------------------------------------------
     def cypher(
-        self, query: str, params: dict[str, Any] | None = None, *, read_only: bool = True
+        self,
+        query: str,
+        params: dict[str, Any] | None = None,
+        *,
+        read_only: bool = True,
+        namespace: str | None = None,
     ) -> list[dict[str, Any]]:
         """Run Cypher; rows as dicts (nodes/relationships as property dicts, no vectors).
 
-        With ``read_only`` (the CLI's only mode) write clauses are refused before
-        the query is sent, and the session runs in READ access mode, so the
-        server refuses any write that slipped through. It runs in its own
-        session: it does not see writes of an open ``transaction()``.
+        With ``read_only`` (the CLI's only mode) the query is first planned with
+        ``EXPLAIN`` and its plan checked (:mod:`kg_memory.store.neo4j.guard`: read
+        operators and allow-listed procedures only), then run in a READ session
+        (the server refuses writes too) under a timeout and a row cap. With
+        ``namespace`` ``$namespace`` is bound to it (a ``namespace`` parameter is
+        refused) and every node the plan reads must be kept to it. It runs in its
+        own session: it does not see writes of an open ``transaction()``.
         """
-        if read_only:
-            clause = find_write_clause(query)
-            if clause is not None:
-                raise QueryError(f"kg-memory cypher is read-only: found {clause}")
+        if namespace is not None:
+            if not read_only:
+                raise QueryError("namespace-scoped Cypher is read-only")
+            params = bind_namespace(params, namespace)
         params = dict(params or {})
 
-        def work(tx: Tx) -> list[dict[str, Any]]:
-            res = tx.run(query, params)
-            return [{k: _plain(v) for k, v in rec.items()} for rec in res]
+        def write(tx: Tx) -> list[dict[str, Any]]:
+            return [{k: _plain(v) for k, v in rec.items()} for rec in tx.run(query, params)]
 
         try:
             with self._session(READ_ACCESS if read_only else WRITE_ACCESS) as s:
                 if read_only:
-                    return s.execute_read(work)
-                return s.execute_write(work)
+                    scoped = namespace is not None
+                    return s.execute_read(guarded_read(query, params, scoped=scoped, convert=_plain))
+                return s.execute_write(write)
         except nx.ClientError as exc:
-            code = exc.code or ""
-            msg = exc.message or str(exc)
-            if read_only and (
-                "AccessMode" in code
-                or "Forbidden" in code
-                or ("write" in msg.lower() and "read" in msg.lower())
-            ):
-                raise QueryError(
-                    f"kg-memory cypher is read-only: the server refused a write ({msg})"
-                ) from exc
-            if isinstance(exc, nx.AuthError):
-                raise StoreUnavailableError(
-                    f"Neo4j at {self.uri} rejected the credentials: {msg}"
-                ) from exc
-            raise QueryError(f"Cypher error ({code}): {msg}") from exc
+            raise _cypher_error(exc, self.uri, read_only) from exc
         except (nx.ServiceUnavailable, nx.SessionExpired) as exc:
             raise StoreUnavailableError(f"Neo4j at {self.uri} is unavailable: {exc}") from exc
         except (nx.Neo4jError, nx.DriverError) as exc:
             raise StoreError(f"Neo4j store at {self.uri}: {exc}") from exc
+
+
+def _cypher_error(exc: nx.ClientError, uri: str, read_only: bool) -> KGMemoryError:
+    """The kg-memory error for a client error of a user query."""
+    code = exc.code or ""
+    msg = exc.message or str(exc)
+    if read_only and (
+        "AccessMode" in code or "Forbidden" in code or ("write" in msg.lower() and "read" in msg.lower())
+    ):
+        return QueryError(f"kg-memory cypher is read-only: the server refused a write ({msg})")
+    if isinstance(exc, nx.AuthError):
+        return StoreUnavailableError(f"Neo4j at {uri} rejected the credentials: {msg}")
+    if "TransactionTimedOut" in code or "Terminated" in code:
+        return QueryError(f"the query ran out of time or memory and was stopped ({code}): {msg}")
+    return QueryError(f"Cypher error ({code}): {msg}")
 
 
 # -- query texts ------------------------------------------------------------------------
@@ -1818,4 +1808,4 @@ def _edge_query(edge_type: str) -> str:
     )
 
 
-__all__ = ["Neo4jStore", "find_write_clause", "lucene_queries", "vector_index_name"]
+__all__ = ["Neo4jStore", "lucene_queries", "vector_index_name"]
