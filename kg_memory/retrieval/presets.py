@@ -14,10 +14,10 @@ from __future__ import annotations
 
 from kg_memory.embed import Embedder
 from kg_memory.errors import ConfigError
+from kg_memory.limits import check_question
 from kg_memory.retrieval.evidence import Answer
 from kg_memory.retrieval.graph import GraphConfig, graph_search
 from kg_memory.retrieval.hybrid import HybridConfig, hybrid_search
-from kg_memory.limits import check_question
 from kg_memory.store.base import Store
 
 PRESETS: dict[str, GraphConfig | HybridConfig] = {

@@ -54,6 +54,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from neo4j import ManagedTransaction, unit_of_work
+from neo4j import exceptions as nx
 
 from kg_memory.errors import QueryError
 
@@ -299,8 +300,11 @@ def _scoped_by(op: _Op, var: str) -> bool:
     if op.name == "Filter":
         return any(c in wanted for c in conjuncts(op.details))
     if op.name.startswith("OptionalExpand") or op.name.startswith("Expand"):
-        head, sep, where = op.details.partition(" WHERE ")
-        return bool(sep) and any(c in wanted for c in conjuncts(where))
+        # the inline predicate after the pattern (a WHERE inside a backticked name
+        # or a bracket is not it)
+        parts = _split_top(op.details, "WHERE")
+        where = " WHERE ".join(parts[1:])
+        return len(parts) > 1 and any(c in wanted for c in conjuncts(where))
     if op.name in NODE_SOURCES and "INDEX" in op.details:
         m = _INDEX.match(op.details.split(", cache[", 1)[0])
         if m and m.group(1) == var:
@@ -422,7 +426,7 @@ def bind_namespace(params: Mapping[str, Any] | None, namespace: str) -> dict[str
 
 def guarded_read(
     query: str,
-    params: Mapping[str, Any],
+    params: dict[str, Any],
     *,
     scoped: bool,
     convert: Callable[[Any], Any],
@@ -442,12 +446,20 @@ def guarded_read(
             raise QueryError("the server returned no plan for the query; it is refused")
         check_plan(summary.plan, namespace=scoped)
         rows: list[dict[str, Any]] = []
-        for rec in tx.run(query, params):
-            if len(rows) >= max_rows:
+        try:
+            for rec in tx.run(query, params):
+                if len(rows) >= max_rows:
+                    raise QueryError(
+                        f"the query returns more than {max_rows:,} rows; add a LIMIT or aggregate"
+                    )
+                rows.append({k: convert(v) for k, v in rec.items()})
+        except nx.TransientError as exc:
+            # The server's per-transaction memory limit: running it again cannot help.
+            if "MemoryPoolOutOfMemoryError" in (exc.code or ""):
                 raise QueryError(
-                    f"the query returns more than {max_rows:,} rows; add a LIMIT or aggregate"
-                )
-            rows.append({k: convert(v) for k, v in rec.items()})
+                    f"the query needs more memory than one transaction may take: {exc.message}"
+                ) from exc
+            raise
         return rows
 
     return work

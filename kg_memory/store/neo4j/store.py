@@ -131,7 +131,6 @@ from kg_memory.config import Neo4jConfig
 from kg_memory.errors import KGMemoryError, QueryError, StoreError, StoreUnavailableError
 from kg_memory.model import NODE_LABELS, Edge, Hit, Node, Stats, check_edge_type, check_label
 from kg_memory.resources import resource_dir
-from kg_memory.store.neo4j.guard import bind_namespace, guarded_read
 from kg_memory.store.base import (
     CYPHER,
     DURABLE,
@@ -146,6 +145,7 @@ from kg_memory.store.base import (
     mean_length,
     rank_by_cosine,
 )
+from kg_memory.store.neo4j.guard import bind_namespace, guarded_read
 from kg_memory.text import query_terms, tokenize
 
 #: Node rows per ``UNWIND`` write (a row may hold a vector).
@@ -1653,7 +1653,9 @@ class Neo4jStore(Store):
             with self._session(READ_ACCESS if read_only else WRITE_ACCESS) as s:
                 if read_only:
                     scoped = namespace is not None
-                    return s.execute_read(guarded_read(query, params, scoped=scoped, convert=_plain))
+                    return s.execute_read(
+                        guarded_read(query, params, scoped=scoped, convert=_plain)
+                    )
                 return s.execute_write(write)
         except nx.ClientError as exc:
             raise _cypher_error(exc, self.uri, read_only) from exc
@@ -1668,7 +1670,9 @@ def _cypher_error(exc: nx.ClientError, uri: str, read_only: bool) -> KGMemoryErr
     code = exc.code or ""
     msg = exc.message or str(exc)
     if read_only and (
-        "AccessMode" in code or "Forbidden" in code or ("write" in msg.lower() and "read" in msg.lower())
+        "AccessMode" in code
+        or "Forbidden" in code
+        or ("write" in msg.lower() and "read" in msg.lower())
     ):
         return QueryError(f"kg-memory cypher is read-only: the server refused a write ({msg})")
     if isinstance(exc, nx.AuthError):

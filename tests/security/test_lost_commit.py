@@ -1,18 +1,38 @@
-"""A TCP proxy for fault tests between a Bolt client and a real Neo4j server.
+"""A lost write must never be reported as stored (issue 16, finding 3).
 
-It forwards bytes both ways and can inject two faults: :meth:`CutProxy.cut` drops
-every open connection (an RST or an orderly close), and
-:meth:`CutProxy.fake_next_commit` makes the next COMMIT a lost one: the message
-never reaches the server (which rolls the transaction back when the connection
-closes) and the client is answered ``SUCCESS {}``, a success without a bookmark.
+When the connection of an open write transaction died before COMMIT, the commit
+could answer success without a bookmark and ``Neo4jStore.transaction()``
+returned normally with nothing stored. The faults are injected by a real TCP
+proxy between the driver and a real server (no mock driver):
+
+* ``fake_next_commit``: the COMMIT never reaches the server (it rolls the
+  transaction back) and the client is answered ``SUCCESS {}``, a success
+  without a bookmark, exactly the reported symptom;
+* ``cut``: every open connection dropped just before the commit, with an RST
+  or an orderly close.
+
+After each, either the writes are stored (the store replayed its log) or the
+store raised a :class:`StoreError`: never a normal return with nothing stored.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import socket
 import struct
 import threading
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from kg_memory.config import Neo4jConfig
+from kg_memory.errors import StoreError
+from kg_memory.model import Node
+
+pytestmark = pytest.mark.neo4j
 
 
 #: Bolt's COMMIT message (a structure of no fields, signature 0x12) as one chunk.
@@ -104,3 +124,62 @@ class CutProxy:
         self._closed = True
         self._listener.close()
         self.cut()
+
+
+@pytest.fixture
+def proxied(neo4j_config: Neo4jConfig) -> Iterator[tuple[Any, CutProxy]]:
+    from urllib.parse import urlparse
+
+    from kg_memory.store.neo4j import Neo4jStore
+
+    target = urlparse(neo4j_config.uri)
+    proxy = CutProxy(target.hostname or "127.0.0.1", target.port or 7687)
+    store = Neo4jStore(dataclasses.replace(neo4j_config, uri=proxy.uri))
+    try:
+        yield store, proxy
+    finally:
+        store.close()
+        proxy.close()
+
+
+def _nodes(ns: str) -> list[Node]:
+    return [Node(id=f"{ns}:t{i}", label="Turn", namespace=ns, text=f"turn {i}") for i in range(5)]
+
+
+def _outcome(store: Any, inject: Any) -> tuple[str, set[str]]:
+    ns = "lost" + uuid.uuid4().hex[:10]
+    nodes = _nodes(ns)
+    try:
+        with store.transaction():
+            store.upsert_nodes(nodes)
+            inject()
+        outcome = "returned"
+    except StoreError as exc:
+        outcome = f"raised: {exc}"
+    stored = store.existing_ids(ns, [n.id for n in nodes])
+    store.delete_namespace(ns)
+    return outcome, stored
+
+
+def test_a_commit_without_bookmark_is_replayed(proxied: tuple[Any, CutProxy]) -> None:
+    store, proxy = proxied
+    outcome, stored = _outcome(store, proxy.fake_next_commit)
+    assert proxy.faked == 1
+    # the store saw no bookmark, replayed its log in a fresh transaction: all stored
+    assert outcome == "returned" and len(stored) == 5, (outcome, stored)
+
+
+@pytest.mark.parametrize("reset", [True, False], ids=["rst", "fin"])
+def test_a_cut_connection_is_never_a_silent_loss(
+    proxied: tuple[Any, CutProxy], reset: bool
+) -> None:
+    store, proxy = proxied
+    outcomes = []
+    for _ in range(3):
+        outcome, stored = _outcome(store, lambda: proxy.cut(reset=reset))
+        outcomes.append(outcome.split(":")[0])
+        if outcome == "returned":
+            assert len(stored) == 5, stored  # reported stored: it is
+        else:
+            assert "Neo4j store at" in outcome and proxy.uri.split("//")[1] in outcome
+    print(f"\ncut ({'rst' if reset else 'fin'}) before COMMIT: {outcomes}")
