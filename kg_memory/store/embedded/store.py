@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import sqlite3
 import threading
 from collections import OrderedDict
@@ -291,7 +292,9 @@ class EmbeddedStore(Store):
         self._tcache: dict[tuple[str, str, str | None], tuple[int, int, tuple[int, float]]] = {}
         self._conn: sqlite3.Connection | None = None
         try:
-            self.path.mkdir(parents=True, exist_ok=True)
+            # owner-only: the store holds what users told it (SQLite gives its -wal and
+            # -shm files the database file's mode, see _open)
+            self.path.mkdir(mode=0o700, parents=True, exist_ok=True)
         except FileExistsError:
             raise StoreUnavailableError(
                 f"store path {self.path} exists and is not a directory"
@@ -306,6 +309,8 @@ class EmbeddedStore(Store):
 
     def _open(self) -> sqlite3.Connection:
         try:
+            if not self.db_path.exists():
+                os.close(os.open(self.db_path, os.O_CREAT | os.O_WRONLY | os.O_EXCL, 0o600))
             conn = sqlite3.connect(
                 self.db_path,
                 isolation_level=None,

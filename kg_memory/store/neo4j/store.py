@@ -131,6 +131,7 @@ from kg_memory.config import Neo4jConfig
 from kg_memory.errors import KGMemoryError, QueryError, StoreError, StoreUnavailableError
 from kg_memory.model import NODE_LABELS, Edge, Hit, Node, Stats, check_edge_type, check_label
 from kg_memory.resources import resource_dir
+from kg_memory.security.uri import check_neo4j_uri, redact_uri
 from kg_memory.store.base import (
     CYPHER,
     DURABLE,
@@ -637,7 +638,7 @@ class Neo4jStore(Store):
 
     def __init__(self, config: Neo4jConfig) -> None:
         self.config = config
-        self.uri = config.uri
+        self.uri = redact_uri(config.uri)  # what messages show: never a password
         self.database = config.database or None
         self._local = threading.local()
         self._cache_lock = threading.Lock()
@@ -658,7 +659,8 @@ class Neo4jStore(Store):
     # -- connection -------------------------------------------------------
     def _connect(self) -> Driver:
         cfg = self.config
-        where = f"Neo4j at {cfg.uri}"
+        check_neo4j_uri(cfg.uri)
+        where = f"Neo4j at {self.uri}"
         try:
             driver = GraphDatabase.driver(
                 cfg.uri,
@@ -669,7 +671,7 @@ class Neo4jStore(Store):
                 user_agent="kg-memory",
             )
         except (nx.ConfigurationError, ValueError) as exc:
-            raise StoreUnavailableError(f"invalid Neo4j URI {cfg.uri!r}: {exc}") from exc
+            raise StoreUnavailableError(f"invalid Neo4j URI {self.uri!r}: {exc}") from exc
         try:
             driver.verify_connectivity()
             if not driver.verify_authentication():
