@@ -258,7 +258,9 @@ _NICKNAMES = {
     "ben": "benjamin",
     "steve": "steven",
 }
-_PUNCT = re.compile(r"[^0-9a-z ]+")
+#: Anything but letters and digits of any script (names in Cyrillic, Hebrew, Arabic,
+#: Chinese... keep their letters; an ASCII-only class once made them empty).
+_PUNCT = re.compile(r"[^\w ]+|_")
 
 
 def normalise(name: str) -> str:
@@ -348,10 +350,9 @@ class _Resolver:
         if len(n) < 3:
             return None
         full = _NICKNAMES.get(n)
+        firsts = {sid: (normalise(s).split() or [""])[0] for s, sid in self.speaker_ids.items()}
         cands = [
-            sid
-            for s, sid in self.speaker_ids.items()
-            if normalise(s).split()[0].startswith(n) or normalise(s).split()[0] == full
+            sid for sid, first in firsts.items() if first and (first.startswith(n) or first == full)
         ]
         if len(cands) != 1:
             return None
