@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from kg_memory.limits import cap_terms
 
-_TOKEN = re.compile(r"[0-9a-z]+")
+#: Runs of letters and digits of any script (``\\w`` without ``_``).
+_TOKEN = re.compile(r"[^\W_]+")
 
 #: A short English stop-word list; query terms in it are dropped.
 STOPWORDS: frozenset[str] = frozenset(
@@ -107,11 +109,17 @@ MONTHS: tuple[str, ...] = (
 
 
 def tokenize(text: str) -> list[str]:
-    """Lower-case alphanumeric tokens.
+    """Lower-case tokens: runs of letters and digits of any script, accents kept
+    (Unicode NFC first, so a decomposed accent gives the same token). Scripts
+    written without spaces (Chinese, Japanese) give one token per run.
 
     >>> tokenize("Caroline's LGBTQ group, 7 May 2023!")
     ['caroline', 's', 'lgbtq', 'group', '7', 'may', '2023']
+    >>> tokenize("Zürich, Иван, 北京")
+    ['zürich', 'иван', '北京']
     """
+    if not text.isascii():
+        text = unicodedata.normalize("NFC", text)
     return _TOKEN.findall(text.lower())
 
 
