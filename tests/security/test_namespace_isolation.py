@@ -68,6 +68,13 @@ PROBES: list[str] = [
     "MATCH (n:Turn) WHERE n.namespace = $namespace OPTIONAL MATCH (n)-[`r WHERE m.namespace = $namespace`]->(m) RETURN m.text AS t",
     "MATCH (n:Turn) WHERE n.namespace = $namespace OPTIONAL MATCH (n)-->(`m WHERE m.namespace = $namespace`) RETURN `m WHERE m.namespace = $namespace`.text AS t",
     "MATCH (`n.namespace = $namespace AND n`:Turn) RETURN `n.namespace = $namespace AND n`.text AS t",
+    # a name bound again after WITH dropped it (the plan keeps listing the old one)
+    "MATCH (n:Turn) WHERE n.namespace = $namespace WITH n.text AS x LIMIT 1 MATCH (n:Turn) RETURN x, n.text AS t",
+    "MATCH (n:Turn) WHERE n.namespace = $namespace WITH count(n) AS c MATCH (n:Turn) RETURN c, n.text AS t",
+    "MATCH (n:Turn) WHERE n.namespace = $namespace WITH n.text AS x MATCH (m:Turn)-->(n) WHERE m.namespace = $namespace RETURN n.text AS t",
+    "MATCH (n:Turn) WHERE n.namespace = $namespace WITH n.text AS x MATCH (n:Memory {id: $other_id}) RETURN n.text AS t",
+    "MATCH (n:Turn) WHERE n.namespace = $namespace CALL () { MATCH (n:Turn)-->(m) RETURN m } WITH n, m WHERE n.namespace = $namespace AND m.namespace = $namespace RETURN m.text AS t",
+    "MATCH (n:Turn) WITH n.text AS x MATCH (n:Turn) WHERE n.namespace = $namespace RETURN x AS t",
     "MATCH (n:Turn) WHERE n.namespace = $namespace MATCH (n)-[r]->(m) WHERE m.namespace = $namespace RETURN endNode(r).text AS t",
 ]  # fmt: skip
 

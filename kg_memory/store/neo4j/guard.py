@@ -168,6 +168,8 @@ _PATHS = ("VarLengthExpand", "BFSPruningVarLengthExpand", "ShortestPath",
 
 _VAR = r"(?:`(?:[^`]|``)*`|[^\s`()\[\]{}:,.]+)"
 _REL_VAR = re.compile(r"-\[(" + _VAR + r")")
+_NODE_VAR = re.compile(r"\((" + _VAR + r")\)")
+_SOURCE_VAR = re.compile(r"^(?:(?:\w+ )?INDEX |UNIQUE )?(" + _VAR + r")(?=[:\s]|$)")
 _PROC = re.compile(r"^\s*([\w.]+)\s*\(")
 _PROC_OUTPUTS = re.compile(r"(" + _VAR + r") :: ([A-Z<> ]+?)\s*(?=,|\)$)")
 _INDEX = re.compile(r"^(?:\w+ )?INDEX (" + _VAR + r"):" + _VAR + r"\([^)]*\) WHERE (.*)$", re.S)
@@ -312,38 +314,72 @@ def _scoped_by(op: _Op, var: str) -> bool:
     return False
 
 
-def _needs_scope(op: _Op) -> set[str]:
-    """The node variables ``op`` brings in from the graph (each must be proven scoped)."""
+def _pattern_vars(details: str) -> tuple[list[str], set[str]]:
+    """The node variables ``(v)`` of a rendered pattern (in order) and its relationship ones."""
+    head = _split_top(details, "WHERE")[0]
+    return _NODE_VAR.findall(head), set(_REL_VAR.findall(head))
+
+
+def _binds(op: _Op) -> set[str]:
+    """The node variables ``op`` binds from the graph (each must be proven scoped).
+
+    Read from the operator's details, not only from its identifiers: a later
+    ``MATCH`` may bind again a name a ``WITH`` dropped, and the plan's
+    identifiers still list the old one.
+    """
     new = _new_vars(op)
     if op.name in NODE_SOURCES:
-        return new
-    if op.name in REL_SOURCES or op.name in EXPAND_SOURCES:
-        rels = set(_REL_VAR.findall(op.details))
-        return new - rels
-    if op.name == "ProjectEndpoints":
-        return new
+        m = _SOURCE_VAR.match(op.details)
+        return new | ({m.group(1)} if m else set())
+    if op.name in REL_SOURCES or op.name == "ProjectEndpoints":
+        nodes, rels = _pattern_vars(op.details)
+        return (new | set(nodes)) - rels
+    if op.name in EXPAND_SOURCES:
+        nodes, rels = _pattern_vars(op.details)
+        return (new | set(nodes[-1:])) - rels
     if op.name == "ProcedureCall":
         sig = op.details.rsplit(" :: (", 1)
         outputs = dict(_PROC_OUTPUTS.findall(sig[1])) if len(sig) == 2 else {}
         for name, kind in outputs.items():
             if kind.strip() not in ("NODE", "STRING", "FLOAT", "INTEGER", "BOOLEAN"):
                 raise QueryError(f"procedure output {name} of type {kind} cannot be scoped")
-        return {name for name, kind in outputs.items() if kind.strip() == "NODE"} & new
+        return {name for name, kind in outputs.items() if kind.strip() == "NODE"}
     return set()
 
 
+def _bound_below(op: _Op, var: str) -> bool:
+    """Whether ``var`` is bound from the graph anywhere in ``op``'s subtree."""
+    return var in _binds(op) or any(_bound_below(c, var) for c in op.children)
+
+
+def _same_binding(parent: _Op, child: _Op, var: str) -> bool:
+    """Whether ``var`` above ``parent`` is still the binding that came up from ``child``."""
+    if var in _binds(parent):
+        return False
+    for i, other in enumerate(parent.children):
+        if other is child or not _bound_below(other, var):
+            continue
+        # the right side of an Apply binds later: coming up from it, it is ours
+        if parent.name.endswith("Apply") and parent.children.index(child) == 1 and i == 0:
+            continue
+        return False
+    return True
+
+
 def _prove_scoped(op: _Op, var: str) -> None:
-    at: _Op | None = op
-    while at is not None:
+    at: _Op = op
+    while True:
         if _scoped_by(at, var):
             return
-        if at is not op and at.name not in ROW_LOCAL:
+        if (at is not op and at.name not in ROW_LOCAL) or at.parent is None:
+            break
+        if not _same_binding(at.parent, at, var):
             break
         at = at.parent
     raise QueryError(
         f"the query reads nodes {var} ({op.name}: {op.details or var}) without "
         f"keeping them to the namespace: add WHERE {var}.namespace = $namespace "
-        "right where they are matched"
+        "right where they are matched (and give every MATCH its own variable names)"
     )
 
 
@@ -404,7 +440,7 @@ def check_plan(plan: Mapping[str, Any], *, namespace: bool) -> None:
                 "namespace-scoped Cypher cannot count a node's edges with a degree shortcut; "
                 "use COUNT { MATCH (n)-->(m) WHERE m.namespace = $namespace }"
             )
-        for var in sorted(_needs_scope(op)):
+        for var in sorted(_binds(op)):
             _prove_scoped(op, var)
 
 
