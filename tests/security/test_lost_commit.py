@@ -169,6 +169,17 @@ def test_a_commit_without_bookmark_is_replayed(proxied: tuple[Any, CutProxy]) ->
     assert outcome == "returned" and len(stored) == 5, (outcome, stored)
 
 
+def test_a_single_write_without_bookmark_is_run_again(proxied: tuple[Any, CutProxy]) -> None:
+    store, proxy = proxied
+    ns = "lost" + uuid.uuid4().hex[:10]
+    nodes = _nodes(ns)
+    proxy.fake_next_commit()
+    store.upsert_nodes(nodes)  # no transaction(): one managed transaction
+    assert proxy.faked == 1
+    assert len(store.existing_ids(ns, [n.id for n in nodes])) == 5
+    store.delete_namespace(ns)
+
+
 @pytest.mark.parametrize("reset", [True, False], ids=["rst", "fin"])
 def test_a_cut_connection_is_never_a_silent_loss(
     proxied: tuple[Any, CutProxy], reset: bool

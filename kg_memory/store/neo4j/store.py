@@ -869,6 +869,21 @@ class Neo4jStore(Store):
         if state.ops and not confirmed:
             self._replay(state)
 
+    def _confirmed_write(self, op: Callable[[Tx], R]) -> R:
+        """``op`` in a managed write transaction whose commit returns a new bookmark;
+        an unconfirmed commit is run once more (every write re-reads what exists)."""
+        for _ in range(2):
+            with self._session() as s:
+                before = s.last_bookmarks()
+                out = s.execute_write(op)
+                after = s.last_bookmarks()
+            if after.raw_values and after != before:
+                return out
+        raise StoreError(
+            f"Neo4j store at {self.uri}: the server did not confirm the commit (no "
+            "bookmark), so the write may not be stored; run the command again"
+        )
+
     def _replay(self, state: _OpenTx) -> None:
         """Run a lost transaction's log again in a managed transaction; confirm its bookmark."""
         ops = list(state.ops)
@@ -898,8 +913,7 @@ class Neo4jStore(Store):
         self._touch(namespaces)
         if state is None:
             try:
-                with self._session() as s:
-                    return s.execute_write(op)
+                return self._confirmed_write(op)
             finally:
                 self._touch(namespaces)
         state.namespaces |= namespaces
