@@ -2,27 +2,38 @@
 
 Each command opens the memory, calls one library function, renders the
 result (table, JSON, progress bar) and turns library errors into one line on
-stderr with exit code 2.
+stderr with exit code 2. The options and error mapping every command shares are
+in :mod:`kg_memory.cli_common`; the ``bench`` commands in :mod:`kg_memory.cli_bench`.
 """
 
 from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from functools import wraps
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from kg_memory.errors import InputError, KGMemoryError
-from kg_memory.memory import Memory
+from kg_memory.cli_bench import bench_app
+from kg_memory.cli_common import (
+    JsonOpt,
+    NamespaceOpt,
+    Neo4jOpt,
+    ParamOpt,
+    StoreOpt,
+    clean_errors,
+    err,
+    opened,
+    out,
+    print_json,
+)
+from kg_memory.errors import InputError
+from kg_memory.ingest.pipeline import IngestReport
+from kg_memory.retrieval.evidence import Answer
 
 app = typer.Typer(
     help="kg-memory: graph-structured long-term memory for conversational agents.",
@@ -30,59 +41,8 @@ app = typer.Typer(
     add_completion=False,
 )
 queries_app = typer.Typer(help="Named Cypher queries shipped in queries/.", no_args_is_help=True)
-bench_app = typer.Typer(help="Benchmarks.", no_args_is_help=True)
 app.add_typer(queries_app, name="queries")
 app.add_typer(bench_app, name="bench")
-
-out = Console()
-err = Console(stderr=True)
-
-StoreOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--store", help="Embedded store directory [env: KG_MEMORY_STORE].", show_default=False
-    ),
-]
-NamespaceOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--namespace", "-n", help="Whose memory [env: KG_MEMORY_NAMESPACE; default: default]."
-    ),
-]
-Neo4jOpt = Annotated[
-    str | None,
-    typer.Option("--neo4j", help="Use Neo4j at this Bolt URI [env: KG_MEMORY_NEO4J_URI]."),
-]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def clean_errors(fn: F) -> F:
-    """Turn kg-memory errors into one clear line on stderr and exit code 2."""
-
-    @wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except KGMemoryError as exc:
-            err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
-            raise typer.Exit(2) from None
-
-    return wrapper  # type: ignore[return-value]
-
-
-@contextmanager
-def opened(store: Path | None, namespace: str | None, neo4j: str | None) -> Iterator[Memory]:
-    mem = Memory.open(store, namespace=namespace, neo4j_uri=neo4j)
-    try:
-        yield mem
-    finally:
-        mem.close()
-
-
-def _print_json(obj: Any) -> None:
-    sys.stdout.write(json.dumps(obj, ensure_ascii=False, indent=2) + "\n")
 
 
 # -- ingest ------------------------------------------------------------------
@@ -110,15 +70,7 @@ def ingest(
     Example: kg-memory ingest ingest/samples/demo.jsonl --namespace alice
     """
     with opened(store, namespace, neo4j) as mem:
-        with Progress(
-            TextColumn("[bold]{task.description:<10}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=err,
-            disable=as_json or (not err.is_terminal and not sys.stderr.isatty()),
-            transient=False,
-        ) as bar:
+        with _progress_bar(disable=as_json) as bar:
             task = bar.add_task("load", total=0)
 
             def progress(phase: str, n: int) -> None:
@@ -129,31 +81,40 @@ def ingest(
 
             report = mem.ingest(paths, format=format, stages=stages, force=force, progress=progress)
         if as_json:
-            _print_json(report.as_dict())
-            return
-        table = Table(title=f"ingested into namespace '{mem.namespace}'")
-        for col in (
-            "files",
-            "conversations",
-            "unchanged",
-            "turns",
-            "nodes",
-            "edges",
-            "seconds",
-            "turns/s",
-        ):
-            table.add_column(col, justify="right")
-        table.add_row(
-            str(len(report.files)),
-            str(report.conversations),
-            str(report.skipped),
-            str(report.turns),
-            str(report.nodes),
-            str(report.edges),
-            f"{report.seconds:.1f}",
-            f"{report.turns_per_second:.1f}",
-        )
-        out.print(table)
+            print_json(report.as_dict())
+        else:
+            out.print(_ingest_table(report, mem.namespace))
+
+
+def _progress_bar(disable: bool) -> Progress:
+    """The ingest progress bar on stderr (off for --json and when stderr is not a terminal)."""
+    return Progress(
+        TextColumn("[bold]{task.description:<10}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        disable=disable or (not err.is_terminal and not sys.stderr.isatty()),
+        transient=False,
+    )
+
+
+def _ingest_table(report: IngestReport, namespace: str) -> Table:
+    table = Table(title=f"ingested into namespace '{namespace}'")
+    for col in ("files", "conversations", "unchanged", "turns", "nodes", "edges", "seconds"):
+        table.add_column(col, justify="right")
+    table.add_column("turns/s", justify="right")
+    table.add_row(
+        str(len(report.files)),
+        str(report.conversations),
+        str(report.skipped),
+        str(report.turns),
+        str(report.nodes),
+        str(report.edges),
+        f"{report.seconds:.1f}",
+        f"{report.turns_per_second:.1f}",
+    )
+    return table
 
 
 # -- ask ---------------------------------------------------------------------
@@ -190,46 +151,46 @@ def ask(
         if batch is not None:
             for qid, q, conv in _read_batch(batch):
                 ans = mem.ask(q, k=k, conversation=conv or conversation, preset=preset)
-                line = {
-                    "id": qid,
-                    "evidence": [
-                        {
-                            "turn_ids": e.turn_ids,
-                            "text": e.text,
-                            "score": e.score,
-                            "kind": e.kind,
-                            "conversation": e.conversation,
-                            "session_date": e.session_date,
-                            "found_by": e.found_by,
-                        }
-                        for e in ans.evidence
-                    ],
-                }
-                sys.stdout.write(json.dumps(line, ensure_ascii=False) + "\n")
+                sys.stdout.write(json.dumps(_batch_line(qid, ans), ensure_ascii=False) + "\n")
             return
         assert question is not None
         ans = mem.ask(question, k=k, conversation=conversation, preset=preset)
         if as_json:
-            _print_json(ans.as_dict())
+            print_json(ans.as_dict())
             return
-        table = Table(title=f"evidence for: {question}", show_lines=False)
-        table.add_column("#", justify="right")
-        table.add_column("turn")
-        table.add_column("date")
-        table.add_column("text", overflow="fold")
-        table.add_column("score", justify="right")
-        if trace:
-            table.add_column("found by", overflow="fold")
-        for rank, e in enumerate(ans.evidence, 1):
-            row = [str(rank), ",".join(e.turn_ids), (e.session_date or "")[:10], e.text]
-            row.append(f"{e.score:.4f}")
-            if trace:
-                row.append(" ".join(f"{name}#{r}" for name, r in e.found_by.items()))
-            table.add_row(*row)
-        out.print(table)
+        out.print(_evidence_table(ans, trace))
         if trace:
             for step in ans.trace:
                 out.print(f"[dim]trace:[/dim] {step}")
+
+
+#: The evidence fields of a batch answer line (a stable contract, see the README).
+BATCH_FIELDS = ("turn_ids", "text", "score", "kind", "conversation", "session_date", "found_by")
+
+
+def _batch_line(qid: Any, ans: Answer) -> dict[str, Any]:
+    return {
+        "id": qid,
+        "evidence": [{f: getattr(e, f) for f in BATCH_FIELDS} for e in ans.evidence],
+    }
+
+
+def _evidence_table(ans: Answer, trace: bool) -> Table:
+    table = Table(title=f"evidence for: {ans.question}", show_lines=False)
+    table.add_column("#", justify="right")
+    table.add_column("turn")
+    table.add_column("date")
+    table.add_column("text", overflow="fold")
+    table.add_column("score", justify="right")
+    if trace:
+        table.add_column("found by", overflow="fold")
+    for rank, e in enumerate(ans.evidence, 1):
+        row = [str(rank), ",".join(e.turn_ids), (e.session_date or "")[:10], e.text]
+        row.append(f"{e.score:.4f}")
+        if trace:
+            row.append(" ".join(f"{name}#{r}" for name, r in e.found_by.items()))
+        table.add_row(*row)
+    return table
 
 
 def _read_batch(path: Path) -> Iterator[tuple[Any, str, str | None]]:
@@ -272,7 +233,7 @@ def stats(
     with opened(store, namespace, neo4j) as mem:
         st = mem.stats()
         if as_json:
-            _print_json({"namespace": mem.namespace, **st.as_dict()})
+            print_json({"namespace": mem.namespace, **st.as_dict()})
             return
         table = Table(title=f"namespace '{mem.namespace}'")
         table.add_column("kind")
@@ -348,7 +309,7 @@ def export(
 # -- cypher / queries -----------------------------------------------------------
 def _print_rows(rows: list[dict[str, Any]], as_json: bool) -> None:
     if as_json:
-        _print_json(rows)
+        print_json(rows)
         return
     if not rows:
         out.print("(no rows)")
@@ -366,9 +327,7 @@ def _print_rows(rows: list[dict[str, Any]], as_json: bool) -> None:
 @clean_errors
 def cypher(
     query: Annotated[str, typer.Argument(help="A read-only Cypher query ($namespace is bound).")],
-    param: Annotated[
-        list[str] | None, typer.Option("--param", "-p", help="key=value parameter (repeatable).")
-    ] = None,
+    param: ParamOpt = None,
     store: StoreOpt = None,
     namespace: NamespaceOpt = None,
     neo4j: Neo4jOpt = None,
@@ -395,9 +354,7 @@ def queries_list(as_json: JsonOpt = False) -> None:
 
     qs = list_queries()
     if as_json:
-        _print_json(
-            [{"name": q.name, "description": q.description, "params": q.params} for q in qs]
-        )
+        print_json([{"name": q.name, "description": q.description, "params": q.params} for q in qs])
         return
     table = Table()
     table.add_column("name")
@@ -412,9 +369,7 @@ def queries_list(as_json: JsonOpt = False) -> None:
 @clean_errors
 def queries_run(
     name: Annotated[str, typer.Argument(help="Query name (see `kg-memory queries list`).")],
-    param: Annotated[
-        list[str] | None, typer.Option("--param", "-p", help="key=value parameter (repeatable).")
-    ] = None,
+    param: ParamOpt = None,
     store: StoreOpt = None,
     namespace: NamespaceOpt = None,
     neo4j: Neo4jOpt = None,
@@ -429,57 +384,6 @@ def queries_run(
     q = get_query(name)
     with opened(store, namespace, neo4j) as mem:
         _print_rows(mem.cypher(q.text, parse_params(param or [])), as_json)
-
-
-# -- bench ---------------------------------------------------------------------
-@bench_app.command("locomo")
-@clean_errors
-def bench_locomo(
-    data_dir: Annotated[
-        Path, typer.Argument(help="Directory of LoCoMo conv-*.json files (or locomo10.json).")
-    ],
-    out_dir: Annotated[
-        Path, typer.Option("--out", help="Where to write JSON and markdown.")
-    ] = Path("results"),
-    stages: Annotated[str, typer.Option(help="Ingest stages for kg-memory.")] = "all",
-    limit: Annotated[
-        int | None, typer.Option(help="Only the first N conversations (smoke runs).")
-    ] = None,
-    neo4j: Neo4jOpt = None,
-) -> None:
-    """Evidence recall@k / hit@k on LoCoMo, beside flat BM25, dense and RRF baselines.
-
-    Example: kg-memory bench locomo ../shared/data/locomo
-    """
-    from kg_memory.bench.locomo import run_locomo_bench
-
-    run_locomo_bench(
-        data_dir, out_dir=out_dir, stages=stages, limit=limit, neo4j_uri=neo4j, console=err
-    )
-
-
-@bench_app.command("writes")
-@clean_errors
-def bench_writes(
-    data_dir: Annotated[
-        Path, typer.Argument(help="Directory of LoCoMo conv-*.json files (or locomo10.json).")
-    ],
-    neo4j: Annotated[str, typer.Option("--neo4j", help="bolt:// URI of the Neo4j server.")],
-    out_dir: Annotated[
-        Path, typer.Option("--out", help="Where to write writes.json and writes.md.")
-    ] = Path("results/writes"),
-    passes: Annotated[int, typer.Option(min=1, help="Timed passes of the store write.")] = 6,
-    limit: Annotated[
-        int | None, typer.Option(help="Only the first N conversations (smoke runs).")
-    ] = None,
-) -> None:
-    """Neo4j store-write throughput over repeated passes, beside the server's raw floors.
-
-    Example: kg-memory bench writes ../shared/data/locomo --neo4j bolt://127.0.0.1:17687
-    """
-    from kg_memory.bench.writes import run_write_bench
-
-    run_write_bench(data_dir, neo4j, out_dir=out_dir, passes=passes, limit=limit, console=err)
 
 
 def main() -> None:  # pragma: no cover - entry point

@@ -17,6 +17,7 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 from platformdirs import user_data_dir
 
@@ -44,7 +45,43 @@ def check_namespace(namespace: str) -> str:
 
 
 @dataclass(frozen=True)
-class Neo4jConfig:
+class StoreConfig:
+    """What opens a store: one subclass per backend, ``backend`` its registry name.
+
+    Every backend is opened the same way, ``Backend(config)`` or
+    :func:`kg_memory.store.open_store` (which picks the class from ``config.backend``).
+    """
+
+    backend: ClassVar[str]
+
+    @classmethod
+    def from_env(cls) -> StoreConfig | None:
+        """This backend's configuration from the ``KG_MEMORY_*`` environment (``None``: none)."""
+        raise NotImplementedError(f"{cls.__name__}.from_env")
+
+
+@dataclass(frozen=True)
+class EmbeddedConfig(StoreConfig):
+    """The embedded store in directory ``path`` (created if missing).
+
+    >>> EmbeddedConfig(Path("/tmp/m")).backend
+    'embedded'
+    """
+
+    backend: ClassVar[str] = "embedded"
+    path: Path
+
+    @classmethod
+    def from_env(cls, path: str | Path | None = None) -> EmbeddedConfig:
+        """Config for ``path``, else ``$KG_MEMORY_STORE``, else the user data dir."""
+        return cls(Path(path).expanduser() if path else default_store_dir())
+
+
+@dataclass(frozen=True)
+class Neo4jConfig(StoreConfig):
+    """A Neo4j 5.26+ server: Bolt URI, credentials and database."""
+
+    backend: ClassVar[str] = "neo4j"
     uri: str
     user: str = "neo4j"
     password: str = ""
@@ -84,8 +121,13 @@ class Settings:
     ) -> Settings:
         ns = namespace or os.environ.get("KG_MEMORY_NAMESPACE") or DEFAULT_NAMESPACE
         return cls(
-            store_dir=Path(store_dir).expanduser() if store_dir else default_store_dir(),
+            store_dir=EmbeddedConfig.from_env(store_dir).path,
             namespace=check_namespace(ns),
             neo4j=Neo4jConfig.from_env(neo4j_uri),
             embedder=embedder or os.environ.get("KG_MEMORY_EMBEDDER", "minilm"),
         )
+
+    @property
+    def store(self) -> StoreConfig:
+        """The store to open: Neo4j when a URI is set, else the embedded store."""
+        return self.neo4j if self.neo4j is not None else EmbeddedConfig(self.store_dir)

@@ -44,72 +44,83 @@ def _scalar_props(node: Node) -> Iterator[tuple[str, Any]]:
             yield key, value
 
 
+#: JSONL record field -> the Node / Edge attribute it holds (``props`` follow).
+NODE_FIELDS = {
+    "id": "id",
+    "label": "label",
+    "namespace": "namespace",
+    "conversation": "conversation",
+    "text": "text",
+}
+EDGE_FIELDS = {"src": "src", "rel": "type", "dst": "dst"}
+
+
+def _record(kind: str, item: Node | Edge, fields: dict[str, str]) -> dict[str, Any]:
+    """One JSONL record: its type, the ``fields`` of ``item``, then its properties."""
+    return {
+        "type": kind,
+        **{k: getattr(item, a) for k, a in fields.items()},
+        "props": dict(item.props),
+    }
+
+
+def write_jsonl(nodes: list[Node], edges: list[Edge], path: Path) -> None:
+    """One JSON object a line: every node, then every edge."""
+    with path.open("w", encoding="utf-8") as fh:
+        for n in nodes:
+            fh.write(json.dumps(_record("node", n, NODE_FIELDS), ensure_ascii=False) + "\n")
+        for e in edges:
+            fh.write(json.dumps(_record("edge", e, EDGE_FIELDS), ensure_ascii=False) + "\n")
+
+
+def write_graphml(nodes: list[Node], edges: list[Edge], path: Path) -> None:
+    """A networkx multigraph as GraphML: scalar properties become ``p_<name>`` attributes."""
+    import networkx
+
+    g = networkx.MultiDiGraph()
+    for n in nodes:
+        attrs = {f"p_{k}": v for k, v in _scalar_props(n) if isinstance(v, (str, int, float, bool))}
+        attrs.update(label=n.label, conversation=n.conversation or "", text=n.text or "")
+        g.add_node(n.id, **attrs)
+    for e in edges:
+        g.add_edge(e.src, e.dst, key=e.type, type=e.type)
+    networkx.write_graphml(g, path)
+
+
+def write_turtle(nodes: list[Node], edges: list[Edge], path: Path) -> None:
+    """RDF Turtle in the ``kgm:`` vocabulary (``schemas/kg-memory.ttl``)."""
+    from rdflib import RDF, Graph, Literal, Namespace, URIRef
+
+    def uri(node_id: str) -> URIRef:
+        return URIRef(NODE_NS + node_id.replace(":", "/"))
+
+    kgm = Namespace(KGM)
+    g = Graph()
+    g.bind("kgm", kgm)
+    for n in nodes:
+        g.add((uri(n.id), RDF.type, kgm[n.label]))
+        g.add((uri(n.id), kgm.namespace, Literal(n.namespace)))
+        if n.conversation:
+            g.add((uri(n.id), kgm.conversation, Literal(n.conversation)))
+        if n.text:
+            g.add((uri(n.id), kgm.text, Literal(n.text)))
+        for key, value in _scalar_props(n):
+            g.add((uri(n.id), kgm[key], Literal(value)))
+    for e in edges:
+        g.add((uri(e.src), kgm[e.type], uri(e.dst)))
+    g.serialize(destination=str(path), format="turtle")
+
+
+WRITERS = {"jsonl": write_jsonl, "graphml": write_graphml, "ttl": write_turtle}
+
+
 def export(store: Store, namespace: str, path: str | Path, fmt: str = "jsonl") -> dict[str, int]:
     """Write the namespace to ``path`` in ``fmt``; return node and edge counts."""
-    if fmt not in FORMATS:
+    if fmt not in WRITERS:
         raise ConfigError(f"unknown export format {fmt!r}; use one of {', '.join(FORMATS)}")
     store_dir = getattr(store, "path", None)
     path = check_export_target(path, fmt, store_dir if isinstance(store_dir, Path) else None)
     nodes, edges = iter_graph(store, namespace)
     path.parent.mkdir(parents=True, exist_ok=True)
-    if fmt == "jsonl":
-        with path.open("w", encoding="utf-8") as fh:
-            for n in nodes:
-                rec = {
-                    "type": "node",
-                    "id": n.id,
-                    "label": n.label,
-                    "namespace": n.namespace,
-                    "conversation": n.conversation,
-                    "text": n.text,
-                    "props": dict(n.props),
-                }
-                fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
-            for e in edges:
-                rec = {
-                    "type": "edge",
-                    "src": e.src,
-                    "rel": e.type,
-                    "dst": e.dst,
-                    "props": dict(e.props),
-                }
-                fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
-    elif fmt == "graphml":
-        import networkx as nx
-
-        g = nx.MultiDiGraph()
-        for n in nodes:
-            attrs = {
-                f"p_{k}": v for k, v in _scalar_props(n) if isinstance(v, (str, int, float, bool))
-            }
-            attrs.update(label=n.label, conversation=n.conversation or "", text=n.text or "")
-            g.add_node(n.id, **attrs)
-        for e in edges:
-            g.add_edge(e.src, e.dst, key=e.type, type=e.type)
-        nx.write_graphml(g, path)
-    else:
-        from rdflib import RDF, Graph, Literal, Namespace, URIRef
-
-        kgm = Namespace(KGM)
-        g = Graph()
-        g.bind("kgm", kgm)
-        for n in nodes:
-            uri = URIRef(NODE_NS + n.id.replace(":", "/"))
-            g.add((uri, RDF.type, kgm[n.label]))
-            g.add((uri, kgm.namespace, Literal(n.namespace)))
-            if n.conversation:
-                g.add((uri, kgm.conversation, Literal(n.conversation)))
-            if n.text:
-                g.add((uri, kgm.text, Literal(n.text)))
-            for key, value in _scalar_props(n):
-                g.add((uri, kgm[key], Literal(value)))
-        for e in edges:
-            g.add(
-                (
-                    URIRef(NODE_NS + e.src.replace(":", "/")),
-                    kgm[e.type],
-                    URIRef(NODE_NS + e.dst.replace(":", "/")),
-                )
-            )
-        g.serialize(destination=str(path), format="turtle")
+    WRITERS[fmt](nodes, edges, path)
     return {"nodes": len(nodes), "edges": len(edges)}

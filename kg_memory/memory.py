@@ -66,7 +66,7 @@ class Memory:
             neo4j_uri=neo4j_uri,
             embedder=embedder if isinstance(embedder, str) else None,
         )
-        store = open_store(settings.store_dir, settings.neo4j)
+        store = open_store(settings.store)
         emb = (
             embedder
             if embedder is not None and not isinstance(embedder, str)

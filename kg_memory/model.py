@@ -41,7 +41,6 @@ EDGE_TYPES: tuple[str, ...] = (
     "MENTIONS",  # Turn -> Entity
     "SPOKEN_BY",  # Turn -> Entity (speaker as Person)
     "ADDRESSES",  # Turn -> Entity (addressee)
-    "ALIAS_OF",  # Entity -> Entity (resolution record)
     "SUBJECT",  # Fact -> Entity
     "OBJECT",  # Fact -> Entity
     "RELATED_TO",  # Entity -> Entity (a fact as an edge, predicate in props)

@@ -29,7 +29,7 @@ def make_context(conv: RawConversation, store: object, namespace: str = "ns") ->
     ctx = IngestContext(
         namespace=namespace,
         conversation=conv,
-        conversation_id=stable_id("conversation", namespace, conv.conversation_id),
+        conversation_node_id=stable_id("conversation", namespace, conv.conversation_id),
         store=store,  # type: ignore[arg-type]
         embedder=HashEmbedder(),
     )

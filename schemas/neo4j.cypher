@@ -68,63 +68,6 @@ OPTIONS {indexConfig: {
   `fulltext.eventually_consistent`: false
 }};
 
-// Vector indexes, one per label, named <label in snake_case>_embedding.
-// Cosine similarity, HNSW without quantisation (better candidate recall; the
-// store re-ranks candidates exactly with the stored vectors anyway).
-// ef_construction 32 (Neo4j's default is 100): building the graph is most of a
-// vector's write cost (Lucene scores candidates with scalar code on Java 17),
-// and 32 cut it by about 40% (0.95 -> 0.56 s for the 7,306 LoCoMo vectors) with
-// no change in what retrieval returns: the store asks for 10x the candidates it
-// needs and re-ranks them exactly (make bench-neo4j: same top-20 on both stores).
-// An index created before keeps its settings (IF NOT EXISTS).
-// 384 dimensions: all-MiniLM-L6-v2. A vector of another length is not indexed
-// (the store refuses to search a scope whose stored vectors differ from the query).
-// Turn, Note and Event vectors are what retrieval uses; the others are ready
-// for summaries, topics, sessions, facts, entities and hyperedges.
-CREATE VECTOR INDEX turn_embedding IF NOT EXISTS
-FOR (n:Turn) ON n.embedding
-OPTIONS {indexConfig: {`vector.dimensions`: 384, `vector.similarity_function`: 'cosine', `vector.quantization.enabled`: false, `vector.hnsw.m`: 16, `vector.hnsw.ef_construction`: 32}};
-
-CREATE VECTOR INDEX note_embedding IF NOT EXISTS
-FOR (n:Note) ON n.embedding
-OPTIONS {indexConfig: {`vector.dimensions`: 384, `vector.similarity_function`: 'cosine', `vector.quantization.enabled`: false, `vector.hnsw.m`: 16, `vector.hnsw.ef_construction`: 32}};
-
-CREATE VECTOR INDEX event_embedding IF NOT EXISTS
-FOR (n:Event) ON n.embedding
-OPTIONS {indexConfig: {`vector.dimensions`: 384, `vector.similarity_function`: 'cosine', `vector.quantization.enabled`: false, `vector.hnsw.m`: 16, `vector.hnsw.ef_construction`: 32}};
-
-CREATE VECTOR INDEX fact_embedding IF NOT EXISTS
-FOR (n:Fact) ON n.embedding
-OPTIONS {indexConfig: {`vector.dimensions`: 384, `vector.similarity_function`: 'cosine', `vector.quantization.enabled`: false, `vector.hnsw.m`: 16, `vector.hnsw.ef_construction`: 32}};
-
-CREATE VECTOR INDEX entity_embedding IF NOT EXISTS
-FOR (n:Entity) ON n.embedding
-OPTIONS {indexConfig: {`vector.dimensions`: 384, `vector.similarity_function`: 'cosine', `vector.quantization.enabled`: false, `vector.hnsw.m`: 16, `vector.hnsw.ef_construction`: 32}};
-
-CREATE VECTOR INDEX summary_embedding IF NOT EXISTS
-FOR (n:Summary) ON n.embedding
-OPTIONS {indexConfig: {`vector.dimensions`: 384, `vector.similarity_function`: 'cosine', `vector.quantization.enabled`: false, `vector.hnsw.m`: 16, `vector.hnsw.ef_construction`: 32}};
-
-CREATE VECTOR INDEX topic_embedding IF NOT EXISTS
-FOR (n:Topic) ON n.embedding
-OPTIONS {indexConfig: {`vector.dimensions`: 384, `vector.similarity_function`: 'cosine', `vector.quantization.enabled`: false, `vector.hnsw.m`: 16, `vector.hnsw.ef_construction`: 32}};
-
-CREATE VECTOR INDEX session_embedding IF NOT EXISTS
-FOR (n:Session) ON n.embedding
-OPTIONS {indexConfig: {`vector.dimensions`: 384, `vector.similarity_function`: 'cosine', `vector.quantization.enabled`: false, `vector.hnsw.m`: 16, `vector.hnsw.ef_construction`: 32}};
-
-CREATE VECTOR INDEX hyperedge_embedding IF NOT EXISTS
-FOR (n:Hyperedge) ON n.embedding
-OPTIONS {indexConfig: {`vector.dimensions`: 384, `vector.similarity_function`: 'cosine', `vector.quantization.enabled`: false, `vector.hnsw.m`: 16, `vector.hnsw.ef_construction`: 32}};
-
-CREATE VECTOR INDEX conversation_embedding IF NOT EXISTS
-FOR (n:Conversation) ON n.embedding
-OPTIONS {indexConfig: {`vector.dimensions`: 384, `vector.similarity_function`: 'cosine', `vector.quantization.enabled`: false, `vector.hnsw.m`: 16, `vector.hnsw.ef_construction`: 32}};
-
-CREATE VECTOR INDEX time_interval_embedding IF NOT EXISTS
-FOR (n:TimeInterval) ON n.embedding
-OPTIONS {indexConfig: {`vector.dimensions`: 384, `vector.similarity_function`: 'cosine', `vector.quantization.enabled`: false, `vector.hnsw.m`: 16, `vector.hnsw.ef_construction`: 32}};
-
-CREATE VECTOR INDEX note_revision_embedding IF NOT EXISTS
-FOR (n:NoteRevision) ON n.embedding
-OPTIONS {indexConfig: {`vector.dimensions`: 384, `vector.similarity_function`: 'cosine', `vector.quantization.enabled`: false, `vector.hnsw.m`: 16, `vector.hnsw.ef_construction`: 32}};
+// Vector indexes: one per node label that an ingest stage declares
+// (kg_memory.ingest.registry.node_labels()), made from the template
+// neo4j-vector-index.cypher, so a stage that adds a label gets its index.

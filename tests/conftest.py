@@ -66,15 +66,27 @@ def neo4j_config():  # type: ignore[no-untyped-def]
     return cfg
 
 
-@pytest.fixture(params=["embedded", pytest.param("neo4j", marks=pytest.mark.neo4j)])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[object]:
-    """Every store backend, through one fixture: the contract tests run on each."""
+#: Markers of the backends that need a server (see pytest_collection_modifyitems).
+SERVER_MARKS = {"neo4j": pytest.mark.neo4j}
+
+
+def _backends() -> list[object]:
+    from kg_memory.store import BACKENDS
+
+    return [pytest.param(name, marks=SERVER_MARKS.get(name, ())) for name in BACKENDS]
+
+
+@pytest.fixture(params=_backends())
+def store(request: pytest.FixtureRequest) -> Iterator[object]:
+    """Every registered backend (``kg_memory.store.BACKENDS``), configured from the
+    environment: the contract tests run on each."""
     from kg_memory.store import backend_class
 
-    if request.param == "embedded":
-        s = backend_class("embedded")(tmp_path / "contract-store")  # type: ignore[call-arg]
-    else:
-        s = backend_class("neo4j")(request.getfixturevalue("neo4j_config"))  # type: ignore[call-arg]
+    cls = backend_class(request.param)
+    config = cls.config_class.from_env()
+    if config is None:
+        pytest.fail(f"no {request.param} store configured in the environment (KG_MEMORY_*)")
+    s = cls(config)
     try:
         yield s
     finally:

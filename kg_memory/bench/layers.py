@@ -24,12 +24,14 @@ from typing import Any
 
 from rich.progress import Progress
 
-from kg_memory.bench.locomo import bench_namespace, load_dataset
+from kg_memory.bench.dataset import load_dataset
 from kg_memory.bench.metrics import first_distinct, recall_at_k
+from kg_memory.bench.systems import bench_namespace
+from kg_memory.config import EmbeddedConfig
 from kg_memory.embed import Embedder, MiniLMEmbedder
 from kg_memory.memory import Memory
 from kg_memory.retrieval.graph import GraphConfig, graph_search
-from kg_memory.store import backend_class
+from kg_memory.store import open_store
 
 FINE = ("Event", "Note", "Fact", "Hyperedge")
 
@@ -67,7 +69,7 @@ def run(
         task = bar.add_task("ingest", total=len(ds.conversations))
         for conv in ds.conversations:
             cid = conv.conversation_id
-            store = backend_class("embedded")(Path(tmp) / cid)  # type: ignore[call-arg]
+            store = open_store(EmbeddedConfig(Path(tmp) / cid))
             mems[cid] = Memory(store, namespace=bench_namespace(cid), embedder=embedder)
             mems[cid].ingest_conversations([conv])
             bar.advance(task)

@@ -180,3 +180,12 @@ def harmonic_bound(rates: Mapping[str, float | None]) -> float | None:
     if not vals or any(v is None or v <= 0 for v in vals):
         return None
     return 1.0 / sum(1.0 / v for v in vals if v)
+
+
+def ratio(a: float | None, b: float | None) -> float | None:
+    """``a / b``, ``None`` when either is missing or ``b`` is zero.
+
+    >>> ratio(3.0, 4.0), ratio(None, 4.0), ratio(3.0, 0.0)
+    (0.75, None, None)
+    """
+    return a / b if a is not None and b else None

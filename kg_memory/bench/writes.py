@@ -45,9 +45,10 @@ from typing import Any
 from rich.console import Console
 from rich.progress import Progress
 
-from kg_memory.bench.locomo import available_cores, load_dataset
+from kg_memory.bench.dataset import load_dataset
+from kg_memory.bench.machine import available_cores
 from kg_memory.bench.metrics import fmt, rate, rounded
-from kg_memory.config import Neo4jConfig
+from kg_memory.config import EmbeddedConfig, Neo4jConfig
 from kg_memory.embed import HashEmbedder
 from kg_memory.errors import ConfigError
 from kg_memory.ingest.pipeline import IngestReport, Pipeline
@@ -81,7 +82,7 @@ def prepare(data: Path, limit: int | None, progress: Progress) -> list[Prepared]
     embedder = HashEmbedder()
     for conv in ds.conversations:
         with tempfile.TemporaryDirectory(prefix="kgm-writes-") as tmp:
-            scratch = open_store(tmp)
+            scratch = open_store(EmbeddedConfig(Path(tmp)))
             ns = f"bench-writes-{conv.conversation_id}"
             ctx = Pipeline(scratch, embedder, ns).process(conv, IngestReport())
             scratch.close()
@@ -181,11 +182,11 @@ def _two_writers(stores: Sequence[Any], convs: Sequence[Prepared], meter: Meter)
 
 
 def _probe_rows(c: Prepared, with_props: bool) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    from kg_memory.store.neo4j.store import _edge_row, _node_row
+    from kg_memory.store.neo4j.rows import edge_row, node_row
 
-    nodes = [{"id": n.id, **(_node_row(n)["props"] if with_props else {})} for n in c.nodes]
+    nodes = [{"id": n.id, **(node_row(n)["props"] if with_props else {})} for n in c.nodes]
     edges = [
-        {"src": e.src, "dst": e.dst, "props": _edge_row(e)["props"] if with_props else {}}
+        {"src": e.src, "dst": e.dst, "props": edge_row(e)["props"] if with_props else {}}
         for e in c.edges
     ]
     return nodes, edges
@@ -205,18 +206,117 @@ PROBE_CLEAR = (
 def _probe_pass(
     driver: Any, database: str, convs: Sequence[Prepared], with_props: bool, meter: Meter
 ) -> None:
-    from kg_memory.store.neo4j.store import _chunks
+    from kg_memory.store.common import chunks
 
     for c in convs:
         nodes, edges = _probe_rows(c, with_props)
         with driver.session(database=database) as s:
             s.run(PROBE_CLEAR).consume()
             with meter.timed(), s.begin_transaction() as tx:
-                for chunk in _chunks(nodes, NODE_BATCH):
+                for chunk in chunks(nodes, NODE_BATCH):
                     tx.run(PROBE_NODES, rows=chunk).consume()
-                for chunk in _chunks(edges, EDGE_BATCH):
+                for chunk in chunks(edges, EDGE_BATCH):
                     tx.run(PROBE_EDGES, rows=chunk).consume()
                 tx.commit()
+
+
+def timed_row(
+    system: str,
+    pass_no: int,
+    turns: int,
+    server: Callable[[], float | None],
+    fn: Callable[[Meter], None],
+) -> dict[str, Any]:
+    """Run one pass under a fresh :class:`Meter`; its report row."""
+    meter = Meter(server)
+    fn(meter)
+    return {
+        "system": system,
+        "pass": pass_no,
+        "seconds": round(meter.wall, 3),
+        "turns_per_s": rounded(rate(turns, meter.wall)),
+        "server_cpu_s": rounded(meter.server_cpu, 2),
+        "client_cpu_s": round(meter.client_cpu, 2),
+    }
+
+
+@contextmanager
+def probe_constraint(driver: Any, database: str) -> Iterator[None]:
+    """The probe's uniqueness constraint while the probes run; their label and constraint
+    removed afterwards."""
+    with driver.session(database=database) as s:
+        s.run(
+            f"CREATE CONSTRAINT {PROBE_CONSTRAINT} IF NOT EXISTS "
+            f"FOR (n:{PROBE_LABEL}) REQUIRE n.id IS UNIQUE"
+        ).consume()
+    try:
+        yield
+    finally:
+        with driver.session(database=database) as s:
+            s.run(PROBE_CLEAR).consume()
+            s.run(f"DROP CONSTRAINT {PROBE_CONSTRAINT} IF EXISTS").consume()
+
+
+def measure_writes(
+    cfg: Neo4jConfig, convs: Sequence[Prepared], passes: int, progress: Progress
+) -> list[dict[str, Any]]:
+    """The rows of the report: ``passes`` store passes, two writers, then the probes."""
+    from neo4j import GraphDatabase
+
+    cls = backend_class("neo4j")
+    turns = sum(c.turns for c in convs)
+    rows: list[dict[str, Any]] = []
+    store = cls(cfg)
+    second = cls(cfg)
+    driver = GraphDatabase.driver(cfg.uri, auth=(cfg.user, cfg.password))
+    server = partial(server_cpu_seconds, driver, cfg.database)
+    task = progress.add_task("write", total=passes + 1 + 2 * 2)
+
+    def record(system: str, pass_no: int, fn: Callable[[Meter], None]) -> None:
+        rows.append(timed_row(system, pass_no, turns, server, fn))
+        progress.advance(task)
+
+    try:
+        for p in range(1, passes + 1):
+            record("store", p, partial(_store_pass, store, convs))
+        record("two writers", 1, partial(_two_writers, [store, second], convs))
+        with probe_constraint(driver, cfg.database):
+            for with_props, name in (
+                (False, "probe: structure only"),
+                (True, "probe: + properties"),
+            ):
+                for p in (1, 2):
+                    record(name, p, partial(_probe_pass, driver, cfg.database, convs, with_props))
+    finally:
+        for c in convs:
+            store.delete_namespace(c.namespace)
+        driver.close()
+        second.close()
+        store.close()
+    return rows
+
+
+def write_report(convs: Sequence[Prepared], rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The report of a run: sizes, the rows, the best store pass and its CPU bound."""
+    turns = sum(c.turns for c in convs)
+    best = max(
+        (r for r in rows if r["system"] == "store" and r["turns_per_s"]),
+        key=lambda r: r["turns_per_s"],
+        default=None,
+    )
+    cores = available_cores()
+    return {
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "conversations": len(convs),
+        "turns": turns,
+        "nodes": sum(len(c.nodes) for c in convs),
+        "edges": sum(len(c.edges) for c in convs),
+        "cores": cores,
+        "rows": rows,
+        "best_store_turns_per_s": best["turns_per_s"] if best else None,
+        "cpu_bound_turns_per_s": cpu_bound(best, turns, cores),
+        "target_turns_per_s": TARGET_TURNS_PER_S,
+    }
 
 
 def run_write_bench(
@@ -233,80 +333,10 @@ def run_write_bench(
     cfg = Neo4jConfig.from_env(neo4j_uri)
     if cfg is None:  # pragma: no cover - a URI is given
         raise ConfigError("no Neo4j URI")
-    cls = backend_class("neo4j")
-    rows: list[dict[str, Any]] = []
-    from neo4j import GraphDatabase
-
     with Progress(console=console, transient=True) as progress:
         convs = prepare(data, limit, progress)
-        turns = sum(c.turns for c in convs)
-        store = cls(cfg)  # type: ignore[call-arg]
-        second = cls(cfg)  # type: ignore[call-arg]
-        driver = GraphDatabase.driver(cfg.uri, auth=(cfg.user, cfg.password))
-        server = partial(server_cpu_seconds, driver, cfg.database)
-        try:
-            task = progress.add_task("write", total=passes + 1 + 2 * 2)
-
-            def record(system: str, pass_no: int, fn: Callable[[Meter], None]) -> None:
-                meter = Meter(server)
-                fn(meter)
-                rows.append(
-                    {
-                        "system": system,
-                        "pass": pass_no,
-                        "seconds": round(meter.wall, 3),
-                        "turns_per_s": rounded(rate(turns, meter.wall)),
-                        "server_cpu_s": rounded(meter.server_cpu, 2),
-                        "client_cpu_s": round(meter.client_cpu, 2),
-                    }
-                )
-                progress.advance(task)
-
-            for p in range(1, passes + 1):
-                record("store", p, partial(_store_pass, store, convs))
-            record("two writers", 1, partial(_two_writers, [store, second], convs))
-            with driver.session(database=cfg.database) as s:
-                s.run(
-                    f"CREATE CONSTRAINT {PROBE_CONSTRAINT} IF NOT EXISTS "
-                    f"FOR (n:{PROBE_LABEL}) REQUIRE n.id IS UNIQUE"
-                ).consume()
-            try:
-                for with_props, name in (
-                    (False, "probe: structure only"),
-                    (True, "probe: + properties"),
-                ):
-                    for p in (1, 2):
-                        record(
-                            name, p, partial(_probe_pass, driver, cfg.database, convs, with_props)
-                        )
-            finally:
-                with driver.session(database=cfg.database) as s:
-                    s.run(PROBE_CLEAR).consume()
-                    s.run(f"DROP CONSTRAINT {PROBE_CONSTRAINT} IF EXISTS").consume()
-        finally:
-            for c in convs:
-                store.delete_namespace(c.namespace)
-            driver.close()
-            second.close()
-            store.close()
-    best = max(
-        (r for r in rows if r["system"] == "store" and r["turns_per_s"]),
-        key=lambda r: r["turns_per_s"],
-        default=None,
-    )
-    cores = available_cores()
-    report = {
-        "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        "conversations": len(convs),
-        "turns": turns,
-        "nodes": sum(len(c.nodes) for c in convs),
-        "edges": sum(len(c.edges) for c in convs),
-        "cores": cores,
-        "rows": rows,
-        "best_store_turns_per_s": best["turns_per_s"] if best else None,
-        "cpu_bound_turns_per_s": cpu_bound(best, turns, cores),
-        "target_turns_per_s": TARGET_TURNS_PER_S,
-    }
+        rows = measure_writes(cfg, convs, passes, progress)
+    report = write_report(convs, rows)
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "writes.json").write_text(json.dumps(report, indent=2) + "\n", "utf-8")
     (out_dir / "writes.md").write_text(render_markdown(report), "utf-8")

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from kg_memory.errors import InputError
@@ -23,7 +22,6 @@ from kg_memory.formats.validate import (
     check_schema,
     check_text_size,
     parse_iso,
-    read_text,
     schema_validator,
 )
 
@@ -42,17 +40,6 @@ class _Conversation:
     sessions: dict[str, _Session] = field(default_factory=dict)
     speakers: dict[str, None] = field(default_factory=dict)  # ordered set
     turn_lines: dict[str, int] = field(default_factory=dict)  # turn id -> line
-
-
-def load_jsonl(path: str | Path) -> list[RawConversation]:
-    """Load and validate a JSONL turn file.
-
-    Raises
-    ------
-    InputError
-        On the first bad line, naming the file, the line and the field.
-    """
-    return parse_jsonl(read_text(path), source=str(path))
 
 
 def parse_jsonl(text: str, source: str = "<string>") -> list[RawConversation]:

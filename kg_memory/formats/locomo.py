@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from kg_memory.errors import InputError
@@ -20,8 +19,6 @@ from kg_memory.formats.validate import (
     check_text_size,
     format_path,
     parse_iso,
-    parse_json_document,
-    read_text,
     schema_validator,
 )
 from kg_memory.text import MONTHS
@@ -82,19 +79,6 @@ def repair_evidence(entries: list[str]) -> tuple[tuple[str, ...], int]:
             malformed += 1
         ids.update(dict.fromkeys(found))
     return tuple(ids), malformed
-
-
-def load_locomo(path: str | Path) -> list[RawConversation]:
-    """Load a LoCoMo file: one conversation object, or a list of samples.
-
-    Raises
-    ------
-    InputError
-        On the first problem, naming the file, the JSON location and the field.
-    """
-    source = str(path)
-    doc = parse_json_document(read_text(path), source)
-    return parse_locomo(doc, source=source, default_id=Path(path).stem)
 
 
 def parse_locomo(doc: Any, *, source: str, default_id: str) -> list[RawConversation]:

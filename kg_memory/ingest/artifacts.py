@@ -1,17 +1,34 @@
-"""Typed hand-offs between ingest stages (kept in ``IngestContext.artifacts``).
+"""Typed hand-offs between ingest stages: :class:`Artifacts` (``IngestContext.artifacts``).
 
-Keys and producers:
+Every artifact is one typed field of :class:`Artifacts`, ``None`` until its
+producing stage ran. A stage declares the fields it reads (``inputs``) and
+writes (``outputs``) by name; the pipeline checks that every input is the
+output of an earlier stage (:func:`kg_memory.ingest.registry.check_order`).
 
-``"entities"``  (entities stage)  ``dict[str, EntityInfo]`` by entity node id.
-``"mentions"``  (entities stage)  ``list[list[Mention]]``, one list per turn (aligned with ``ctx.turns``).
-``"times"``     (time stage)      ``list[list[TimeMention]]``, one list per turn.
-``"facts"``     (triples stage)   ``list[FactInfo]``.
-``"events"``    (events stage)    ``list[EventInfo]`` in time order.
+======================  ===========  ========================================================
+field                   producer     value
+======================  ===========  ========================================================
+``entities``            entities     ``dict[str, EntityInfo]`` by Entity node id
+``mentions``            entities     ``list[list[Mention]]``, one list per turn (``ctx.turns``)
+``speaker_ids``         entities     speaker name -> Entity node id of that speaker
+``addressees``          entities     per turn, the speaker addressed (``None``: unknown)
+``entity_resolver``     entities     the resolver that minted the entities (concepts added later)
+``times``               time         ``list[list[TimeMention]]``, one list per turn
+``facts``               triples      ``list[FactInfo]``
+``events``              events       top-level ``list[EventInfo]`` in time order
+``subevents``           events       clause-level sub-events (``list[EventInfo]``)
+``notes``               notes        Note node ids, in turn order
+``hyperedges``          hyperedges   Hyperedge node ids
+======================  ===========  ========================================================
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from kg_memory.ingest.entities.resolver import EntityResolver
 
 
 @dataclass(slots=True)
@@ -65,3 +82,24 @@ class EventInfo:
     place_id: str | None
     begin: str | None  # ISO date
     end: str | None
+
+
+@dataclass(slots=True)
+class Artifacts:
+    """What the stages of one conversation hand to each other (see the module docstring)."""
+
+    entities: dict[str, EntityInfo] | None = None
+    mentions: list[list[Mention]] | None = None
+    speaker_ids: dict[str, str] | None = None
+    addressees: list[str | None] | None = None
+    entity_resolver: EntityResolver | None = None
+    times: list[list[TimeMention]] | None = None
+    facts: list[FactInfo] | None = None
+    events: list[EventInfo] | None = None
+    subevents: list[EventInfo] | None = None
+    notes: list[str] | None = None
+    hyperedges: list[str] | None = None
+
+
+#: The artifact names a stage may declare as inputs or outputs.
+ARTIFACT_KEYS: tuple[str, ...] = tuple(f.name for f in fields(Artifacts))

@@ -5,11 +5,9 @@ enabled stages in order (each reads what earlier stages left in it and adds
 nodes and edges), and finally writes ``ctx.nodes`` and ``ctx.edges`` to the
 store in one transaction per input file.
 
-A stage is a module (or object) with
-
-* ``NAME: str`` -- its name on the command line (``--stages``),
-* ``REQUIRES: tuple[str, ...]`` -- stages whose output it reads,
-* ``run(ctx: IngestContext) -> None``.
+A stage (:class:`kg_memory.ingest.stage.Stage`, registered in
+:mod:`kg_memory.ingest.registry`) declares the :class:`Artifacts` fields it
+reads and writes and implements ``run(ctx: IngestContext) -> None``.
 
 Stages must be deterministic: the same conversation (and the same memory
 before it) must produce the same nodes and edges, with content-derived ids
@@ -29,12 +27,13 @@ import numpy as np
 from kg_memory.embed import Embedder
 from kg_memory.formats.model import RawConversation, RawSession, RawTurn
 from kg_memory.ids import stable_id
+from kg_memory.ingest.artifacts import Artifacts
 from kg_memory.model import Edge, Node, check_edge_type, check_label
 from kg_memory.store.base import Store
 
 #: Property names a node's ``props`` may not use: the stores keep these as columns.
 RESERVED_PROPS = frozenset(
-    {"id", "label", "namespace", "conversation", "text", "ntok", "embedding", "props_json"}
+    {"id", "label", "namespace", "conversation", "text", "ntok", "embedding"}
 )
 
 
@@ -53,9 +52,12 @@ class TurnRecord:
 
 @dataclass
 class IngestContext:
+    """One conversation being ingested: its turns, the nodes and edges so far, the artifacts."""
+
     namespace: str
     conversation: RawConversation
-    conversation_id: str
+    #: Node id of the Conversation node (``RawConversation.conversation_id`` is the source id).
+    conversation_node_id: str
     store: Store
     embedder: Embedder
     turns: list[TurnRecord] = field(default_factory=list)
@@ -65,8 +67,8 @@ class IngestContext:
     docs: list[Any] | None = None
     nodes: dict[str, Node] = field(default_factory=dict)
     edges: dict[tuple[str, str, str], Edge] = field(default_factory=dict)
-    #: Free-form outputs a stage leaves for later stages (e.g. ``"mentions"``).
-    artifacts: dict[str, Any] = field(default_factory=dict)
+    #: What stages leave for later stages (typed, one field per artifact).
+    artifacts: Artifacts = field(default_factory=Artifacts)
 
     @property
     def cid(self) -> str:

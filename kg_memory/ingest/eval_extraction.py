@@ -30,7 +30,7 @@ import sys
 import time
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -38,10 +38,10 @@ from kg_memory.embed import HashEmbedder
 from kg_memory.formats import load
 from kg_memory.formats.model import RawConversation
 from kg_memory.ids import stable_id
-from kg_memory.ingest import entities, temporal, triples
 from kg_memory.ingest import turns as turns_stage
 from kg_memory.ingest.context import IngestContext
 from kg_memory.ingest.entities import normalise
+from kg_memory.ingest.registry import stage
 from kg_memory.model import Node
 
 REPO = Path(__file__).resolve().parents[2]
@@ -168,7 +168,7 @@ def run_stages(
         ctx = IngestContext(
             namespace=namespace,
             conversation=conv,
-            conversation_id=stable_id("conversation", namespace, conv.conversation_id),
+            conversation_node_id=stable_id("conversation", namespace, conv.conversation_id),
             store=store,  # type: ignore[arg-type]
             embedder=embedder,
         )
@@ -176,30 +176,31 @@ def run_stages(
         t0 = time.perf_counter()
         ctx.docs = list(nlp.pipe((t.raw.text for t in ctx.turns), batch_size=128))
         secs["parse"] += time.perf_counter() - t0
-        for mod in (entities, temporal, triples):
+        for name in ("entities", "time", "triples"):
             t0 = time.perf_counter()
-            mod.run(ctx)
-            secs[mod.NAME] += time.perf_counter() - t0
+            stage(name).run(ctx)
+            secs[name] += time.perf_counter() - t0
         n_turns += len(ctx.turns)
         for node in ctx.nodes.values():
             store.nodes[node.id] = node
-        ents = ctx.artifacts["entities"]
+        ents = ctx.artifacts.entities or {}
+        mentions, times = ctx.artifacts.mentions or [], ctx.artifacts.times or []
         by_turn: dict[int, list[Any]] = defaultdict(list)
-        for f in ctx.artifacts["facts"]:
+        for f in ctx.artifacts.facts or []:
             by_turn[f.turn_index].append(f)
         for ti, rec in enumerate(ctx.turns):
             out[(conv.conversation_id, rec.raw.turn_id)] = {
                 "text": rec.raw.text,
                 "entities": {
                     (normalise(m.text), normalise(ents[m.entity_id].name)): m
-                    for m in ctx.artifacts["mentions"][ti]
+                    for m in mentions[ti]
                     if not m.pronoun and ents[m.entity_id].type != "CONCEPT"
                 },
                 "facts": [
                     (ents[f.subject_id].name, f.predicate, f.object_text, f.negated)
                     for f in by_turn[ti]
                 ],
-                "times": ctx.artifacts["times"][ti],
+                "times": times[ti],
             }
     return out, dict(secs), n_turns
 
@@ -223,7 +224,83 @@ def _triple_match(g: dict[str, Any], s: tuple[str, str, str, bool]) -> bool:
     )
 
 
+@dataclass
+class _Tally:
+    """Counts of one scored part: matched, system, gold (dates: also system-matched)."""
+
+    tp: int = 0
+    sys: int = 0
+    gold: int = 0
+    sys_ok: int = 0
+
+
+def _score_entities(row: dict[str, Any], so: dict[str, Any], n: _Tally, log: list[str]) -> None:
+    tag = f"{row['conversation']} {row['turn_id']}"
+    gset = {(normalise(e["text"]), normalise(e["canonical"])) for e in row["entities"]}
+    sset = set(so["entities"])
+    n.tp += len(gset & sset)
+    n.sys += len(sset)
+    n.gold += len(gset)
+    log.extend(f"{tag} ENT FP {x}" for x in sorted(sset - gset))
+    log.extend(f"{tag} ENT FN {x}" for x in sorted(gset - sset))
+
+
+def _score_triples(row: dict[str, Any], so: dict[str, Any], n: _Tally, log: list[str]) -> None:
+    tag = f"{row['conversation']} {row['turn_id']}"
+    sys_facts = list(dict.fromkeys(so["facts"]))
+    used: set[int] = set()
+    for g in row["triples"]:
+        hit = next(
+            (i for i, s in enumerate(sys_facts) if i not in used and _triple_match(g, s)), None
+        )
+        if hit is None:
+            log.append(f"{tag} TRI FN {g['subject']}|{g['predicate']}|{g['object']}|{g['negated']}")
+        else:
+            used.add(hit)
+    for i, s in enumerate(sys_facts):
+        if i not in used:
+            log.append(f"{tag} TRI FP {s[0]}|{s[1]}|{s[2]}|{s[3]}")
+    n.tp += len(used)
+    n.sys += len(sys_facts)
+    n.gold += len(row["triples"])
+
+
+def _score_dates(row: dict[str, Any], so: dict[str, Any], n: _Tally, log: list[str]) -> None:
+    tag = f"{row['conversation']} {row['turn_id']}"
+    text = row["text"]
+    matched: set[int] = set()
+    for g in row["dates"]:
+        n.gold += 1
+        gs = text.find(g["text"])
+        ge = gs + len(g["text"])
+        ok = False
+        for i, tm in enumerate(so["times"]):
+            if tm.start < ge and gs < tm.end and tm.begin == g["begin"] and tm.end_date == g["end"]:
+                ok = True
+                matched.add(i)
+                break
+        n.tp += ok
+        if not ok:
+            got = [(t.text, t.begin, t.end_date) for t in so["times"]]
+            log.append(f"{tag} DATE MISS {g['text']} {g['begin']}..{g['end']} got {got}")
+    for i, tm in enumerate(so["times"]):
+        n.sys += 1
+        if i in matched:
+            n.sys_ok += 1
+        elif not any(
+            tm.start < text.find(g["text"]) + len(g["text"]) and text.find(g["text"]) < tm.end
+            for g in row["dates"]
+        ):
+            log.append(f"{tag} DATE FP {tm.text} {tm.begin}..{tm.end_date}")
+
+
+def _prf_dict(n: _Tally) -> dict[str, Any]:
+    p, r, f = _prf(n.tp, n.sys, n.gold)
+    return {"precision": p, "recall": r, "f1": f, "tp": n.tp, "sys": n.sys, "gold": n.gold}
+
+
 def evaluate(gold: list[dict[str, Any]], locomo_dir: Path, verbose: bool = False) -> dict[str, Any]:
+    """Run the stages on the sessions the gold set annotates and score them."""
     wanted: dict[str, set[int]] = defaultdict(set)
     for row in gold:
         wanted[row["conversation"]].add(int(row["turn_id"][1:].split(":")[0]))
@@ -234,103 +311,24 @@ def evaluate(gold: list[dict[str, Any]], locomo_dir: Path, verbose: bool = False
             replace(conv, sessions=tuple(s for s in conv.sessions if s.index in wanted[cid]))
         )
     sysout, secs, n_turns = run_stages(convs)
-
-    e_tp = e_sys = e_gold = 0
-    t_tp = t_sys = t_gold = 0
-    d_ok = d_gold = d_sys = d_sys_ok = 0
+    ents, tris, dates = _Tally(), _Tally(), _Tally()
     log: list[str] = []
     for row in gold:
         so = sysout[(row["conversation"], row["turn_id"])]
-        tag = f"{row['conversation']} {row['turn_id']}"
-        gset = {(normalise(e["text"]), normalise(e["canonical"])) for e in row["entities"]}
-        sset = set(so["entities"])
-        e_tp += len(gset & sset)
-        e_sys += len(sset)
-        e_gold += len(gset)
-        for x in sorted(sset - gset):
-            log.append(f"{tag} ENT FP {x}")
-        for x in sorted(gset - sset):
-            log.append(f"{tag} ENT FN {x}")
-
-        sys_facts = list(dict.fromkeys(so["facts"]))
-        used: set[int] = set()
-        for g in row["triples"]:
-            hit = next(
-                (i for i, s in enumerate(sys_facts) if i not in used and _triple_match(g, s)), None
-            )
-            if hit is None:
-                log.append(
-                    f"{tag} TRI FN {g['subject']}|{g['predicate']}|{g['object']}|{g['negated']}"
-                )
-            else:
-                used.add(hit)
-        for i, s in enumerate(sys_facts):
-            if i not in used:
-                log.append(f"{tag} TRI FP {s[0]}|{s[1]}|{s[2]}|{s[3]}")
-        t_tp += len(used)
-        t_sys += len(sys_facts)
-        t_gold += len(row["triples"])
-
-        text = row["text"]
-        matched: set[int] = set()
-        for g in row["dates"]:
-            d_gold += 1
-            gs = text.find(g["text"])
-            ge = gs + len(g["text"])
-            ok = False
-            for i, tm in enumerate(so["times"]):
-                if (
-                    tm.start < ge
-                    and gs < tm.end
-                    and tm.begin == g["begin"]
-                    and tm.end_date == g["end"]
-                ):
-                    ok = True
-                    matched.add(i)
-                    break
-            d_ok += ok
-            if not ok:
-                got = [(t.text, t.begin, t.end_date) for t in so["times"]]
-                log.append(f"{tag} DATE MISS {g['text']} {g['begin']}..{g['end']} got {got}")
-        for i, tm in enumerate(so["times"]):
-            d_sys += 1
-            if i in matched:
-                d_sys_ok += 1
-            elif not any(
-                tm.start < text.find(g["text"]) + len(g["text"]) and text.find(g["text"]) < tm.end
-                for g in row["dates"]
-            ):
-                log.append(f"{tag} DATE FP {tm.text} {tm.begin}..{tm.end_date}")
-
-    ep, er, ef = _prf(e_tp, e_sys, e_gold)
-    tp_, tr, tf = _prf(t_tp, t_sys, t_gold)
-    dacc = d_ok / d_gold if d_gold else 1.0
-    dprec = d_sys_ok / d_sys if d_sys else 1.0
+        _score_entities(row, so, ents, log)
+        _score_triples(row, so, tris, log)
+        _score_dates(row, so, dates, log)
     return {
         "turns_scored": len(gold),
         "turns_processed": n_turns,
-        "entities": {
-            "precision": ep,
-            "recall": er,
-            "f1": ef,
-            "tp": e_tp,
-            "sys": e_sys,
-            "gold": e_gold,
-        },
-        "triples": {
-            "precision": tp_,
-            "recall": tr,
-            "f1": tf,
-            "tp": t_tp,
-            "sys": t_sys,
-            "gold": t_gold,
-        },
+        "entities": _prf_dict(ents),
+        "triples": _prf_dict(tris),
         "dates": {
-            "accuracy": dacc,
-            "precision": dprec,
-            "correct": d_ok,
-            "gold": d_gold,
-            "sys": d_sys,
+            "accuracy": dates.tp / dates.gold if dates.gold else 1.0,
+            "precision": dates.sys_ok / dates.sys if dates.sys else 1.0,
+            "correct": dates.tp,
+            "gold": dates.gold,
+            "sys": dates.sys,
         },
         "ms_per_turn": {k: 1000 * v / max(n_turns, 1) for k, v in secs.items()},
         "log": log,

@@ -70,11 +70,9 @@ import numpy as np
 
 from kg_memory.embed import unit_mean
 from kg_memory.ingest.context import IngestContext, TurnRecord
+from kg_memory.ingest.stage import settings
 from kg_memory.ingest.turns import human_date
 from kg_memory.text import STOPWORDS, tokenize
-
-NAME = "granularity"
-REQUIRES: tuple[str, ...] = ()
 
 #: Turns an extractive session summary quotes (at most).
 SUMMARY_TURNS = 3
@@ -200,64 +198,75 @@ def run(ctx: IngestContext) -> None:
     if emb is None or len(emb) != len(ctx.turns) or not ctx.turns:
         return
     x = np.asarray(emb, dtype=np.float32)
-    sessions: dict[str, list[int]] = {}
-    for i, rec in enumerate(ctx.turns):
-        sessions.setdefault(rec.session_id, []).append(i)
-    texts = [r.raw.text for r in ctx.turns]
-
-    # -- topics -------------------------------------------------------------------
     topic_of: list[list[int]] = [[] for _ in ctx.turns]  # turn -> its topics
     topic_ids: list[str] = []
     if len(ctx.turns) >= MIN_TURNS_FOR_TOPICS:
-        resp = fit_topics(x)
-        members: dict[int, dict[int, float]] = {}
-        for i, row in enumerate(resp):
-            best2 = np.argsort(-row, kind="stable")[:2]
-            for rank, c in enumerate(best2):
-                if rank == 0 or row[c] >= SOFT_THRESHOLD:
-                    members.setdefault(int(c), {})[i] = float(row[c])
-        # topics in order of their first turn: stable ids and a readable numbering
-        clusters = sorted(members.values(), key=lambda m: min(m))
-        kws = keywords([[texts[i] for i in m] for m in clusters])
-        for t, (m, kw) in enumerate(zip(clusters, kws, strict=True)):
-            idxs = sorted(m)
-            recs = [ctx.turns[i] for i in idxs]
-            centroid = unit_mean(x[idxs])
-            near = sorted(idxs, key=lambda i: (-float(x[i] @ centroid), i))[:TOPIC_EVIDENCE]
-            tid = ctx.make_id("topic", ctx.turns[idxs[0]].raw.turn_id)
-            speakers = sorted({r.raw.speaker for r in recs})
-            sess = sorted({r.session.index for r in recs})
-            span = _span(recs)
-            ctx.add_node(
-                tid,
-                "Topic",
-                text=(
-                    f"Topic {t + 1}: {', '.join(kw)} ({', '.join(speakers)}; "
-                    f"{len(idxs)} turns in sessions {', '.join(map(str, sess))}"
-                    + (f", {span})" if span else ")")
-                ),
-                props={
-                    "index": t + 1,
-                    "keywords": kw,
-                    "size": len(idxs),
-                    "sessions": sess,
-                    "speakers": speakers,
-                    "turn_ids": [ctx.turns[i].raw.turn_id for i in sorted(near)],
-                },
-                embedding=centroid,
-            )
-            for i in idxs:
-                ctx.add_edge(ctx.turns[i].id, "IN_TOPIC", tid, {"p": round(m[i], 4)})
-                topic_of[i].append(len(topic_ids))
-            ctx.evidence(tid, [ctx.turns[i].id for i in sorted(near)])
-            topic_ids.append(tid)
+        topic_ids = _add_topics(ctx, x, topic_of)
+    _add_summaries(ctx, x, topic_of, topic_ids)
 
-    # -- session summaries --------------------------------------------------------
+
+def _add_topics(ctx: IngestContext, x: np.ndarray, topic_of: list[list[int]]) -> list[str]:
+    """Topic nodes (soft GMM clusters of the turns); ``topic_of[i]`` gets turn i's topics."""
+    texts = [r.raw.text for r in ctx.turns]
+    topic_ids: list[str] = []
+    resp = fit_topics(x)
+    members: dict[int, dict[int, float]] = {}
+    for i, row in enumerate(resp):
+        best2 = np.argsort(-row, kind="stable")[:2]
+        for rank, c in enumerate(best2):
+            if rank == 0 or row[c] >= SOFT_THRESHOLD:
+                members.setdefault(int(c), {})[i] = float(row[c])
+    # topics in order of their first turn: stable ids and a readable numbering
+    clusters = sorted(members.values(), key=lambda m: min(m))
+    kws = keywords([[texts[i] for i in m] for m in clusters], KEYWORDS)
+    for t, (m, kw) in enumerate(zip(clusters, kws, strict=True)):
+        idxs = sorted(m)
+        recs = [ctx.turns[i] for i in idxs]
+        centroid = unit_mean(x[idxs])
+        near = sorted(idxs, key=lambda i: (-float(x[i] @ centroid), i))[:TOPIC_EVIDENCE]
+        tid = ctx.make_id("topic", ctx.turns[idxs[0]].raw.turn_id)
+        speakers = sorted({r.raw.speaker for r in recs})
+        sess = sorted({r.session.index for r in recs})
+        span = _span(recs)
+        ctx.add_node(
+            tid,
+            "Topic",
+            text=(
+                f"Topic {t + 1}: {', '.join(kw)} ({', '.join(speakers)}; "
+                f"{len(idxs)} turns in sessions {', '.join(map(str, sess))}"
+                + (f", {span})" if span else ")")
+            ),
+            props={
+                "index": t + 1,
+                "keywords": kw,
+                "size": len(idxs),
+                "sessions": sess,
+                "speakers": speakers,
+                "turn_ids": [ctx.turns[i].raw.turn_id for i in sorted(near)],
+            },
+            embedding=centroid,
+        )
+        for i in idxs:
+            ctx.add_edge(ctx.turns[i].id, "IN_TOPIC", tid, {"p": round(m[i], 4)})
+            topic_of[i].append(len(topic_ids))
+        ctx.evidence(tid, [ctx.turns[i].id for i in sorted(near)])
+        topic_ids.append(tid)
+    return topic_ids
+
+
+def _add_summaries(
+    ctx: IngestContext, x: np.ndarray, topic_of: list[list[int]], topic_ids: list[str]
+) -> None:
+    """One extractive Summary per session, IN_TOPIC of the topics holding enough of it."""
+    texts = [r.raw.text for r in ctx.turns]
+    sessions: dict[str, list[int]] = {}
+    for i, rec in enumerate(ctx.turns):
+        sessions.setdefault(rec.session_id, []).append(i)
     session_ids = list(sessions)
-    kws = keywords([[texts[i] for i in sessions[s]] for s in session_ids])
+    kws = keywords([[texts[i] for i in sessions[s]] for s in session_ids], KEYWORDS)
     for sid, kw in zip(session_ids, kws, strict=True):
         idxs = sessions[sid]
-        picked = sorted(idxs[j] for j in mmr_pick(x[idxs], SUMMARY_TURNS))
+        picked = sorted(idxs[j] for j in mmr_pick(x[idxs], SUMMARY_TURNS, MMR_LAMBDA))
         session = ctx.turns[idxs[0]].session
         date = human_date(session.date_time)
         head = f"Session {session.index}" + (f" ({date})" if date else "")
@@ -283,3 +292,14 @@ def run(ctx: IngestContext) -> None:
         for t, c in sorted(share.items()):
             if c / len(idxs) >= TOPIC_SHARE:
                 ctx.add_edge(summ, "IN_TOPIC", topic_ids[t], {"share": round(c / len(idxs), 4)})
+
+
+def config() -> dict[str, object]:
+    """The settings above (read when called: they are part of the ingest fingerprint)."""
+    return settings(
+        globals(),
+        (
+            "SUMMARY_TURNS MMR_LAMBDA KEYWORDS MIN_TURNS_FOR_TOPICS TURNS_PER_TOPIC "
+            "PCA_DIMS SOFT_THRESHOLD TOPIC_SHARE TOPIC_EVIDENCE QUOTE_CHARS SEED"
+        ),
+    )

@@ -33,10 +33,8 @@ import numpy as np
 from kg_memory.embed import unit_mean
 from kg_memory.ingest.artifacts import EntityInfo, EventInfo, FactInfo
 from kg_memory.ingest.context import IngestContext
+from kg_memory.ingest.stage import settings
 from kg_memory.ingest.turns import human_date
-
-NAME = "hyperedges"
-REQUIRES: tuple[str, ...] = ("events", "triples")
 
 MIN_MEMBERS = 3
 MIN_FACTS = 2
@@ -106,9 +104,9 @@ def _fact_phrase(fact: FactInfo, entity_id: str, entities: dict[str, EntityInfo]
 
 def run(ctx: IngestContext) -> None:
     """Create the event-frame and entity-session-facts hyperedges."""
-    entities: dict[str, EntityInfo] = ctx.artifacts.get("entities") or {}
-    events: list[EventInfo] = ctx.artifacts.get("events") or []
-    facts: list[FactInfo] = ctx.artifacts.get("facts") or []
+    entities: dict[str, EntityInfo] = ctx.artifacts.entities or {}
+    events: list[EventInfo] = ctx.artifacts.events or []
+    facts: list[FactInfo] = ctx.artifacts.facts or []
     made: list[str] = []
 
     # -- (a) event frames -------------------------------------------------------
@@ -173,4 +171,9 @@ def run(ctx: IngestContext) -> None:
             props={"session": session, "entity": name, "n_facts": len(group)},
         ):
             made.append(hid)
-    ctx.artifacts["hyperedges"] = made
+    ctx.artifacts.hyperedges = made
+
+
+def config() -> dict[str, object]:
+    """The thresholds above (read when called: they are part of the ingest fingerprint)."""
+    return settings(globals(), "MIN_MEMBERS MIN_FACTS")

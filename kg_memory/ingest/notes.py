@@ -22,7 +22,7 @@ Algorithm
 5. **Links** (``LINKS_TO``, newer -> earlier note). One matrix product of the
    notes' turn embeddings (reused, no model call; a Note node stores no vector of
    its own: its vector is its source turn's, one ``EVIDENCED_BY`` away), *centred* first
-   (:func:`~kg_memory.ingest.events.centred`: the shared date/speaker/chat
+   (:func:`~kg_memory.ingest.shared.centred`: the shared date/speaker/chat
    component makes every raw MiniLM cosine ~0.55), gives all similarities;
    only the lower triangle (earlier notes) is kept, and notes of the same
    session fewer than ``NEAR`` turns apart are skipped (``NEXT_TURN`` already
@@ -43,7 +43,7 @@ Algorithm
    revisions. Only notes of this conversation evolve, so re-ingesting or
    deleting a conversation never leaves another one changed.
 
-Leaves ``ctx.artifacts["notes"]`` (the Note ids, in turn order). The memory
+Leaves ``ctx.artifacts.notes`` (the Note ids, in turn order). The memory
 links read every stored Note of the namespace once per conversation; set
 ``MEMORY_LINKS = False`` to skip them.
 
@@ -67,11 +67,9 @@ from spacy.strings import get_string_id
 
 from kg_memory.ingest.artifacts import EntityInfo
 from kg_memory.ingest.context import IngestContext
-from kg_memory.ingest.events import centred, centring_mean, speaker_entities, turn_mentions
+from kg_memory.ingest.shared import centred, centring_mean, speaker_entities, turn_mentions
+from kg_memory.ingest.stage import settings
 from kg_memory.ingest.turns import human_date
-
-NAME = "notes"
-REQUIRES: tuple[str, ...] = ("entities",)
 
 MIN_CONTENT = 1
 N_KEYWORDS = 5
@@ -237,28 +235,61 @@ def _speaker_of(ctx: IngestContext, i: int) -> tuple[str, str | None]:
     return sp, (others[0] if len(others) == 1 else None)
 
 
+@dataclass
+class _Units:
+    """The turns that become notes (``rows``: turn indexes) and their terms."""
+
+    rows: list[int] = field(default_factory=list)
+    terms: list[list[str]] = field(default_factory=list)
+    nouns: list[set[str]] = field(default_factory=list)
+
+
 def run(ctx: IngestContext) -> None:
     """Create Note nodes, their links, and the revisions of evolved notes."""
     n = len(ctx.turns)
-    ctx.artifacts["notes"] = []
+    ctx.artifacts.notes = []
     if n == 0:
         return
-    entities: dict[str, EntityInfo] = ctx.artifacts.get("entities") or {}
+    entities: dict[str, EntityInfo] = ctx.artifacts.entities or {}
     mentions = turn_mentions(ctx)
-    speaker_ids = speaker_entities(ctx)
-    speakers = set(speaker_ids.values())
+    speakers = set(speaker_entities(ctx).values())
+    units = _units(ctx, mentions, speakers, _skip_words(ctx, entities, speakers))
+    if not units.rows:
+        return
+    notes = _make_notes(ctx, units, mentions, entities, speakers)
+    rows = units.rows
+    emb: np.ndarray | None = None
+    mean: np.ndarray | None = None
+    if ctx.turn_embeddings is not None and len(ctx.turn_embeddings) == n:
+        emb = np.asarray(ctx.turn_embeddings, dtype=np.float32)
+        mean = centring_mean(emb[rows])
+    if emb is not None and len(rows) > 1:
+        _link_within(ctx, notes, centred(emb[rows], mean), rows, entities)
+    if MEMORY_LINKS and emb is not None and mean is not None:
+        _memory_links(ctx, notes, centred(emb[rows], mean), mean, entities)
+    for note in notes:
+        _write_note(ctx, note, entities)
+    ctx.artifacts.notes = [note.id for note in notes]
+
+
+def _skip_words(
+    ctx: IngestContext, entities: dict[str, EntityInfo], speakers: set[str]
+) -> frozenset[str]:
+    """Words of the speakers' names and aliases (never a note's content)."""
     skip = {s.lower() for s in ctx.conversation.speakers}
     for eid in speakers:
         if eid in entities:
             skip.add(entities[eid].name.lower())
             skip.update(a.lower() for a in entities[eid].aliases)
-    skip_words = frozenset(w for name in skip for w in name.split())
-    docs = ctx.docs or []
+    return frozenset(w for name in skip for w in name.split())
 
-    # -- units and their terms ---------------------------------------------------
-    rows: list[int] = []
-    terms: list[list[str]] = []
-    nouns: list[set[str]] = []
+
+def _units(
+    ctx: IngestContext, mentions: list[list[Any]], speakers: set[str], skip_words: frozenset[str]
+) -> _Units:
+    """The non-trivial turns and their content terms."""
+    docs = ctx.docs or []
+    out = _Units()
     for i, rec in enumerate(ctx.turns):
         if i < len(docs):
             spans = [(m.start, m.end) for m in mentions[i] if m.entity_id in speakers]
@@ -268,37 +299,36 @@ def run(ctx: IngestContext) -> None:
         named = [m.entity_id for m in mentions[i] if not m.pronoun and m.entity_id not in speakers]
         if is_trivial(words, bool(named), bool(rec.raw.caption)):
             continue
-        rows.append(i)
-        terms.append(words + phrases)
-        nouns.append(noun_set - PHATIC)
-    if not rows:
-        return
-    kws = keywords_tfidf(terms)
-    noun_df: Counter[str] = Counter()
-    for noun_set in nouns:
-        noun_df.update(noun_set)
+        out.rows.append(i)
+        out.terms.append(words + phrases)
+        out.nouns.append(noun_set - PHATIC)
+    return out
 
+
+def _make_notes(
+    ctx: IngestContext,
+    units: _Units,
+    mentions: list[list[Any]],
+    entities: dict[str, EntityInfo],
+    speakers: set[str],
+) -> list[_Note]:
+    """One :class:`_Note` per unit: content, keywords, tags, context, entities."""
+    kws = keywords_tfidf(units.terms, N_KEYWORDS)
+    noun_df: Counter[str] = Counter()
+    for noun_set in units.nouns:
+        noun_df.update(noun_set)
     notes: list[_Note] = []
-    for r, i in enumerate(rows):
+    for r, i in enumerate(units.rows):
         rec = ctx.turns[i]
         sp, to = _speaker_of(ctx, i)
         ents: list[str] = []
         for m in mentions[i]:
             if not m.pronoun and m.entity_id not in ents and m.entity_id in entities:
                 ents.append(m.entity_id)
-        tags: list[str] = []
-        for e in ents:
-            tag = entities[e].type.lower()
-            if e not in speakers and tag not in tags and tag != "concept":
-                tags.append(tag)
-        if rec.raw.caption:
-            tags.append("photo")
-        if "?" in rec.raw.text:
-            tags.append("question")
         topics = sorted(
-            (w for w in nouns[r] if noun_df[w] >= TOPIC_MIN_DF), key=lambda w: (-noun_df[w], w)
+            (w for w in units.nouns[r] if noun_df[w] >= TOPIC_MIN_DF),
+            key=lambda w: (-noun_df[w], w),
         )
-        tags.extend(t for t in topics[:N_TOPICS] if t not in tags)
         when = human_date(rec.date)
         context = (
             f"{sp}{f' to {to}' if to else ''}"
@@ -314,75 +344,94 @@ def run(ctx: IngestContext) -> None:
                 id=ctx.make_id("note", rec.raw.turn_id),
                 content=content,
                 keywords=kws[r],
-                tags=tags,
+                tags=_tags(rec, ents, entities, speakers, topics),
                 context=context,
                 entities=ents,
                 shared_keys=frozenset(e for e in ents if e not in speakers),
-                words=frozenset(w for w in terms[r] if " " not in w),
+                words=frozenset(w for w in units.terms[r] if " " not in w),
             )
         )
+    return notes
 
-    # -- links within the conversation (one matrix product) -----------------------
-    emb: np.ndarray | None = None
-    mean: np.ndarray | None = None
-    if ctx.turn_embeddings is not None and len(ctx.turn_embeddings) == n:
-        emb = np.asarray(ctx.turn_embeddings, dtype=np.float32)
-        mean = centring_mean(emb[rows])
-    if emb is not None and len(rows) > 1:
-        unit = centred(emb[rows], mean)
-        sims = unit @ unit.T
-        sims[np.triu_indices(len(rows))] = -1.0  # only earlier notes
-        sess = np.array([ctx.turns[i].session.index for i in rows])
-        pos = np.array(rows)
-        near = (sess[:, None] == sess[None, :]) & (np.abs(pos[:, None] - pos[None, :]) < NEAR)
-        sims[near] = -1.0
-        cand_r, cand_c = np.nonzero(sims >= LINK_SIM)
-        per_row: dict[int, list[tuple[float, int, float, list[str], list[str]]]] = {}
-        for a, b in zip(cand_r.tolist(), cand_c.tolist(), strict=True):
-            shared = sorted(notes[a].shared_keys & notes[b].shared_keys)
-            common = sorted(notes[a].words & notes[b].words)
-            if shared or common:
-                s = float(sims[a, b])
-                bonus = SHARED_BONUS * (len(shared) + min(3, len(common)))
-                per_row.setdefault(a, []).append((-(s + bonus), b, s, shared, common))
-        for a in sorted(per_row):
-            for _, b, s, shared, common in sorted(per_row[a])[:TOP_K]:
-                _link(ctx, notes[a], notes[b], s, shared, common, entities)
 
-    # -- links to notes of other conversations in the memory ----------------------
-    if MEMORY_LINKS and emb is not None and mean is not None:
-        _memory_links(ctx, notes, centred(emb[rows], mean), mean, entities)
+def _tags(
+    rec: Any,
+    ents: list[str],
+    entities: dict[str, EntityInfo],
+    speakers: set[str],
+    topics: list[str],
+) -> list[str]:
+    """Entity types (speakers and concepts left out), photo, question, then the top topics."""
+    tags: list[str] = []
+    for e in ents:
+        tag = entities[e].type.lower()
+        if e not in speakers and tag not in tags and tag != "concept":
+            tags.append(tag)
+    if rec.raw.caption:
+        tags.append("photo")
+    if "?" in rec.raw.text:
+        tags.append("question")
+    tags.extend(t for t in topics[:N_TOPICS] if t not in tags)
+    return tags
 
-    # -- nodes and edges ----------------------------------------------------------
-    for note in notes:
-        rec = ctx.turns[note.index]
-        names = [entities[e].name for e in note.entities]
-        text = (
-            f"{note.content}\nkeywords: {', '.join(note.keywords)}\n"
-            f"tags: {', '.join(note.tags)}\ncontext: {note.context}"
-        )
-        ctx.add_node(
-            note.id,
-            "Note",
-            text=text,
-            props={
-                "content": note.content,
-                "keywords": note.keywords,
-                "tags": note.tags,
-                "context": note.context,
-                "speaker": rec.raw.speaker,
-                "session": rec.session.index,
-                "date": rec.date,
-                "turn_ids": [rec.raw.turn_id],
-                "entities": sorted(note.shared_keys),
-                "entity_names": names,
-                "revision": note.revisions,
-            },
-        )
-        # No Note -> Entity edges: the note's entities are its turn's MENTIONS, one
-        # EVIDENCED_BY away (a copy of each cost the store a relationship per mention).
-        ctx.evidence(note.id, [rec.id])
-    ctx.artifacts["notes"] = [note.id for note in notes]
+
+def _link_within(
+    ctx: IngestContext,
+    notes: list[_Note],
+    unit: np.ndarray,
+    rows: list[int],
+    entities: dict[str, EntityInfo],
+) -> None:
+    """Links to earlier notes of the conversation (one matrix product, ``TOP_K`` per note)."""
+    sims = unit @ unit.T
+    sims[np.triu_indices(len(rows))] = -1.0  # only earlier notes
+    sess = np.array([ctx.turns[i].session.index for i in rows])
+    pos = np.array(rows)
+    near = (sess[:, None] == sess[None, :]) & (np.abs(pos[:, None] - pos[None, :]) < NEAR)
+    sims[near] = -1.0
+    cand_r, cand_c = np.nonzero(sims >= LINK_SIM)
+    per_row: dict[int, list[tuple[float, int, float, list[str], list[str]]]] = {}
+    for a, b in zip(cand_r.tolist(), cand_c.tolist(), strict=True):
+        shared = sorted(notes[a].shared_keys & notes[b].shared_keys)
+        common = sorted(notes[a].words & notes[b].words)
+        if shared or common:
+            s = float(sims[a, b])
+            bonus = SHARED_BONUS * (len(shared) + min(3, len(common)))
+            per_row.setdefault(a, []).append((-(s + bonus), b, s, shared, common))
+    for a in sorted(per_row):
+        for _, b, s, shared, common in sorted(per_row[a])[:TOP_K]:
+            _link(ctx, notes[a], notes[b], s, shared, common, entities)
+
+
+def _write_note(ctx: IngestContext, note: _Note, entities: dict[str, EntityInfo]) -> None:
+    """The Note node and its EVIDENCED_BY edge to its turn."""
+    rec = ctx.turns[note.index]
+    names = [entities[e].name for e in note.entities]
+    text = (
+        f"{note.content}\nkeywords: {', '.join(note.keywords)}\n"
+        f"tags: {', '.join(note.tags)}\ncontext: {note.context}"
+    )
+    ctx.add_node(
+        note.id,
+        "Note",
+        text=text,
+        props={
+            "content": note.content,
+            "keywords": note.keywords,
+            "tags": note.tags,
+            "context": note.context,
+            "speaker": rec.raw.speaker,
+            "session": rec.session.index,
+            "date": rec.date,
+            "turn_ids": [rec.raw.turn_id],
+            "entities": sorted(note.shared_keys),
+            "entity_names": names,
+            "revision": note.revisions,
+        },
+    )
+    # No Note -> Entity edges: the note's entities are its turn's MENTIONS, one
+    # EVIDENCED_BY away (a copy of each cost the store a relationship per mention).
+    ctx.evidence(note.id, [rec.id])
 
 
 def _link(
@@ -505,3 +554,15 @@ def _memory_links(
                 oid,
                 {"similarity": round(s, 4), "shared_entities": names, "scope": "memory"},
             )
+
+
+def config() -> dict[str, object]:
+    """The thresholds above (read when called: they are part of the ingest fingerprint)."""
+    return settings(
+        globals(),
+        (
+            "MIN_CONTENT N_KEYWORDS N_TOPICS TOPIC_MIN_DF NEAR TOP_K LINK_SIM "
+            "MEMORY_LINK_SIM SHARED_BONUS MAX_CONTEXT_UPDATES MAX_REVISIONS "
+            "MEMORY_LINKS"
+        ),
+    )

@@ -1,9 +1,11 @@
 """The ingest pipeline: input file -> validated conversations -> stages -> one transaction.
 
-Stages run in :data:`STAGE_ORDER`; ``turns`` always runs. A file either lands
+Stages run in the order of :data:`~kg_memory.ingest.registry.STAGES`; ``turns``
+always runs. A file either lands
 whole or not at all: every conversation of a file is processed in memory,
 then written in a single store transaction. A conversation whose fingerprint
-(its turns, session dates, the enabled stages and the embedder) matches the
+(its turns, session dates, the pipeline version, the enabled stages and their
+settings, and the embedder) matches the
 stored one is skipped, so re-ingesting the same file changes nothing; a
 changed conversation is replaced atomically.
 """
@@ -17,88 +19,44 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from importlib import import_module
 from pathlib import Path
 from typing import Any
 
 from kg_memory.embed import Embedder
-from kg_memory.errors import ConfigError
 from kg_memory.formats import load
 from kg_memory.formats.model import RawConversation
 from kg_memory.ids import stable_id
 from kg_memory.ingest import turns as turns_stage
 from kg_memory.ingest.context import IngestContext
+from kg_memory.ingest.registry import STAGE_ORDER, resolve_stages, stage
 from kg_memory.store.base import Store
 
-PIPELINE_VERSION = "2"
-
-#: Optional stages, in the order they run (each module has NAME, REQUIRES, run).
-STAGE_ORDER: tuple[str, ...] = (
-    "entities",
-    "time",
-    "triples",
-    "events",
-    "notes",
-    "hyperedges",
-    "granularity",
-)
-_STAGE_MODULES = {
-    "entities": "kg_memory.ingest.entities",
-    "time": "kg_memory.ingest.temporal",
-    "triples": "kg_memory.ingest.triples",
-    "events": "kg_memory.ingest.events",
-    "notes": "kg_memory.ingest.notes",
-    "hyperedges": "kg_memory.ingest.hyperedges",
-    "granularity": "kg_memory.ingest.granularity",
-}
-#: Stages that need the spaCy parse of every turn.
-_NEEDS_PARSE = {"entities", "time", "triples", "events", "notes", "hyperedges"}
+#: Bumped when a change to the code changes what ingest writes for the same input.
+PIPELINE_VERSION = "3"
 
 Progress = Callable[[str, int], None]  # (phase, n_units_done)
 
 
-def resolve_stages(stages: Sequence[str] | str | None) -> tuple[str, ...]:
-    """Normalise a ``--stages`` value (``None``/``"all"`` = every stage, ``"none"`` = turns only).
+def pipeline_config(stages: Sequence[str], embedder: Embedder) -> list[Any]:
+    """What besides the input decides what ingest writes: version, embedder, stages, settings.
 
-    >>> resolve_stages("turns")
-    ()
-    >>> resolve_stages(None) == STAGE_ORDER
-    True
+    >>> from kg_memory.embed import HashEmbedder
+    >>> pipeline_config(["time"], HashEmbedder())[:2]
+    ['3', 'hash']
     """
-    if stages is None or stages == "all":
-        return STAGE_ORDER
-    if isinstance(stages, str):
-        stages = [s.strip() for s in stages.split(",") if s.strip()]
-    wanted = set(stages) - {"turns", "none"}
-    unknown = wanted - set(STAGE_ORDER)
-    if unknown:
-        raise ConfigError(
-            f"unknown stage(s) {', '.join(sorted(unknown))}; "
-            f"available: turns, {', '.join(STAGE_ORDER)}"
-        )
-    for name in list(wanted):
-        wanted.update(_requires(name))
-    return tuple(s for s in STAGE_ORDER if s in wanted)
-
-
-def _stage(name: str) -> Any:
-    return import_module(_STAGE_MODULES[name])
-
-
-def _requires(name: str) -> set[str]:
-    out: set[str] = set()
-    for dep in getattr(_stage(name), "REQUIRES", ()):
-        if dep != "turns":
-            out.add(dep)
-            out |= _requires(dep)
-    return out
+    per_stage = [[name, stage(name).config()] for name in ("turns", *stages)]
+    return [PIPELINE_VERSION, embedder.name, getattr(embedder, "dim", None), per_stage]
 
 
 def fingerprint(conv: RawConversation, stages: Sequence[str], embedder: Embedder) -> str:
-    """Hash of everything that determines what a conversation's ingest writes."""
+    """Hash of everything that determines what a conversation's ingest writes.
+
+    The conversation's content, and :func:`pipeline_config`: a changed threshold
+    of any enabled stage (or another embedder) makes the conversation re-processed.
+    """
     h = hashlib.blake2b(digest_size=16)
-    head = [PIPELINE_VERSION, embedder.name, list(stages), conv.conversation_id, conv.speakers]
-    h.update(json.dumps(head).encode())
+    head = [pipeline_config(stages, embedder), conv.conversation_id, conv.speakers]
+    h.update(json.dumps(head, sort_keys=True).encode())
     for s in conv.sessions:
         h.update(json.dumps([s.index, s.date_time]).encode())
         for t in s.turns:
@@ -170,11 +128,12 @@ class Pipeline:
         self.embedder = embedder
         self.namespace = namespace
         self.stages = resolve_stages(stages)
+        self._needs_parse = any(stage(name).needs_parse for name in self.stages)
 
     @property
     def units_per_turn(self) -> int:
         """Progress units per turn: embedding, parsing (if any stage needs it), each stage."""
-        return 1 + (1 if _NEEDS_PARSE & set(self.stages) else 0) + len(self.stages)
+        return 1 + (1 if self._needs_parse else 0) + len(self.stages)
 
     def conversation_node_id(self, conversation_id: str) -> str:
         return stable_id("conversation", self.namespace, conversation_id)
@@ -192,7 +151,7 @@ class Pipeline:
         ctx = IngestContext(
             namespace=self.namespace,
             conversation=conv,
-            conversation_id=self.conversation_node_id(conv.conversation_id),
+            conversation_node_id=self.conversation_node_id(conv.conversation_id),
             store=self.store,
             embedder=self.embedder,
         )
@@ -208,7 +167,7 @@ class Pipeline:
         turns_stage.attach_embeddings(ctx)
         report.add_time("embed", time.perf_counter() - t0)
 
-        if _NEEDS_PARSE & set(self.stages):
+        if self._needs_parse:
             from kg_memory.nlp import load_nlp
 
             t0 = time.perf_counter()
@@ -222,7 +181,7 @@ class Pipeline:
 
         for name in self.stages:
             t0 = time.perf_counter()
-            _stage(name).run(ctx)
+            stage(name).run(ctx)
             report.add_time(name, time.perf_counter() - t0)
             if progress:
                 progress(name, len(ctx.turns))
@@ -246,13 +205,13 @@ class Pipeline:
                     progress("skip", conv.n_turns * self.units_per_turn)
                 continue
             ctx = self.process(conv, report, progress)
-            conv_node = ctx.nodes[ctx.conversation_id]
+            conv_node = ctx.nodes[ctx.conversation_node_id]
             ctx.add_node(
-                ctx.conversation_id,
+                ctx.conversation_node_id,
                 "Conversation",
                 props={**conv_node.props, "fingerprint": fp, "stages": list(self.stages)},
             )
-            exists = bool(self.store.existing_ids(self.namespace, [ctx.conversation_id]))
+            exists = bool(self.store.existing_ids(self.namespace, [ctx.conversation_node_id]))
             pending.append((ctx, exists))
         if not pending:
             return
@@ -288,3 +247,15 @@ class Pipeline:
         self.ingest_conversations(convs, report, force=force, progress=progress)
         report.files.append(str(path))
         return convs
+
+
+__all__ = [
+    "PIPELINE_VERSION",
+    "STAGE_ORDER",
+    "IngestReport",
+    "Pipeline",
+    "Progress",
+    "fingerprint",
+    "pipeline_config",
+    "resolve_stages",
+]

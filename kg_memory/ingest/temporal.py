@@ -41,16 +41,15 @@ with ``MENTIONS`` (props ``text``). Fact/Event nodes link to it with
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from dateutil.relativedelta import relativedelta
 
 from kg_memory.ingest.artifacts import TimeMention
 from kg_memory.ingest.context import IngestContext
-
-NAME = "time"
-REQUIRES: tuple[str, ...] = ()
 
 _WD = {
     "monday": 0,
@@ -199,143 +198,194 @@ def _past_tense(doc: Any, start: int, end: int) -> bool | None:
     return any(t in ("VBD", "VBN") for t in tags) and not future
 
 
-def resolve(
-    kind: str, m: re.Match[str], ref: date, doc: Any = None
-) -> tuple[date, date, str] | None:
-    """Resolve one regex match to (begin, end, grain) against the reference date."""
+Interval = tuple[date, date, str]  # (begin, end, grain)
+
+
+def resolve(kind: str, m: re.Match[str], ref: date, doc: Any = None) -> Interval | None:
+    """Resolve one regex match to (begin, end, grain) against the reference date.
+
+    >>> resolve("year", re.match(r"in (\\d{4})", "in 2022"), date(2023, 5, 8))
+    (datetime.date(2022, 1, 1), datetime.date(2022, 12, 31), 'year')
+    """
+    fn = _RESOLVERS.get(kind)
+    if fn is None:
+        return None
     g = [x.lower() if x else x for x in m.groups()]
-    text = m.group(0).lower()
-    if kind == "dayword":
-        t = re.sub(r"\s+", " ", text)
-        off = {
-            "yesterday": -1,
-            "last night": -1,
-            "tomorrow": 1,
-            "the day before yesterday": -2,
-            "the day after tomorrow": 2,
-        }.get(t, 0)
-        d = ref + timedelta(days=off)
-        return d, d, "day"
-    if kind in ("rel_wd", "on_wd"):
-        if kind == "rel_wd":
-            rel, wd = re.sub(r"\s+", " ", g[0]), _WD[g[1].rstrip(".")]
+    return fn(g, m, ref, doc)
+
+
+def _dayword(g: list[Any], m: re.Match[str], ref: date, doc: Any) -> Interval | None:
+    t = re.sub(r"\s+", " ", m.group(0).lower())
+    off = {
+        "yesterday": -1,
+        "last night": -1,
+        "tomorrow": 1,
+        "the day before yesterday": -2,
+        "the day after tomorrow": 2,
+    }.get(t, 0)
+    d = ref + timedelta(days=off)
+    return d, d, "day"
+
+
+def _weekday(g: list[Any], m: re.Match[str], ref: date, doc: Any, *, relative: bool) -> Interval:
+    """ "last Saturday" (``relative``), "on Friday" (past tense: the previous one)."""
+    if relative:
+        rel, wd = re.sub(r"\s+", " ", g[0]), _WD[g[1].rstrip(".")]
+    else:
+        wd = _WD[g[0].rstrip(".")]
+        if m.group(0).lower().startswith("this"):
+            rel = "this"
         else:
-            wd = _WD[g[0].rstrip(".")]
-            if text.startswith("this"):
-                rel = "this"
-            else:
-                past = _past_tense(doc, m.start(), m.end())
-                rel = "last" if past else "next"
-        if rel in ("last", "past", "this past"):
-            delta = (ref.weekday() - wd) % 7 or 7
-            d = ref - timedelta(days=delta)
-        elif rel in ("next", "coming", "this coming"):
-            delta = (wd - ref.weekday()) % 7 or 7
-            d = ref + timedelta(days=delta)
-        else:
-            d = _week(ref)[0] + timedelta(days=wd)
-        return d, d, "day"
-    if kind == "rel_unit":
-        rel, unit = re.sub(r"\s+", " ", g[0]), g[1]
-        step = {
-            "last": -1,
-            "past": -1,
-            "this past": -1,
-            "next": 1,
-            "coming": 1,
-            "this coming": 1,
-        }.get(rel, 0)
-        if unit == "week":
-            b, e = _week(ref + timedelta(weeks=step))
-            return b, e, "week"
-        if unit == "weekend":
-            if step < 0:
-                # latest Saturday-Sunday that ended before ref
-                sun = ref - timedelta(days=(ref.weekday() + 1) % 7 or 7)
-                if sun >= ref:
-                    sun -= timedelta(days=7)
-                return sun - timedelta(days=1), sun, "weekend"
-            mon = _week(ref)[0] + timedelta(weeks=max(step, 0))
-            return mon + timedelta(days=5), mon + timedelta(days=6), "weekend"
-        if unit == "month":
-            x = ref + relativedelta(months=step)
-            b, e = _month(x.year, x.month)
-            return b, e, "month"
-        if unit == "year":
-            y = ref.year + step
-            return date(y, 1, 1), date(y, 12, 31), "year"
-        sm = _SEASONS[unit]
-        # the season of the session year; winter starts in December
-        b, e = _season(ref.year if sm != 12 else ref.year - (1 if ref.month <= 2 else 0), sm)
+            past = _past_tense(doc, m.start(), m.end())
+            rel = "last" if past else "next"
+    if rel in ("last", "past", "this past"):
+        delta = (ref.weekday() - wd) % 7 or 7
+        d = ref - timedelta(days=delta)
+    elif rel in ("next", "coming", "this coming"):
+        delta = (wd - ref.weekday()) % 7 or 7
+        d = ref + timedelta(days=delta)
+    else:
+        d = _week(ref)[0] + timedelta(days=wd)
+    return d, d, "day"
+
+
+def _rel_unit(g: list[Any], m: re.Match[str], ref: date, doc: Any) -> Interval | None:
+    """ "last week", "this weekend", "next month", "last year", "last summer"."""
+    rel, unit = re.sub(r"\s+", " ", g[0]), g[1]
+    step = {
+        "last": -1,
+        "past": -1,
+        "this past": -1,
+        "next": 1,
+        "coming": 1,
+        "this coming": 1,
+    }.get(rel, 0)
+    if unit == "week":
+        b, e = _week(ref + timedelta(weeks=step))
+        return b, e, "week"
+    if unit == "weekend":
         if step < 0:
-            while e >= ref:
-                b, e = _season(b.year - 1, sm)
-        elif step > 0:
-            while b <= ref:
-                b, e = _season(b.year + 1, sm)
-        return b, e, "season"
-    if kind == "ago":
-        n, unit = _num(g[0]), g[1]
-        if n == 0:
-            return None
-        if unit == "day":
-            if n < 0:
-                return ref - timedelta(days=5), ref - timedelta(days=2), "days"
-            d = ref - timedelta(days=n)
-            return d, d, "day"
-        if unit == "week":
-            if n < 0:
-                return (
-                    _week(ref - timedelta(weeks=4))[0],
-                    _week(ref - timedelta(weeks=2))[1],
-                    "weeks",
-                )
-            b, e = _week(ref - timedelta(weeks=n))
-            return b, e, "week"
-        if unit == "month":
-            if n < 0:
-                x, z = ref - relativedelta(months=5), ref - relativedelta(months=2)
-                return _month(x.year, x.month)[0], _month(z.year, z.month)[1], "months"
-            x = ref - relativedelta(months=n)
-            b, e = _month(x.year, x.month)
-            return b, e, "month"
-        if n < 0:
-            return date(ref.year - 5, 1, 1), date(ref.year - 2, 12, 31), "years"
-        y = ref.year - n
-        return date(y, 1, 1), date(y, 12, 31), "year"
-    if kind == "the_other_day":
-        return ref - timedelta(days=7), ref - timedelta(days=1), "days"
-    if kind in ("dmy", "mdy"):
-        if kind == "dmy":
-            dd, mno, yr = int(g[0]), _MONTHS[g[1]], g[2]
-        else:
-            mno, dd, yr = _MONTHS[g[0]], int(g[1]), g[2]
-        if g[0] == "may" and kind == "mdy" and not m.group(0)[0].isupper():
-            return None  # modal "may 2 ..." is not a date
-        try:
-            d = date(int(yr) if yr else ref.year, mno, dd)
-        except ValueError:
-            return None
-        return d, d, "day"
-    if kind == "my":
-        b, e = _month(int(g[1]), _MONTHS[g[0]])
-        return b, e, "month"
-    if kind == "in_month":
-        if g[0] == "may" and not m.group(1)[0].isupper():
-            return None
-        b, e = _month(ref.year, _MONTHS[g[0]])
-        return b, e, "month"
-    if kind == "year":
-        y = int(g[0])
-        return date(y, 1, 1), date(y, 12, 31), "year"
-    if kind == "weekend":
-        past = _past_tense(doc, m.start(), m.end())
-        if past:
+            # latest Saturday-Sunday that ended before ref
             sun = ref - timedelta(days=(ref.weekday() + 1) % 7 or 7)
+            if sun >= ref:
+                sun -= timedelta(days=7)
             return sun - timedelta(days=1), sun, "weekend"
-        mon = _week(ref)[0]
+        mon = _week(ref)[0] + timedelta(weeks=max(step, 0))
         return mon + timedelta(days=5), mon + timedelta(days=6), "weekend"
-    return None
+    if unit == "month":
+        x = ref + relativedelta(months=step)
+        b, e = _month(x.year, x.month)
+        return b, e, "month"
+    if unit == "year":
+        y = ref.year + step
+        return date(y, 1, 1), date(y, 12, 31), "year"
+    sm = _SEASONS[unit]
+    # the season of the session year; winter starts in December
+    b, e = _season(ref.year if sm != 12 else ref.year - (1 if ref.month <= 2 else 0), sm)
+    if step < 0:
+        while e >= ref:
+            b, e = _season(b.year - 1, sm)
+    elif step > 0:
+        while b <= ref:
+            b, e = _season(b.year + 1, sm)
+    return b, e, "season"
+
+
+def _ago(g: list[Any], m: re.Match[str], ref: date, doc: Any) -> Interval | None:
+    """ "two weeks ago"; "a few X ago" (a negative count) is a range of X."""
+    n, unit = _num(g[0]), g[1]
+    if n == 0:
+        return None
+    if unit == "day":
+        if n < 0:
+            return ref - timedelta(days=5), ref - timedelta(days=2), "days"
+        d = ref - timedelta(days=n)
+        return d, d, "day"
+    if unit == "week":
+        if n < 0:
+            return (
+                _week(ref - timedelta(weeks=4))[0],
+                _week(ref - timedelta(weeks=2))[1],
+                "weeks",
+            )
+        b, e = _week(ref - timedelta(weeks=n))
+        return b, e, "week"
+    if unit == "month":
+        if n < 0:
+            x, z = ref - relativedelta(months=5), ref - relativedelta(months=2)
+            return _month(x.year, x.month)[0], _month(z.year, z.month)[1], "months"
+        x = ref - relativedelta(months=n)
+        b, e = _month(x.year, x.month)
+        return b, e, "month"
+    if n < 0:
+        return date(ref.year - 5, 1, 1), date(ref.year - 2, 12, 31), "years"
+    y = ref.year - n
+    return date(y, 1, 1), date(y, 12, 31), "year"
+
+
+def _day_month(
+    g: list[Any], m: re.Match[str], ref: date, doc: Any, *, dmy: bool
+) -> Interval | None:
+    """ "5 May (2023)" (``dmy``) or "May 5th (2023)"; modal "may 2 ..." is not a date."""
+    if dmy:
+        dd, mno, yr = int(g[0]), _MONTHS[g[1]], g[2]
+    else:
+        mno, dd, yr = _MONTHS[g[0]], int(g[1]), g[2]
+    if g[0] == "may" and not dmy and not m.group(0)[0].isupper():
+        return None
+    try:
+        d = date(int(yr) if yr else ref.year, mno, dd)
+    except ValueError:
+        return None
+    return d, d, "day"
+
+
+def _month_year(g: list[Any], m: re.Match[str], ref: date, doc: Any) -> Interval | None:
+    b, e = _month(int(g[1]), _MONTHS[g[0]])
+    return b, e, "month"
+
+
+def _in_month(g: list[Any], m: re.Match[str], ref: date, doc: Any) -> Interval | None:
+    if g[0] == "may" and not m.group(1)[0].isupper():
+        return None
+    b, e = _month(ref.year, _MONTHS[g[0]])
+    return b, e, "month"
+
+
+def _year(g: list[Any], m: re.Match[str], ref: date, doc: Any) -> Interval | None:
+    y = int(g[0])
+    return date(y, 1, 1), date(y, 12, 31), "year"
+
+
+def _weekend(g: list[Any], m: re.Match[str], ref: date, doc: Any) -> Interval | None:
+    """A bare "the weekend": the last one in a past-tense sentence, else this one."""
+    if _past_tense(doc, m.start(), m.end()):
+        sun = ref - timedelta(days=(ref.weekday() + 1) % 7 or 7)
+        return sun - timedelta(days=1), sun, "weekend"
+    mon = _week(ref)[0]
+    return mon + timedelta(days=5), mon + timedelta(days=6), "weekend"
+
+
+def _other_day(g: list[Any], m: re.Match[str], ref: date, doc: Any) -> Interval | None:
+    return ref - timedelta(days=7), ref - timedelta(days=1), "days"
+
+
+_Resolver = Callable[[list[Any], re.Match[str], date, Any], Interval | None]
+#: Pattern kind -> its resolver.
+_RESOLVERS: dict[str, _Resolver] = {
+    "dayword": _dayword,
+    "rel_wd": partial(_weekday, relative=True),
+    "on_wd": partial(_weekday, relative=False),
+    "rel_unit": _rel_unit,
+    "ago": _ago,
+    "the_other_day": _other_day,
+    "dmy": partial(_day_month, dmy=True),
+    "mdy": partial(_day_month, dmy=False),
+    "my": _month_year,
+    "in_month": _in_month,
+    "year": _year,
+    "weekend": _weekend,
+}
 
 
 def find_times(
@@ -418,4 +468,9 @@ def run(ctx: IngestContext) -> None:
                 ctx.add_edge(rec.id, "MENTIONS", nid, {"text": expr})
                 turn_times.append(TimeMention(expr, s, e, _d(b), _d(en), grain, nid))
         times.append(turn_times)
-    ctx.artifacts["times"] = times
+    ctx.artifacts.times = times
+
+
+def config() -> dict[str, object]:
+    """No numeric settings: the expressions and conventions are code (``PIPELINE_VERSION``)."""
+    return {}

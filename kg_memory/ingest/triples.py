@@ -47,10 +47,7 @@ from typing import Any
 
 from kg_memory.ingest.artifacts import EntityInfo, FactInfo, Mention, TimeMention
 from kg_memory.ingest.context import IngestContext
-from kg_memory.ingest.entities import _concept_name, ensure_concept, normalise
-
-NAME = "triples"
-REQUIRES: tuple[str, ...] = ("entities", "time")
+from kg_memory.ingest.entities import concept_name, ensure_concept, normalise
 
 RELATION_NOUNS = frozenset(
     [
@@ -299,9 +296,9 @@ def _clause_ok(verb: Any) -> bool:
 class _Extractor:
     def __init__(self, ctx: IngestContext) -> None:
         self.ctx = ctx
-        self.entities: dict[str, EntityInfo] = ctx.artifacts["entities"]
-        self.speaker_ids: dict[str, str] = ctx.artifacts.get("speaker_ids", {})
-        self.addressees: list[str | None] = ctx.artifacts.get("addressees", [])
+        self.entities: dict[str, EntityInfo] = ctx.artifacts.entities or {}
+        self.speaker_ids: dict[str, str] = ctx.artifacts.speaker_ids or {}
+        self.addressees: list[str | None] = ctx.artifacts.addressees or []
 
     def _mention_at(self, mentions: list[Mention], tok: Any) -> Mention | None:
         s, e = tok.idx, tok.idx + len(tok)
@@ -344,7 +341,7 @@ class _Extractor:
         name = None
         for ch in tok.doc.noun_chunks:
             if ch.root.i == tok.i:
-                cn = _concept_name(ch)
+                cn = concept_name(ch)
                 name = cn[0] if cn else None
                 break
         if name is None:
@@ -438,112 +435,139 @@ class _Extractor:
         return None
 
 
+Ent = tuple[str, str]  # (entity id, name)
+#: (subject, predicate, object entity or None, object text, negated, sentence span)
+Triple = tuple[Ent, str, Ent | None, str, bool, Any]
+
+
 def run(ctx: IngestContext) -> None:
+    """Fact nodes (with SUBJECT/OBJECT/DURING/EVIDENCED_BY) and RELATED_TO between entities."""
     docs = ctx.docs
     if docs is None:
         raise RuntimeError("triples stage needs ctx.docs (the parse)")
     ex = _Extractor(ctx)
-    mentions_all: list[list[Mention]] = ctx.artifacts["mentions"]
-    times_all: list[list[TimeMention]] = ctx.artifacts.get("times", [[] for _ in ctx.turns])
+    mentions_all: list[list[Mention]] = ctx.artifacts.mentions or []
+    times_all: list[list[TimeMention]] = (
+        ctx.artifacts.times if ctx.artifacts.times is not None else [[] for _ in ctx.turns]
+    )
     facts: list[FactInfo] = []
     related: dict[tuple[str, str], set[str]] = {}
-    for ti, (rec, doc) in enumerate(zip(ctx.turns, docs, strict=True)):
+    for ti, (_rec, doc) in enumerate(zip(ctx.turns, docs, strict=True)):
         mentions = mentions_all[ti]
-        triples: list[tuple[tuple[str, str], str, tuple[str, str] | None, str, bool, Any]] = []
+        triples: list[Triple] = []
         for tok in doc:
             if tok.pos_ in ("VERB", "AUX") and tok.dep_ not in ("aux", "auxpass", "xcomp"):
-                for s, pred, o, neg in ex.verb_facts(tok):
-                    subj = ex.entity_for(s, ti, mentions, subject=True)
-                    if subj is None:
-                        continue
-                    # "X is my Y" (relation noun) -> (X, Y_of, speaker)
-                    if pred == "be" and o.lemma_.lower() in RELATION_NOUNS:
-                        poss = next((c for c in o.children if c.dep_ == "poss"), None)
-                        if poss is not None and poss.lower_ in ("my", "your"):
-                            owner = (
-                                ex.entity_for(
-                                    doc[poss.i : poss.i + 1][0], ti, mentions, subject=True
-                                )
-                                if poss.lower_ == "your"
-                                else None
-                            )
-                            if poss.lower_ == "my":
-                                sid = ex.speaker_ids.get(rec.raw.speaker)
-                                owner = (sid, ex.entities[sid].name) if sid else None
-                            if owner is not None:
-                                triples.append(
-                                    (subj, f"{o.lemma_.lower()}_of", owner, owner[1], neg, s.sent)
-                                )
-                                continue
-                    obj = ex.entity_for(o, ti, mentions, subject=False)
-                    obj_text = (
-                        obj[1] if obj else (o.lemma_.lower() if o.pos_ == "NOUN" else o.lower_)
-                    )
-                    triples.append((subj, pred, obj, obj_text, neg, s.sent))
-            # possessives: my X / your X
+                triples += _verb_triples(ex, tok, ti, doc, mentions)
             if tok.dep_ == "poss" and tok.lower_ in ("my", "your"):
-                head = tok.head
-                if head.lemma_.lower() in RELATION_NOUNS or head.lower_ in RELATION_NOUNS:
-                    if tok.lower_ == "my":
-                        sid = ex.speaker_ids.get(rec.raw.speaker)
-                        owner = (sid, ex.entities[sid].name) if sid else None
-                    else:
-                        addr = ex.addressees[ti] if ti < len(ex.addressees) else None
-                        aid = ex.speaker_ids.get(addr) if addr else None
-                        owner = (aid, ex.entities[aid].name) if aid else None
-                    if owner is not None:
-                        for h in _conjuncts(head):
-                            obj = ex.entity_for(h, ti, mentions, subject=False)
-                            word = h.lemma_.lower() if h.pos_ == "NOUN" else h.lower_
-                            triples.append(
-                                (owner, "have", obj, obj[1] if obj else word, False, tok.sent)
-                            )
+                triples += _possessive_triples(ex, tok, ti, mentions)
         seen: set[tuple[str, str, str, bool]] = set()
-        for subj, pred, obj, obj_text, neg, sent in triples:
+        for tr in triples:
+            subj, pred, obj, obj_text, neg, _ = tr
             key = (subj[0], pred, obj[0] if obj else obj_text, neg)
             if key in seen or (obj is not None and obj[0] == subj[0]):
                 continue
             seen.add(key)
-            tm = (
-                next((t for t in times_all[ti] if sent.start_char <= t.start < sent.end_char), None)
-                if ti < len(times_all)
-                else None
-            )
-            fid = ctx.make_id(
-                "fact", rec.raw.turn_id, subj[0], pred, obj[0] if obj else obj_text, neg
-            )
-            words = [subj[1], "not" if neg else "", pred.replace("_", " "), obj_text]
-            props = {
-                "subject": subj[1],
-                "predicate": pred,
-                "object": obj_text,
-                "negated": neg,
-                "turn_ids": [rec.raw.turn_id],
-                "begin": tm.begin if tm else None,
-                "end": tm.end_date if tm else None,
-                "subject_id": subj[0],
-                "object_id": obj[0] if obj else None,
-            }
-            ctx.add_node(fid, "Fact", text=" ".join(w for w in words if w), props=props)
-            ctx.add_edge(fid, "SUBJECT", subj[0])
-            if obj is not None:
-                ctx.add_edge(fid, "OBJECT", obj[0])
-                related.setdefault((subj[0], obj[0]), set()).add(pred)
-            ctx.evidence(fid, [rec.id])
-            if tm is not None:
-                ctx.add_edge(fid, "DURING", tm.node_id)
-            facts.append(
-                FactInfo(
-                    fid,
-                    subj[0],
-                    pred,
-                    obj_text,
-                    obj[0] if obj else None,
-                    neg,
-                    ti,
-                    tm.node_id if tm else None,
-                )
-            )
+            times = times_all[ti] if ti < len(times_all) else None
+            facts.append(_add_fact(ctx, ti, tr, times, related))
     for (a, b), preds in related.items():
         ctx.add_edge(a, "RELATED_TO", b, {"predicates": sorted(preds)})
-    ctx.artifacts["facts"] = facts
+    ctx.artifacts.facts = facts
+
+
+def _owner(ex: _Extractor, ti: int, mine: bool) -> Ent | None:
+    """The speaker of turn ``ti`` (``mine``) or its addressee, as an entity."""
+    if mine:
+        sid = ex.speaker_ids.get(ex.ctx.turns[ti].raw.speaker)
+        return (sid, ex.entities[sid].name) if sid else None
+    addr = ex.addressees[ti] if ti < len(ex.addressees) else None
+    aid = ex.speaker_ids.get(addr) if addr else None
+    return (aid, ex.entities[aid].name) if aid else None
+
+
+def _verb_triples(
+    ex: _Extractor, tok: Any, ti: int, doc: Any, mentions: list[Mention]
+) -> list[Triple]:
+    """The facts of one verb; "X is my Y" (a relation noun) becomes (X, Y_of, speaker)."""
+    out: list[Triple] = []
+    for s, pred, o, neg in ex.verb_facts(tok):
+        subj = ex.entity_for(s, ti, mentions, subject=True)
+        if subj is None:
+            continue
+        if pred == "be" and o.lemma_.lower() in RELATION_NOUNS:
+            poss = next((c for c in o.children if c.dep_ == "poss"), None)
+            if poss is not None and poss.lower_ in ("my", "your"):
+                owner = (
+                    ex.entity_for(doc[poss.i : poss.i + 1][0], ti, mentions, subject=True)
+                    if poss.lower_ == "your"
+                    else None
+                )
+                if poss.lower_ == "my":
+                    owner = _owner(ex, ti, mine=True)
+                if owner is not None:
+                    out.append((subj, f"{o.lemma_.lower()}_of", owner, owner[1], neg, s.sent))
+                    continue
+        obj = ex.entity_for(o, ti, mentions, subject=False)
+        obj_text = obj[1] if obj else (o.lemma_.lower() if o.pos_ == "NOUN" else o.lower_)
+        out.append((subj, pred, obj, obj_text, neg, s.sent))
+    return out
+
+
+def _possessive_triples(ex: _Extractor, tok: Any, ti: int, mentions: list[Mention]) -> list[Triple]:
+    """ "my X" / "your X" with a relation noun X: (owner, have, X)."""
+    head = tok.head
+    if not (head.lemma_.lower() in RELATION_NOUNS or head.lower_ in RELATION_NOUNS):
+        return []
+    owner = _owner(ex, ti, mine=tok.lower_ == "my")
+    if owner is None:
+        return []
+    out: list[Triple] = []
+    for h in _conjuncts(head):
+        obj = ex.entity_for(h, ti, mentions, subject=False)
+        word = h.lemma_.lower() if h.pos_ == "NOUN" else h.lower_
+        out.append((owner, "have", obj, obj[1] if obj else word, False, tok.sent))
+    return out
+
+
+def _add_fact(
+    ctx: IngestContext,
+    ti: int,
+    triple: Triple,
+    times: list[TimeMention] | None,
+    related: dict[tuple[str, str], set[str]],
+) -> FactInfo:
+    """The Fact node of one triple and its edges; the time is the first in its sentence."""
+    subj, pred, obj, obj_text, neg, sent = triple
+    rec = ctx.turns[ti]
+    tm = (
+        next((t for t in times if sent.start_char <= t.start < sent.end_char), None)
+        if times is not None
+        else None
+    )
+    fid = ctx.make_id("fact", rec.raw.turn_id, subj[0], pred, obj[0] if obj else obj_text, neg)
+    words = [subj[1], "not" if neg else "", pred.replace("_", " "), obj_text]
+    props = {
+        "subject": subj[1],
+        "predicate": pred,
+        "object": obj_text,
+        "negated": neg,
+        "turn_ids": [rec.raw.turn_id],
+        "begin": tm.begin if tm else None,
+        "end": tm.end_date if tm else None,
+        "subject_id": subj[0],
+        "object_id": obj[0] if obj else None,
+    }
+    ctx.add_node(fid, "Fact", text=" ".join(w for w in words if w), props=props)
+    ctx.add_edge(fid, "SUBJECT", subj[0])
+    if obj is not None:
+        ctx.add_edge(fid, "OBJECT", obj[0])
+        related.setdefault((subj[0], obj[0]), set()).add(pred)
+    ctx.evidence(fid, [rec.id])
+    if tm is not None:
+        ctx.add_edge(fid, "DURING", tm.node_id)
+    oid = obj[0] if obj else None
+    return FactInfo(fid, subj[0], pred, obj_text, oid, neg, ti, tm.node_id if tm else None)
+
+
+def config() -> dict[str, object]:
+    """No numeric settings: the patterns are code (``PIPELINE_VERSION``)."""
+    return {}

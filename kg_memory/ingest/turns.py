@@ -6,9 +6,6 @@ from datetime import datetime
 
 from kg_memory.ingest.context import IngestContext, TurnRecord
 
-NAME = "turns"
-REQUIRES: tuple[str, ...] = ()
-
 
 def human_date(iso: str | None) -> str:
     """``2023-05-08T13:56:00`` -> ``8 May 2023`` (what people type in questions).
@@ -42,7 +39,7 @@ def build(ctx: IngestContext) -> None:
     """Create the structural nodes and edges and ``ctx.turns`` (no embeddings yet)."""
     conv = ctx.conversation
     ctx.add_node(
-        ctx.conversation_id,
+        ctx.conversation_node_id,
         "Conversation",
         props={
             "conversation_id": conv.conversation_id,
@@ -67,7 +64,7 @@ def build(ctx: IngestContext) -> None:
                 "n_turns": len(session.turns),
             },
         )
-        ctx.add_edge(ctx.conversation_id, "HAS_SESSION", sid)
+        ctx.add_edge(ctx.conversation_node_id, "HAS_SESSION", sid)
         if prev_session:
             ctx.add_edge(prev_session, "NEXT_SESSION", sid)
         prev_session = sid
@@ -113,3 +110,13 @@ def attach_embeddings(ctx: IngestContext) -> None:
     for rec, vec in zip(ctx.turns, ctx.turn_embeddings, strict=True):
         node = ctx.nodes[rec.id]
         ctx.add_node(rec.id, "Turn", text=node.text, props=dict(node.props), embedding=vec)
+
+
+def run(ctx: IngestContext) -> None:
+    """The base stage as the registry runs it: :func:`build` (embeddings come later)."""
+    build(ctx)
+
+
+def config() -> dict[str, object]:
+    """No settings: the turns are copied as they are."""
+    return {}

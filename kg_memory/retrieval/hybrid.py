@@ -25,6 +25,7 @@ class HybridConfig:
 
 
 def turn_evidence(node: Node, score: float, found_by: dict[str, int]) -> Evidence:
+    """A Turn node as ranked evidence: its text, source turn ids, session date and speaker."""
     p = node.props
     return Evidence(
         node_id=node.id,

@@ -1,36 +1,57 @@
-"""Storage backends, registered by name.
+"""Storage backends, registered by name, all opened the same way.
+
+Every backend is a subpackage with a :class:`~kg_memory.store.base.Store`
+subclass whose constructor takes one :class:`~kg_memory.config.StoreConfig`
+(its ``config_class``); :func:`open_store` picks the class by the config's
+``backend``.
+
+Adding a backend ``foo``:
+
+1. ``kg_memory/store/foo/`` with a ``Store`` subclass: ``name = "foo"``,
+   ``config_class``, ``__init__(config)`` (call ``self.check_config(config)``),
+   every abstract method of :class:`~kg_memory.store.base.Store`, and
+   ``supports_cypher = True`` if :meth:`~kg_memory.store.base.Store.cypher` runs
+   queries. Shared helpers are in :mod:`kg_memory.store.common`.
+2. A ``StoreConfig`` subclass with ``backend = "foo"`` and a ``from_env()``
+   classmethod (its settings from ``KG_MEMORY_*`` variables).
+3. One line in :data:`BACKENDS`. The contract tests (``tests/store/test_contract.py``)
+   then run on it, configured by ``from_env()``.
 
 >>> sorted(BACKENDS)
 ['embedded', 'neo4j']
+>>> from kg_memory.config import EmbeddedConfig
+>>> with open_store(EmbeddedConfig(getfixture("tmp_path") / "m")) as store:
+...     store.name, store.supports_cypher
+('embedded', False)
 """
 
 from __future__ import annotations
 
 from importlib import import_module
-from pathlib import Path
 
-from kg_memory.config import Neo4jConfig
+from kg_memory.config import StoreConfig
+from kg_memory.errors import ConfigError
 from kg_memory.store.base import Store
 
 #: backend name -> "module:Class", imported lazily (the neo4j driver only when used).
 BACKENDS: dict[str, str] = {
-    "embedded": "kg_memory.store.embedded.store:EmbeddedStore",
-    "neo4j": "kg_memory.store.neo4j.store:Neo4jStore",
+    "embedded": "kg_memory.store.embedded:EmbeddedStore",
+    "neo4j": "kg_memory.store.neo4j:Neo4jStore",
 }
 
 
 def backend_class(name: str) -> type[Store]:
+    """The store class registered as ``name``."""
+    if name not in BACKENDS:
+        raise ConfigError(f"unknown store backend {name!r}; known: {', '.join(sorted(BACKENDS))}")
     module, cls = BACKENDS[name].split(":")
-    return getattr(import_module(module), cls)  # type: ignore[no-any-return]
+    store_cls: type[Store] = getattr(import_module(module), cls)
+    return store_cls
 
 
-def open_store(store_dir: str | Path | None = None, neo4j: Neo4jConfig | None = None) -> Store:
-    """Open Neo4j when ``neo4j`` is given, else the embedded store at ``store_dir``."""
-    if neo4j is not None:
-        return backend_class("neo4j")(neo4j)  # type: ignore[call-arg]
-    from kg_memory.config import default_store_dir
-
-    return backend_class("embedded")(Path(store_dir) if store_dir else default_store_dir())  # type: ignore[call-arg]
+def open_store(config: StoreConfig) -> Store:
+    """Open the store ``config`` describes, with the backend registered as ``config.backend``."""
+    return backend_class(config.backend)(config)
 
 
 __all__ = ["BACKENDS", "Store", "backend_class", "open_store"]

@@ -28,18 +28,12 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 
 from kg_memory.bm25 import bm25_rank
-from kg_memory.errors import QueryError
+from kg_memory.config import StoreConfig
+from kg_memory.errors import ConfigError, QueryError
 from kg_memory.model import Edge, Hit, Node, Stats, check_edge_type
 from kg_memory.text import query_terms
 
 Direction = Literal["out", "in", "both"]
-
-#: Capability flags a backend may declare (ask for these, not for a class).
-CYPHER = "cypher"
-VECTOR_INDEX = "vector_index"
-FULLTEXT_INDEX = "fulltext_index"
-TRANSACTIONS = "transactions"
-DURABLE = "durable"
 
 #: Decimals cosine scores are rounded to before ranking (see :func:`rank_by_cosine`).
 SCORE_DECIMALS = 12
@@ -101,14 +95,33 @@ class Search:
 
 
 class Store(ABC):
-    """Abstract base of the memory stores (embedded SQLite, Neo4j)."""
+    """Abstract base of the memory stores (embedded SQLite, Neo4j).
 
-    #: Registry name of the backend (``"embedded"``, ``"neo4j"``).
+    Every backend is opened the same way: ``Backend(config)`` with an instance of
+    its :attr:`config_class` (see :func:`kg_memory.store.open_store`).
+    """
+
+    #: Registry name of the backend (``"embedded"``, ``"neo4j"``), as in ``store.BACKENDS``.
     name: ClassVar[str]
-    #: Capability flags this backend supports.
-    capabilities: ClassVar[frozenset[str]] = frozenset()
+    #: The configuration the backend is opened with (its ``backend`` equals :attr:`name`).
+    config_class: ClassVar[type[StoreConfig]]
+    #: Whether :meth:`cypher` runs queries (callers ask this, not for a class).
+    supports_cypher: ClassVar[bool] = False
 
     # -- lifecycle -------------------------------------------------------
+    @abstractmethod
+    def __init__(self, config: StoreConfig) -> None:
+        """Open the store ``config`` describes (an instance of :attr:`config_class`)."""
+
+    @classmethod
+    def check_config(cls, config: StoreConfig) -> None:
+        """Raise :class:`~kg_memory.errors.ConfigError` unless ``config`` is this backend's."""
+        if not isinstance(config, cls.config_class):
+            raise ConfigError(
+                f"the {cls.name} store is opened with {cls.config_class.__name__}, "
+                f"not {type(config).__name__}"
+            )
+
     @abstractmethod
     def close(self) -> None:
         """Release connections and file handles."""
@@ -304,20 +317,29 @@ class Store(ABC):
         read_only: bool = True,
         namespace: str | None = None,
     ) -> list[dict[str, Any]]:
-        """Run Cypher (backends with the ``cypher`` capability only); with ``namespace``,
+        """Run Cypher (backends with :attr:`supports_cypher` only); with ``namespace``,
         ``$namespace`` is bound to it and the query may read nothing outside it."""
         raise QueryError(f"the {self.name} store has no Cypher engine; use --neo4j for Cypher")
 
 
-def check_neighbour_args(edge_types: Sequence[str] | None, direction: str) -> list[str] | None:
-    """Validate :meth:`Store.neighbours` arguments; the checked edge types (``None``: all).
+def neighbour_args(
+    ids: Sequence[str], edge_types: Sequence[str] | None, direction: str
+) -> tuple[list[str], list[str] | None] | None:
+    """Checked :meth:`Store.neighbours` arguments: the distinct ids and the edge types
+    (``None``: every type); ``None`` when no edge can match (no ids, or no types).
 
-    >>> check_neighbour_args(["MENTIONS"], "out")
-    ['MENTIONS']
+    >>> neighbour_args(["a", "b", "a"], ["MENTIONS"], "out")
+    (['a', 'b'], ['MENTIONS'])
+    >>> neighbour_args(["a"], [], "both") is None
+    True
     """
     if direction not in ("out", "in", "both"):
         raise QueryError(f"direction must be 'out', 'in' or 'both', not {direction!r}")
-    return [check_edge_type(t) for t in edge_types] if edge_types is not None else None
+    types = [check_edge_type(t) for t in edge_types] if edge_types is not None else None
+    wanted = list(dict.fromkeys(ids))
+    if (types is not None and not types) or not wanted:
+        return None
+    return wanted, types
 
 
 def _other_ends(e: Edge, frontier: set[str], direction: Direction) -> Iterator[str]:

@@ -72,7 +72,7 @@ def test_bench_on_mini_sample(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_write_bench_on_mini_sample(tmp_path: Path, neo4j_config) -> None:  # type: ignore[no-untyped-def]
     from kg_memory.bench.writes import PROBE_LABEL, run_write_bench
-    from kg_memory.store import backend_class
+    from kg_memory.store import open_store
 
     out = tmp_path / "writes"
     report = run_write_bench(
@@ -105,7 +105,7 @@ def test_write_bench_on_mini_sample(tmp_path: Path, neo4j_config) -> None:  # ty
     )
     assert report["target_turns_per_s"] == 2000
     # Nothing is left behind: neither the bench namespaces nor the probe's scratch label.
-    store = backend_class("neo4j")(neo4j_config)  # type: ignore[call-arg]
+    store = open_store(neo4j_config)
     try:
         assert not [ns for ns in store.namespaces() if ns.startswith("bench-writes-")]
         assert store.cypher(f"MATCH (n:{PROBE_LABEL}) RETURN count(n) AS n") == [{"n": 0}]

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from kg_memory.bench.baselines import FlatBM25, dense_rank, rrf_rank
-from kg_memory.bench.locomo import conversation_files, load_dataset
+from kg_memory.bench.dataset import conversation_files, load_dataset
 from kg_memory.bench.metrics import (
     GROUPS,
     Scored,

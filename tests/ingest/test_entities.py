@@ -15,15 +15,16 @@ from kg_memory.testing import make_conversation as make_conv
 
 @pytest.fixture
 def store(tmp_path: Path):  # type: ignore[no-untyped-def]
-    from kg_memory.store import backend_class
+    from kg_memory.config import EmbeddedConfig
+    from kg_memory.store import open_store
 
-    s = backend_class("embedded")(tmp_path / "s")  # type: ignore[call-arg]
+    s = open_store(EmbeddedConfig(tmp_path / "s"))
     yield s
     s.close()
 
 
 def _by_name(ctx: IngestContext) -> dict[str, str]:
-    return {info.name: eid for eid, info in ctx.artifacts["entities"].items()}
+    return {info.name: eid for eid, info in ctx.artifacts.entities.items()}
 
 
 def _save(ctx: IngestContext, store) -> None:  # type: ignore[no-untyped-def]
@@ -44,11 +45,11 @@ def test_speakers_pronouns_and_edges(store) -> None:  # type: ignore[no-untyped-
     entities.run(ctx)
     names = _by_name(ctx)
     car, mel = names["Caroline"], names["Melanie"]
-    m0 = ctx.artifacts["mentions"][0]
+    m0 = ctx.artifacts.mentions[0]
     assert any(m.pronoun and m.text == "I" and m.entity_id == car for m in m0)
     assert any(m.pronoun and m.text == "my" and m.entity_id == car for m in m0)
     assert any(not m.pronoun and m.text == "Melanie" and m.entity_id == mel for m in m0)
-    m1 = ctx.artifacts["mentions"][1]
+    m1 = ctx.artifacts.mentions[1]
     assert any(m.pronoun and m.text == "you" and m.entity_id == car for m in m1)
     assert not any(m.text == "Glad" for m in m1)  # interjection, not a PERSON
     t0, t1 = ctx.turns[0].id, ctx.turns[1].id
@@ -71,7 +72,7 @@ def test_nickname_merges_into_speaker(store) -> None:  # type: ignore[no-untyped
     names = _by_name(ctx)
     assert "Mel" not in names
     mel = names["Melanie"]
-    assert any(m.text == "Mel" and m.entity_id == mel for m in ctx.artifacts["mentions"][0])
+    assert any(m.text == "Mel" and m.entity_id == mel for m in ctx.artifacts.mentions[0])
     assert ctx.nodes[mel].props["aliases"] == ["Mel"]
     assert "Mel" in (ctx.nodes[mel].text or "")
 
@@ -87,14 +88,14 @@ def test_same_first_name_different_people_not_merged(store) -> None:  # type: ig
     )
     ctx = make_ctx(conv, store)
     entities.run(ctx)
-    ents = ctx.artifacts["entities"]
+    ents = ctx.artifacts.entities
     people = {info.name for info in ents.values() if info.type == "PERSON"}
     assert {"John Smith", "John Doe"} <= people
     smith = next(e for e, i in ents.items() if i.name == "John Smith")
     doe = next(e for e, i in ents.items() if i.name == "John Doe")
     assert smith != doe
     # the bare "John" has two candidates: it is merged into neither
-    john = [m for m in ctx.artifacts["mentions"][2] if m.text == "John"]
+    john = [m for m in ctx.artifacts.mentions[2] if m.text == "John"]
     assert john and john[0].entity_id not in (smith, doe)
 
 
@@ -110,7 +111,7 @@ def test_unique_first_name_merges_with_full_name(store) -> None:  # type: ignore
     ctx = make_ctx(conv, store)
     entities.run(ctx)
     smith = _by_name(ctx)["John Smith"]
-    assert any(m.text == "John" and m.entity_id == smith for m in ctx.artifacts["mentions"][2])
+    assert any(m.text == "John" and m.entity_id == smith for m in ctx.artifacts.mentions[2])
 
 
 def test_across_conversations(store) -> None:  # type: ignore[no-untyped-def]
@@ -150,7 +151,7 @@ def test_fuzzy_match_to_existing_shared_entity(store) -> None:  # type: ignore[n
     b = make_conv("conv-b", [("Kim", "I ordered food via DoorDash tonight."), ("Lee", "Yum, Kim.")])
     ctx_b = make_ctx(b, store)
     entities.run(ctx_b)
-    idb = [m.entity_id for m in ctx_b.artifacts["mentions"][0] if m.text == "DoorDash"]
+    idb = [m.entity_id for m in ctx_b.artifacts.mentions[0] if m.text == "DoorDash"]
     assert idb == [existing.id]
     node = ctx_b.nodes[existing.id]
     assert node.props["name"] == "Door Dash" and node.props["aliases"] == ["DoorDash"]
@@ -172,7 +173,7 @@ def test_deterministic_ids(store) -> None:  # type: ignore[no-untyped-def]
     assert sorted(c1.nodes) == sorted(c2.nodes)
     assert sorted(c1.edges) == sorted(c2.edges)
     assert any(
-        i.type == "CONCEPT" and i.name == "support group" for i in c1.artifacts["entities"].values()
+        i.type == "CONCEPT" and i.name == "support group" for i in c1.artifacts.entities.values()
     )
 
 

@@ -18,7 +18,7 @@ from kg_memory.formats.model import RawConversation, RawSession, RawTurn
 from kg_memory.ids import stable_id
 from kg_memory.ingest import events
 from kg_memory.ingest import turns as turns_stage
-from kg_memory.ingest.artifacts import EntityInfo, Mention, TimeMention
+from kg_memory.ingest.artifacts import Artifacts, EntityInfo, Mention, TimeMention
 from kg_memory.ingest.context import IngestContext
 from kg_memory.nlp import load_nlp
 
@@ -47,7 +47,7 @@ def make_ctx(
     ctx = IngestContext(
         namespace=namespace,
         conversation=conv,
-        conversation_id=stable_id("conversation", namespace, conv.conversation_id),
+        conversation_node_id=stable_id("conversation", namespace, conv.conversation_id),
         store=store,
         embedder=embedder,
     )
@@ -97,7 +97,7 @@ def make_ctx(
             )
             tms.append(TimeMention("yesterday", at, at + 9, day, day, "day", nid))
         times.append(tms)
-    ctx.artifacts.update(
+    ctx.artifacts = Artifacts(
         entities=entities, mentions=mentions, times=times, speaker_ids=speaker_ids, facts=[]
     )
     return ctx
@@ -159,14 +159,14 @@ def test_segment_respects_min_and_max_length() -> None:
 
 
 def test_topic_shift_cue_makes_a_boundary(ctx: IngestContext) -> None:
-    segs = [ev.turn_indexes for ev in ctx.artifacts["events"]]
+    segs = [ev.turn_indexes for ev in ctx.artifacts.events]
     assert segs[0] == [0, 1, 2, 3, 4]  # "By the way" opens turn 5
     assert segs[1] == [5, 6, 7]
     assert segs[2] == [8, 9, 10]  # sessions never share an event
 
 
 def test_event_frame(ctx: IngestContext) -> None:
-    ev = ctx.artifacts["events"][0]
+    ev = ctx.artifacts.events[0]
     node = ctx.nodes[ev.id]
     assert node.props["turn_ids"] == ["D1:1", "D1:2", "D1:3", "D1:4", "D1:5"]
     assert node.props["participants"] == ["Caroline", "Melanie"]
@@ -176,25 +176,25 @@ def test_event_frame(ctx: IngestContext) -> None:
     assert node.text.startswith("[8 May 2023] ")
     assert "LGBTQ support group in Boston yesterday" in node.props["description"]
     assert "(yesterday: 2023-05-07)" in node.text
-    ents = ctx.artifacts["entities"]
+    ents = ctx.artifacts.entities
     boston = next(e for e, i in ents.items() if i.name == "Boston")
     assert (ev.id, "LOCATED_AT", boston) in ctx.edges
-    for sp in ctx.artifacts["speaker_ids"].values():
+    for sp in ctx.artifacts.speaker_ids.values():
         assert (ev.id, "PARTICIPANT", sp) in ctx.edges
-    tm = ctx.artifacts["times"][2][0]
+    tm = ctx.artifacts.times[2][0]
     assert (ev.id, "DURING", tm.node_id) in ctx.edges
     # embedding: normalised mean of its turns' embeddings
     assert node.embedding is not None
     mean = ctx.turn_embeddings[ev.turn_indexes].mean(axis=0)
     assert np.allclose(node.embedding, mean / np.linalg.norm(mean), atol=1e-6)
     # a mentioned person is a participant; no time mention -> session date
-    race = ctx.nodes[ctx.artifacts["events"][1].id]
+    race = ctx.nodes[ctx.artifacts.events[1].id]
     assert "Jon" in race.props["participants"]
     assert race.props["begin"] == "2023-05-08"
 
 
 def test_next_chain_across_sessions(ctx: IngestContext) -> None:
-    evs = ctx.artifacts["events"]
+    evs = ctx.artifacts.events
     for a, b in itertools.pairwise(evs):
         assert (a.id, "NEXT", b.id) in ctx.edges
     assert ctx.edges[(evs[1].id, "NEXT", evs[2].id)].props == {"same_session": False}
@@ -202,7 +202,7 @@ def test_next_chain_across_sessions(ctx: IngestContext) -> None:
 
 
 def test_because_inside_one_event_makes_clause_subevents(ctx: IngestContext) -> None:
-    race = ctx.artifacts["events"][1]
+    race = ctx.artifacts.events[1]
     subs = _event_nodes(ctx, "clause")
     cause = next(n for n in subs if n.props["role"] == "cause")
     effect = next(n for n in subs if n.props["role"] == "effect")
@@ -227,7 +227,7 @@ def test_cause_across_events(monkeypatch: pytest.MonkeyPatch) -> None:
     c = make_ctx([turns])
     monkeypatch.setattr(events, "segment", lambda emb, cues=None: [(0, 3), (3, 6)])
     events.run(c)
-    a, b = c.artifacts["events"]
+    a, b = c.artifacts.events
     edge = c.edges[(a.id, "CAUSES", b.id)]
     assert edge.props["marker"] == "so"
     assert edge.props["cause"] == "Yes, the whole city was wet"
@@ -236,7 +236,7 @@ def test_cause_across_events(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_back_reference_is_a_subevent_of_an_earlier_session_event(ctx: IngestContext) -> None:
-    race, later = ctx.artifacts["events"][1], ctx.artifacts["events"][2]
+    race, later = ctx.artifacts.events[1], ctx.artifacts.events[2]
     edge = ctx.edges[(later.id, "SUBEVENT_OF", race.id)]
     assert edge.props["reason"] == "back-reference"
     assert edge.props["cue"].lower().startswith("remember the")
@@ -281,9 +281,9 @@ def test_provenance_and_determinism() -> None:
 
 def test_without_artifacts_or_docs() -> None:
     c = make_ctx([S1])
-    c.artifacts.clear()
+    c.artifacts = Artifacts()
     c.docs = None
     events.run(c)
-    evs = c.artifacts["events"]
+    evs = c.artifacts.events
     assert evs and all(c.nodes[e.id].props["participants"] == [] for e in evs)
     assert all(c.nodes[e.id].props["begin"] == "2023-05-08" for e in evs)

@@ -6,12 +6,13 @@ from pathlib import Path
 
 import numpy as np
 
+from kg_memory.config import EmbeddedConfig
 from kg_memory.embed import HashEmbedder
 from kg_memory.formats.model import RawConversation, RawSession, RawTurn
 from kg_memory.ingest import granularity
 from kg_memory.ingest.context import IngestContext
 from kg_memory.ingest.pipeline import IngestReport, Pipeline
-from kg_memory.store import backend_class
+from kg_memory.store import open_store
 from kg_memory.testing import make_context
 
 DOGS = [
@@ -97,7 +98,7 @@ def test_keywords_are_distinctive() -> None:
 
 
 def test_reingest_with_the_stage_changes_nothing(tmp_path: Path) -> None:
-    store = backend_class("embedded")(tmp_path / "m")  # type: ignore[call-arg]
+    store = open_store(EmbeddedConfig(tmp_path / "m"))
     pipe = Pipeline(store, HashEmbedder(), "ns", stages=["granularity"])
     first, again = IngestReport(), IngestReport()
     pipe.ingest_conversations([make_conv()], first)
@@ -113,7 +114,7 @@ def test_summary_layer_lifts_only_turn_candidates(tmp_path: Path) -> None:
     from kg_memory import Memory
     from kg_memory.retrieval.graph import GraphConfig, graph_search
 
-    store = backend_class("embedded")(tmp_path / "m")  # type: ignore[call-arg]
+    store = open_store(EmbeddedConfig(tmp_path / "m"))
     mem = Memory(store, namespace="ns", embedder="hash")
     mem.ingest_conversations([make_conv()], stages=["granularity"])
     cfg = GraphConfig(layers=("Summary", "Topic"), rounds=0, reply_bonus=0, prompt_bonus=0)

@@ -7,15 +7,16 @@ from typing import Any
 
 import pytest
 
+from kg_memory.config import EmbeddedConfig
 from kg_memory.embed import HashEmbedder
 from kg_memory.formats.model import RawConversation, RawSession, RawTurn
 from kg_memory.ids import stable_id
 from kg_memory.ingest import hyperedges
 from kg_memory.ingest import turns as turns_stage
-from kg_memory.ingest.artifacts import EntityInfo, EventInfo, FactInfo
+from kg_memory.ingest.artifacts import Artifacts, EntityInfo, EventInfo, FactInfo
 from kg_memory.ingest.context import IngestContext
 from kg_memory.ingest.pipeline import IngestReport, Pipeline
-from kg_memory.store import backend_class
+from kg_memory.store import open_store
 
 DATE = "2023-05-08T13:56:00"
 TURNS = [
@@ -66,7 +67,7 @@ def hand_ctx() -> IngestContext:
         fid = ctx.make_id("fact", ti, pred)
         ctx.add_node(fid, "Fact", text=f"{pred} {obj}")
         facts.append(FactInfo(fid, subj, pred, obj, None, False, ti))
-    ctx.artifacts.update(entities=ents, events=[ev], facts=facts)
+    ctx.artifacts = Artifacts(entities=ents, events=[ev], facts=facts)
     return ctx
 
 
@@ -79,7 +80,7 @@ def members(ctx: IngestContext, hid: str) -> dict[str, str]:
 def test_event_frame_binds_event_participants_place_time_and_turns() -> None:
     ctx = hand_ctx()
     hyperedges.run(ctx)
-    ev = ctx.artifacts["events"][0]
+    ev = ctx.artifacts.events[0]
     hid = ctx.make_id("hyperedge", "event_frame", ev.id)
     node = ctx.nodes[hid]
     m = members(ctx, hid)
@@ -110,7 +111,7 @@ def test_event_frame_binds_event_participants_place_time_and_turns() -> None:
 def test_entity_session_facts_needs_two_facts() -> None:
     ctx = hand_ctx()
     hyperedges.run(ctx)
-    car, mel, _ = list(ctx.artifacts["entities"])
+    car, mel, _ = list(ctx.artifacts.entities)
     hid = ctx.make_id("hyperedge", "entity_session_facts", car, 1)
     node = ctx.nodes[hid]
     assert node.text == "Caroline in session 1 (8 May 2023): go_to support group; join choir"
@@ -133,7 +134,7 @@ def test_fewer_than_three_members_is_no_hyperedge() -> None:
 
 @pytest.fixture
 def store(tmp_path: Path) -> Any:
-    s = backend_class("embedded")(tmp_path / "s")  # type: ignore[call-arg]
+    s = open_store(EmbeddedConfig(tmp_path / "s"))
     yield s
     s.close()
 

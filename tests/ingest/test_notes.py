@@ -12,12 +12,13 @@ from typing import Any
 
 import pytest
 
+from kg_memory.config import EmbeddedConfig
 from kg_memory.embed import HashEmbedder
 from kg_memory.formats.model import RawConversation, RawSession, RawTurn
 from kg_memory.ingest import notes
 from kg_memory.ingest.context import IngestContext
 from kg_memory.ingest.pipeline import IngestReport, Pipeline
-from kg_memory.store import backend_class
+from kg_memory.store import open_store
 
 DATES = ("2023-05-08T13:56:00", "2023-05-25T10:00:00")
 S1 = [
@@ -55,7 +56,7 @@ def process(store: Any, conv: RawConversation, namespace: str = "ns") -> IngestC
 
 @pytest.fixture
 def store(tmp_path: Path) -> Any:
-    s = backend_class("embedded")(tmp_path / "s")  # type: ignore[call-arg]
+    s = open_store(EmbeddedConfig(tmp_path / "s"))
     yield s
     s.close()
 
@@ -85,7 +86,7 @@ def test_one_note_per_non_trivial_turn(store: Any) -> None:
     for n in by_turn.values():
         turn = ctx.turn_by_source_id()[n.props["turn_ids"][0]]
         assert (n.id, "EVIDENCED_BY", turn.id) in ctx.edges
-    ents = ctx.artifacts["entities"]
+    ents = ctx.artifacts.entities
     boston = next(e for e, i in ents.items() if i.name == "Boston")
     assert "Boston" in note.props["entity_names"]
     assert (ctx.turns[2].id, "MENTIONS", boston) in ctx.edges

@@ -108,7 +108,7 @@ def test_run_builds_interval_nodes(tmp_path) -> None:  # type: ignore[no-untyped
     )
     ctx = make_ctx(conv, store=None)
     temporal.run(ctx)  # works without a parse (ctx.docs is None)
-    times = ctx.artifacts["times"]
+    times = ctx.artifacts.times
     assert [t.text for t in times[0]] == ["last Friday"]
     t0 = times[0][0]
     assert (t0.begin, t0.end_date, t0.grain) == ("2023-06-23", "2023-06-23", "day")

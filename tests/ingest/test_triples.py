@@ -17,10 +17,10 @@ def run_all(turns: list[tuple[str, str]], date: str = "2023-05-08T13:56:00"):  #
     entities.run(ctx)
     temporal.run(ctx)
     triples.run(ctx)
-    ents = ctx.artifacts["entities"]
+    ents = ctx.artifacts.entities
     facts = [
         (ents[f.subject_id].name, f.predicate, f.object_text, f.negated)
-        for f in ctx.artifacts["facts"]
+        for f in ctx.artifacts.facts
     ]
     return ctx, facts
 
@@ -30,7 +30,7 @@ def test_svo_with_preposition_and_time() -> None:
         [("Caroline", "I went to the support group yesterday."), ("Melanie", "Nice!")]
     )
     assert ("Caroline", "go_to", "support group", False) in facts
-    f = next(f for f in ctx.artifacts["facts"] if f.predicate == "go_to")
+    f = next(f for f in ctx.artifacts.facts if f.predicate == "go_to")
     node = ctx.nodes[f.id]
     assert node.label == "Fact" and node.props["begin"] == "2023-05-07" == node.props["end"]
     assert node.text == "Caroline go to support group"

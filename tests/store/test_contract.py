@@ -8,18 +8,29 @@ tests can share one Neo4j server. Nothing here counts across namespaces.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 import pytest
 
 from kg_memory.bm25 import bm25_rank
+from kg_memory.config import StoreConfig
 from kg_memory.embed import HashEmbedder
-from kg_memory.errors import QueryError, StoreError
+from kg_memory.errors import ConfigError, QueryError, StoreError
 from kg_memory.model import Edge, Node
+from kg_memory.store import backend_class
 from kg_memory.store.base import Search, Store, rank_by_cosine
 from kg_memory.text import query_terms, tokenize
 
 EMB = HashEmbedder(dim=384)
+
+
+@dataclass(frozen=True)
+class OtherConfig(StoreConfig):
+    """A configuration no registered backend takes."""
+
+    backend: ClassVar[str] = "other"
 
 
 @pytest.fixture
@@ -91,6 +102,26 @@ def write(st: Store, nodes: list[Node], edges: list[Edge] | None = None) -> None
     st.upsert_nodes(nodes)
     if edges:
         st.upsert_edges(edges)
+
+
+# -- registration and capabilities ---------------------------------------------------
+
+
+def test_registered_and_opened_by_its_config(st: Store) -> None:
+    assert backend_class(st.name) is type(st)
+    assert st.config_class.backend == st.name
+    with pytest.raises(ConfigError, match=f"the {st.name} store is opened with"):
+        type(st)(OtherConfig())
+
+
+def test_cypher_exactly_where_supported(st: Store, ns: str) -> None:
+    write(st, [node(ns, "t1", text="hello")])
+    if st.supports_cypher:
+        query = "MATCH (n:Memory) WHERE n.namespace = $ns RETURN count(n) AS c"
+        assert st.cypher(query, {"ns": ns}) == [{"c": 1}]
+    else:
+        with pytest.raises(QueryError, match="no Cypher engine"):
+            st.cypher("MATCH (n) RETURN count(n) AS c")
 
 
 # -- writes -----------------------------------------------------------------------

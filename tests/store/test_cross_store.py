@@ -11,23 +11,24 @@ LoCoMo conversations with all-MiniLM-L6-v2 ("the same top-20 ... for N of N").
 from __future__ import annotations
 
 import math
+import os
 from pathlib import Path
 
 import pytest
 
 from kg_memory import Memory
-from kg_memory.config import Neo4jConfig
+from kg_memory.config import EmbeddedConfig, Neo4jConfig
 from kg_memory.formats import load
-from kg_memory.store import backend_class
+from kg_memory.store import open_store
 
 pytestmark = [pytest.mark.slow, pytest.mark.neo4j]
 
 
 @pytest.fixture(scope="module")
 def conv26() -> object:
-    path = (
-        Path(__file__).resolve().parents[2].parent / "shared" / "data" / "locomo" / "conv-26.json"
-    )
+    # KG_MEMORY_LOCOMO: the LoCoMo folder, for a checkout (a git worktree) not beside ../shared.
+    default = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "locomo"
+    path = Path(os.environ.get("KG_MEMORY_LOCOMO") or default) / "conv-26.json"
     if not path.exists():
         pytest.skip("LoCoMo conv-26 not available")
     return load(path)[0]
@@ -56,9 +57,9 @@ def test_conv26_identical_on_both_stores(
     conv26: object, tmp_path: Path, neo4j_config: Neo4jConfig, namespace: str
 ) -> None:
     embedded = Memory(
-        backend_class("embedded")(tmp_path / "e"), namespace=namespace, embedder="hash"
-    )  # type: ignore[call-arg]
-    neo = Memory(backend_class("neo4j")(neo4j_config), namespace=namespace, embedder="hash")  # type: ignore[call-arg]
+        open_store(EmbeddedConfig(tmp_path / "e")), namespace=namespace, embedder="hash"
+    )
+    neo = Memory(open_store(neo4j_config), namespace=namespace, embedder="hash")
     try:
         embedded.ingest_conversations([conv26])  # type: ignore[list-item]
         neo.ingest_conversations([conv26])  # type: ignore[list-item]

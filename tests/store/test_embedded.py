@@ -13,12 +13,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from kg_memory.config import EmbeddedConfig
 from kg_memory.embed import HashEmbedder
 from kg_memory.errors import StoreError, StoreUnavailableError
 from kg_memory.model import Edge, Node
-from kg_memory.store.base import CYPHER, DURABLE, TRANSACTIONS, VECTOR_INDEX, rank_by_cosine
+from kg_memory.store import backend_class
+from kg_memory.store.base import rank_by_cosine
 from kg_memory.store.embedded import EmbeddedStore
-from kg_memory.store.embedded.store import DB_FILE, SCHEMA_VERSION, migrate
+from kg_memory.store.embedded.connection import DB_FILE
+from kg_memory.store.embedded.schema import SCHEMA_VERSION, migrate
 from kg_memory.text import tokenize
 
 REPO = Path(__file__).resolve().parents[2]
@@ -34,18 +37,19 @@ def turns(n: int, start: int = 0, conversation: str = "c1") -> list[Node]:
     ]
 
 
-def test_capabilities() -> None:
-    assert EmbeddedStore.name == "embedded"
-    assert {DURABLE, TRANSACTIONS, VECTOR_INDEX} <= EmbeddedStore.capabilities
-    assert CYPHER not in EmbeddedStore.capabilities
+def test_registration() -> None:
+    assert EmbeddedStore.name == EmbeddedConfig.backend == "embedded"
+    assert EmbeddedStore.config_class is EmbeddedConfig
+    assert backend_class("embedded") is EmbeddedStore
+    assert not EmbeddedStore.supports_cypher
 
 
 def test_data_survives_reopen(tmp_path: Path) -> None:
     nodes = turns(20)
-    with EmbeddedStore(tmp_path / "s") as s:
+    with EmbeddedStore(EmbeddedConfig(tmp_path / "s")) as s:
         s.upsert_nodes(nodes)
         s.upsert_edges([Edge("turn:0", "NEXT_TURN", "turn:1", NS, {"w": 1})])
-    with EmbeddedStore(tmp_path / "s") as s:
+    with EmbeddedStore(EmbeddedConfig(tmp_path / "s")) as s:
         got = s.get_nodes(NS, [n.id for n in nodes], with_embeddings=True)
         assert got == nodes
         assert all(
@@ -61,10 +65,10 @@ def test_data_survives_reopen(tmp_path: Path) -> None:
 
 
 def test_migrations_are_idempotent(tmp_path: Path) -> None:
-    EmbeddedStore(tmp_path / "s").close()
+    EmbeddedStore(EmbeddedConfig(tmp_path / "s")).close()
     db = tmp_path / "s" / DB_FILE
     schema = sqlite3.connect(db).execute("SELECT sql FROM sqlite_master ORDER BY name").fetchall()
-    with EmbeddedStore(tmp_path / "s") as s:
+    with EmbeddedStore(EmbeddedConfig(tmp_path / "s")) as s:
         s.upsert_nodes(turns(3))
     conn = sqlite3.connect(db, isolation_level=None)
     assert migrate(conn) == SCHEMA_VERSION
@@ -74,12 +78,12 @@ def test_migrations_are_idempotent(tmp_path: Path) -> None:
     )
     assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
     conn.close()
-    with EmbeddedStore(tmp_path / "s") as s:
+    with EmbeddedStore(EmbeddedConfig(tmp_path / "s")) as s:
         assert s.counts(NS).total_nodes == 3
 
 
 def test_newer_schema_is_refused(tmp_path: Path) -> None:
-    EmbeddedStore(tmp_path / "s").close()
+    EmbeddedStore(EmbeddedConfig(tmp_path / "s")).close()
     conn = sqlite3.connect(tmp_path / "s" / DB_FILE)
     conn.execute(
         "UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION + 1),)
@@ -87,7 +91,7 @@ def test_newer_schema_is_refused(tmp_path: Path) -> None:
     conn.commit()
     conn.close()
     with pytest.raises(StoreUnavailableError, match="newer"):
-        EmbeddedStore(tmp_path / "s")
+        EmbeddedStore(EmbeddedConfig(tmp_path / "s"))
 
 
 def test_not_a_store(tmp_path: Path) -> None:
@@ -95,25 +99,25 @@ def test_not_a_store(tmp_path: Path) -> None:
     junk.mkdir()
     (junk / DB_FILE).write_bytes(os.urandom(4096))
     with pytest.raises(StoreUnavailableError, match=str(junk)):
-        EmbeddedStore(junk)
+        EmbeddedStore(EmbeddedConfig(junk))
     foreign = tmp_path / "foreign"
     foreign.mkdir()
     conn = sqlite3.connect(foreign / DB_FILE)
     conn.execute("CREATE TABLE t (x)")
     conn.close()
     with pytest.raises(StoreUnavailableError, match="not a kg-memory store"):
-        EmbeddedStore(foreign)
+        EmbeddedStore(EmbeddedConfig(foreign))
     a_file = tmp_path / "file"
     a_file.write_text("hello")
     with pytest.raises(StoreUnavailableError, match=str(a_file)):
-        EmbeddedStore(a_file)
+        EmbeddedStore(EmbeddedConfig(a_file))
     with pytest.raises(StoreUnavailableError, match="cannot create"):
-        EmbeddedStore(a_file / "sub")
+        EmbeddedStore(EmbeddedConfig(a_file / "sub"))
     assert a_file.read_text() == "hello"  # nothing was overwritten
 
 
 def test_closed_store_raises(tmp_path: Path) -> None:
-    s = EmbeddedStore(tmp_path / "s")
+    s = EmbeddedStore(EmbeddedConfig(tmp_path / "s"))
     s.close()
     s.close()  # idempotent
     with pytest.raises(StoreError, match="closed"):
@@ -121,7 +125,7 @@ def test_closed_store_raises(tmp_path: Path) -> None:
 
 
 def test_counts_all_namespaces(tmp_path: Path) -> None:
-    with EmbeddedStore(tmp_path / "s") as s:
+    with EmbeddedStore(EmbeddedConfig(tmp_path / "s")) as s:
         s.upsert_nodes(turns(2))
         s.upsert_nodes([Node("x", "Fact", "other")])
         assert s.counts().nodes == {"Turn": 2, "Fact": 1}
@@ -130,7 +134,10 @@ def test_counts_all_namespaces(tmp_path: Path) -> None:
 
 def test_vector_cache_sees_other_connections(tmp_path: Path) -> None:
     nodes = turns(10)
-    with EmbeddedStore(tmp_path / "s") as a, EmbeddedStore(tmp_path / "s") as b:
+    with (
+        EmbeddedStore(EmbeddedConfig(tmp_path / "s")) as a,
+        EmbeddedStore(EmbeddedConfig(tmp_path / "s")) as b,
+    ):
         a.upsert_nodes(nodes)
         q = nodes[3].embedding
         assert q is not None
@@ -148,7 +155,7 @@ def test_vector_search_large_scope_exact(tmp_path: Path) -> None:
     m /= np.linalg.norm(m, axis=1, keepdims=True)
     m[7] = m[9]  # a tie, broken by id
     nodes = [Node(f"n{i:04d}", "Turn", NS, "c", None, {}, m[i]) for i in range(len(m))]
-    with EmbeddedStore(tmp_path / "s") as s:
+    with EmbeddedStore(EmbeddedConfig(tmp_path / "s")) as s:
         s.upsert_nodes(nodes)
         for qi in (7, 100, 2999):
             q = m[qi] + 0.01 * rng.standard_normal(16)
@@ -159,7 +166,7 @@ def test_vector_search_large_scope_exact(tmp_path: Path) -> None:
 
 
 def test_rollback_clears_vectors_read_inside(tmp_path: Path) -> None:
-    with EmbeddedStore(tmp_path / "s") as s:
+    with EmbeddedStore(EmbeddedConfig(tmp_path / "s")) as s:
         nodes = turns(5)
         s.upsert_nodes(nodes[:2])
         q = nodes[4].embedding
@@ -173,7 +180,7 @@ def test_rollback_clears_vectors_read_inside(tmp_path: Path) -> None:
 
 def _fts_matches_nodes(s: EmbeddedStore) -> None:
     """The full-text index holds exactly the tokens of every node's text."""
-    conn = s._db
+    conn = s._db.conn
     conn.execute(
         "CREATE VIRTUAL TABLE IF NOT EXISTS temp.fts_vocab USING fts5vocab(main, nodes_fts, instance)"
     )
@@ -187,7 +194,7 @@ def _fts_matches_nodes(s: EmbeddedStore) -> None:
 
 
 def test_fulltext_index_follows_every_write(tmp_path: Path) -> None:
-    with EmbeddedStore(tmp_path / "s") as s:
+    with EmbeddedStore(EmbeddedConfig(tmp_path / "s")) as s:
         s.upsert_nodes(turns(30))
         s.upsert_nodes(
             [
@@ -217,7 +224,7 @@ def test_fulltext_index_follows_every_write(tmp_path: Path) -> None:
 
 def test_duplicate_ids_in_one_batch_act_like_sequential_writes(tmp_path: Path) -> None:
     v = np.ones(4, dtype=np.float32) / 2
-    with EmbeddedStore(tmp_path / "s") as s:
+    with EmbeddedStore(EmbeddedConfig(tmp_path / "s")) as s:
         s.upsert_nodes(
             [
                 Node("a", "Turn", NS, "c1", "first", {"n": 1}, v),
@@ -248,12 +255,13 @@ _CHILD = textwrap.dedent(
     pkg.__path__ = [sys.argv[3]]
     sys.modules["kg_memory"] = pkg
     from kg_memory.model import Node
+    from kg_memory.config import EmbeddedConfig
     from kg_memory.store.embedded import EmbeddedStore
 
     path, mode = Path(sys.argv[1]), sys.argv[2]
-    s = EmbeddedStore(path)
+    s = EmbeddedStore(EmbeddedConfig(path))
     # A small page cache makes the open transaction spill its pages into the WAL.
-    s._db.execute("PRAGMA cache_size = -1000")
+    s._db.conn.execute("PRAGMA cache_size = -1000")
     rng = np.random.default_rng(0)
     def batch(b):
         return [
@@ -314,14 +322,14 @@ def _integrity(store_dir: Path) -> str:
 def test_kill_mid_transaction_leaves_nothing(tmp_path: Path) -> None:
     store_dir = tmp_path / "s"
     before = turns(50)
-    with EmbeddedStore(store_dir) as s:
+    with EmbeddedStore(EmbeddedConfig(store_dir)) as s:
         s.upsert_nodes(before)
         s.upsert_edges([Edge("turn:0", "NEXT_TURN", "turn:1", NS)])
         snapshot = s.counts(NS).as_dict()
     # uncommitted pages reached the WAL file before the kill
     assert _run_and_kill(store_dir, "mid", "started") > 1_000_000
     assert _integrity(store_dir) == "ok"
-    with EmbeddedStore(store_dir) as s:
+    with EmbeddedStore(EmbeddedConfig(store_dir)) as s:
         assert s.counts(NS).as_dict() == snapshot
         assert s.counts().as_dict() == snapshot
         assert s.conversations(NS) == ["c1"]
@@ -333,10 +341,10 @@ def test_kill_mid_transaction_leaves_nothing(tmp_path: Path) -> None:
 
 def test_commit_survives_kill(tmp_path: Path) -> None:
     store_dir = tmp_path / "s"
-    EmbeddedStore(store_dir).close()
+    EmbeddedStore(EmbeddedConfig(store_dir)).close()
     _run_and_kill(store_dir, "commit", "committed")
     assert _integrity(store_dir) == "ok"
-    with EmbeddedStore(store_dir) as s:
+    with EmbeddedStore(EmbeddedConfig(store_dir)) as s:
         assert s.counts(NS).nodes == {"Turn": 2000}
         assert len(s.keyword_search(NS, "Turn", "doomed 3", 3000)) == 2000
         assert s.text_stats(NS, "Turn") == (2000, 4.0)

@@ -17,11 +17,13 @@ from typing import Any
 import numpy as np
 import pytest
 
-from kg_memory.config import Neo4jConfig
+from kg_memory.config import EmbeddedConfig, Neo4jConfig
 from kg_memory.errors import QueryError, StoreError
 from kg_memory.model import NODE_LABELS, Edge, Node
 from kg_memory.store.base import rank_by_cosine
-from kg_memory.store.neo4j.store import Neo4jStore, vector_index_name
+from kg_memory.store.neo4j import Neo4jStore
+from kg_memory.store.neo4j.cypher import vector_index_name
+from kg_memory.store.neo4j.schema import apply_schema, schema_statements
 
 DIM = 384
 
@@ -77,7 +79,7 @@ class RunSpy:
 
 
 def test_schema_file_is_idempotent_ddl_for_every_label() -> None:
-    stmts = Neo4jStore.schema_statements()
+    stmts = schema_statements()
     assert stmts and all("IF NOT EXISTS" in s for s in stmts)
     vector = [s for s in stmts if s.startswith("CREATE VECTOR INDEX")]
     for label in NODE_LABELS:
@@ -112,7 +114,7 @@ def test_schema_application_is_idempotent(neo4j_config: Neo4jConfig) -> None:
         for t in threads:
             t.join()
         assert errors == []
-        first._apply_schema()
+        apply_schema(first._db.session, first.uri)
         after = indexes(first)
     finally:
         first.close()
@@ -144,7 +146,7 @@ def test_vector_search_uses_the_index_and_ranks_exactly(
     crowd = turns(namespace + "-b", unit_vectors(1200, seed=2))
     neo.upsert_nodes(crowd)
     neo.upsert_nodes(nodes)
-    emb = EmbeddedStore(tmp_path / "emb")
+    emb = EmbeddedStore(EmbeddedConfig(tmp_path / "emb"))
     emb.upsert_nodes(nodes)
     spy = RunSpy(monkeypatch)
     ids = [n.id for n in nodes]
@@ -414,12 +416,12 @@ def test_label_change_moves_the_node_between_labels(neo: Neo4jStore, namespace: 
 def test_batched_deletes_and_keyword_term_groups(
     neo: Neo4jStore, namespace: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import kg_memory.store.neo4j.store as mod
+    from kg_memory.store.neo4j import fulltext, writes
 
     ns = namespace
-    monkeypatch.setattr(mod, "DELETE_BATCH", 3)
-    monkeypatch.setattr(mod, "LUCENE_TERMS_PER_QUERY", 2)
-    monkeypatch.setattr(mod, "BATCH", 4)
+    monkeypatch.setattr(writes, "DELETE_BATCH", 3)
+    monkeypatch.setattr(fulltext, "LUCENE_TERMS_PER_QUERY", 2)
+    monkeypatch.setattr(writes, "BATCH", 4)
     words = ["alpha", "beta", "gamma", "delta", "epsilon"]
     nodes = [
         Node(f"{ns}:t{i}", "Turn", ns, "c1", f"{w} text {i}", {}) for i, w in enumerate(words * 2)

@@ -517,7 +517,7 @@ def test_store_cypher_refuses_writes(
     assert [r["t"]["turn_id"] for r in rows] == ["D1:1", "D1:2", "D2:1"]
     first = rows[0]["t"]
     assert first["_labels"] == ["Memory", "Turn"] and first["speaker"] == "Caroline"
-    assert "embedding" not in first and "props_json" not in first
+    assert "embedding" not in first and "props_extra" not in first
     rels = store.cypher(
         "MATCH (:Turn {id: $id})-[r]->() RETURN r ORDER BY type(r)", {"id": nid(ns, "t1")}
     )

@@ -1,0 +1,54 @@
+"""``kg-memory bench``: the benchmark commands (:mod:`kg_memory.bench`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from kg_memory.cli_common import LimitOpt, LocomoDirArg, Neo4jOpt, clean_errors, err
+
+bench_app = typer.Typer(help="Benchmarks.", no_args_is_help=True)
+
+
+@bench_app.command("locomo")
+@clean_errors
+def bench_locomo(
+    data_dir: LocomoDirArg,
+    out_dir: Annotated[
+        Path, typer.Option("--out", help="Where to write JSON and markdown.")
+    ] = Path("results"),
+    stages: Annotated[str, typer.Option(help="Ingest stages for kg-memory.")] = "all",
+    limit: LimitOpt = None,
+    neo4j: Neo4jOpt = None,
+) -> None:
+    """Evidence recall@k / hit@k on LoCoMo, beside flat BM25, dense and RRF baselines.
+
+    Example: kg-memory bench locomo ../shared/data/locomo
+    """
+    from kg_memory.bench.locomo import run_locomo_bench
+
+    run_locomo_bench(
+        data_dir, out_dir=out_dir, stages=stages, limit=limit, neo4j_uri=neo4j, console=err
+    )
+
+
+@bench_app.command("writes")
+@clean_errors
+def bench_writes(
+    data_dir: LocomoDirArg,
+    neo4j: Annotated[str, typer.Option("--neo4j", help="bolt:// URI of the Neo4j server.")],
+    out_dir: Annotated[
+        Path, typer.Option("--out", help="Where to write writes.json and writes.md.")
+    ] = Path("results/writes"),
+    passes: Annotated[int, typer.Option(min=1, help="Timed passes of the store write.")] = 6,
+    limit: LimitOpt = None,
+) -> None:
+    """Neo4j store-write throughput over repeated passes, beside the server's raw floors.
+
+    Example: kg-memory bench writes ../shared/data/locomo --neo4j bolt://127.0.0.1:17687
+    """
+    from kg_memory.bench.writes import run_write_bench
+
+    run_write_bench(data_dir, neo4j, out_dir=out_dir, passes=passes, limit=limit, console=err)

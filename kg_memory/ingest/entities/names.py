@@ -1,0 +1,198 @@
+"""Names in a parsed turn: named spans, concept names, and name normalisation."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+from kg_memory.ingest.entities.lexicon import (
+    ARTICLES,
+    DROP_LABELS,
+    EVALUATIVE,
+    INTERJECTIONS,
+    WEEKDAYS_MONTHS,
+)
+
+#: Anything but letters and digits of any script (names in Cyrillic, Hebrew, Arabic,
+#: Chinese... keep their letters; an ASCII-only class once made them empty).
+_PUNCT = re.compile(r"[^\w ]+|_")
+
+
+def normalise(name: str) -> str:
+    """Lower-case, drop articles, possessives and punctuation.
+
+    >>> normalise("The Minnesota Wolves'")
+    'minnesota wolves'
+    >>> normalise("LGBTQ+")
+    'lgbtq'
+    """
+    s = name.lower().replace("\u2019", "'")
+    s = re.sub(r"'s\b", "", s)
+    s = _PUNCT.sub(" ", s)
+    toks = [t for t in s.split() if t]
+    while toks and toks[0] in ARTICLES:
+        toks = toks[1:]
+    return " ".join(toks)
+
+
+def type_group(t: str) -> str:
+    if t in ("GPE", "LOC", "FAC"):
+        return "PLACE"
+    if t in ("PERSON", "MISC"):
+        return t
+    return t
+
+
+def compatible(a: str, b: str) -> bool:
+    if a == b or "MISC" in (a, b):
+        return True
+    return type_group(a) == type_group(b)
+
+
+def is_common_word(tok: Any, lower_seen: Counter[str]) -> bool:
+    low = tok.lower_
+    if low in INTERJECTIONS or low in WEEKDAYS_MONTHS:
+        return True
+    if tok.is_stop or tok.like_num:
+        return True
+    return lower_seen[low] > 0
+
+
+Span = tuple[int, int, str]  # (start token, end token, type)
+_QUOTED = re.compile(r"[\"'\u201c\u2018]([A-Z][^\"'\u201d\u2019]{2,60}?)[\"'\u201d\u2019]")
+
+
+def named_spans(doc: Any, lower_seen: Counter[str], speaker_norms: set[str]) -> list[Span]:
+    """(start_tok, end_tok, type) of named mentions in a turn, NER plus corrections.
+
+    NER entities (:func:`_ner_spans`), then capitalised proper-noun runs NER
+    missed (:func:`_proper_runs`), then quoted capitalised titles, which replace
+    what they overlap (:func:`_quoted_titles`).
+    """
+
+    def ok_single(tok: Any) -> bool:
+        if tok.lower_ in speaker_norms:
+            return True
+        if is_common_word(tok, lower_seen):
+            return False
+        return tok.tag_ in ("NNP", "NNPS") or not tok.is_sent_start
+
+    taken: set[int] = set()
+    out = _ner_spans(doc, ok_single, taken)
+    out += _proper_runs(doc, ok_single, taken)
+    return sorted(_quoted_titles(doc, out))
+
+
+def _ner_spans(doc: Any, ok_single: Callable[[Any], bool], taken: set[int]) -> list[Span]:
+    """spaCy's entities without numeric/temporal labels, articles, and common single words."""
+    out: list[Span] = []
+    for ent in doc.ents:
+        if ent.label_ in DROP_LABELS:
+            continue
+        toks = [t for t in ent if not (t.lower_ in ARTICLES or t.tag_ == "POS")]
+        if not toks:
+            continue
+        if all(t.lower_ in WEEKDAYS_MONTHS for t in toks):
+            continue
+        if len(toks) == 1 and not ok_single(toks[0]):
+            continue
+        if not any(t.tag_ in ("NNP", "NNPS") or t.text[:1].isupper() for t in toks):
+            continue
+        s, e = toks[0].i, toks[-1].i + 1
+        out.append((s, e, ent.label_))
+        taken.update(range(s, e))
+    return out
+
+
+def _run_end(doc: Any, i: int, taken: set[int]) -> int:
+    """End of the capitalised run starting at token ``i`` ("Witcher 3" keeps its number)."""
+    j, n = i + 1, len(doc)
+    while (
+        j < n
+        and j not in taken
+        and doc[j].text[:1].isupper()
+        and doc[j].is_alpha
+        and not doc[j].is_sent_start
+        and doc[j].lower_ not in WEEKDAYS_MONTHS
+        and doc[j].tag_ in ("NNP", "NNPS", "NN", "NNS")
+    ):
+        j += 1
+    if j < n and j not in taken and doc[j].like_num and j - i >= 1 and doc[j - 1].tag_ == "NNP":
+        j += 1
+    return j
+
+
+def _proper_runs(doc: Any, ok_single: Callable[[Any], bool], taken: set[int]) -> list[Span]:
+    """Capitalised proper-noun runs NER missed, typed ``MISC``."""
+    out: list[Span] = []
+    i, n = 0, len(doc)
+    while i < n:
+        tok = doc[i]
+        if i in taken or not (
+            tok.tag_ in ("NNP", "NNPS") and tok.text[:1].isupper() and tok.is_alpha
+        ):
+            i += 1
+            continue
+        j = _run_end(doc, i, taken)
+        while i < j and doc[i].lower_ in INTERJECTIONS:  # "Congrats Caroline", "Hey Mel"
+            i += 1
+        while j > i and doc[j - 1].lower_ in INTERJECTIONS:
+            j -= 1
+        if i >= j:
+            i = max(j, i) + 1
+            continue
+        if j - i == 1 and not ok_single(doc[i]):
+            i = j
+            continue
+        if all(t.lower_ in WEEKDAYS_MONTHS or t.lower_ in INTERJECTIONS for t in doc[i:j]):
+            i = j
+            continue
+        out.append((i, j, "MISC"))
+        taken.update(range(i, j))
+        i = j
+    return out
+
+
+def _quoted_titles(doc: Any, out: list[Span]) -> list[Span]:
+    """``out`` with quoted capitalised titles ("Finding Freedom") as WORK_OF_ART spans."""
+    for m in _QUOTED.finditer(doc.text):
+        words = m.group(1).split()
+        if len(words) < 2 or not all(w[:1].isupper() or not w[:1].isalpha() for w in words):
+            continue
+        span = doc.char_span(m.start(1), m.end(1), alignment_mode="expand")
+        if span is None:
+            continue
+        toks = [t for t in span if not t.is_punct]
+        if not toks:
+            continue
+        s, e = toks[0].i, toks[-1].i + 1
+        out = [(a, b, lab) for a, b, lab in out if b <= s or a >= e]
+        out.append((s, e, "WORK_OF_ART"))
+    return out
+
+
+def concept_name(chunk: Any) -> tuple[str, Any] | None:
+    """Name of a noun chunk as a concept ("support group"), or None."""
+    head = chunk.root
+    if head.pos_ != "NOUN" or not head.is_alpha:
+        return None
+    words = []
+    for tok in chunk:
+        if tok.i == head.i:
+            words.append(head.lemma_.lower())
+        elif tok.dep_ == "compound" and tok.is_alpha and tok.pos_ in ("NOUN", "PROPN"):
+            words.append(tok.text.lower() if tok.pos_ == "PROPN" else tok.lemma_.lower())
+        elif (
+            tok.dep_ == "amod"
+            and tok.is_alpha
+            and tok.tag_ == "JJ"
+            and tok.lower_ not in EVALUATIVE
+        ):
+            words.append(tok.lower_)
+        elif words:
+            words = []  # only the contiguous modifiers right before the head
+    if not words:
+        return None
+    return " ".join(words), head

@@ -1,0 +1,178 @@
+"""The conversation's entities as they are resolved: :class:`EntityResolver`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kg_memory.ids import stable_id
+from kg_memory.ingest.artifacts import EntityInfo
+from kg_memory.ingest.context import IngestContext
+from kg_memory.ingest.entities.lexicon import NICKNAMES, SHARED_TYPES
+from kg_memory.ingest.entities.names import compatible, normalise, type_group
+
+
+class EntityResolver:
+    """Builds the conversation's entities (state shared with :func:`ensure_concept`)."""
+
+    def __init__(self, ctx: IngestContext) -> None:
+        self.ctx = ctx
+        self.infos: dict[str, EntityInfo] = {}
+        self.keys: dict[str, str] = {}  # entity id -> identity key (for debugging/props)
+        self.shared: set[str] = set()
+        self.turn_ids: dict[str, set[str]] = {}
+        self.by_norm: dict[str, list[str]] = {}  # normalised name/alias -> entity ids
+        self.speaker_ids: dict[str, str] = {}
+        self.existing: dict[str, Any] = {}  # id -> stored Node (shared entities of the namespace)
+
+    # -- entity creation -------------------------------------------------
+    def entity(self, key: tuple[str, ...], name: str, etype: str, shared: bool) -> str:
+        if shared:
+            eid = stable_id("entity", self.ctx.namespace, *key)
+        else:
+            eid = stable_id("entity", self.ctx.namespace, self.ctx.cid, *key)
+        if eid not in self.infos:
+            self.infos[eid] = EntityInfo(id=eid, name=name, type=etype)
+            self.turn_ids[eid] = set()
+            if shared:
+                self.shared.add(eid)
+            self._index(eid, name)
+        return eid
+
+    def _index(self, eid: str, name: str) -> None:
+        n = normalise(name)
+        if n:
+            lst = self.by_norm.setdefault(n, [])
+            if eid not in lst:
+                lst.append(eid)
+
+    def add_alias(self, eid: str, alias: str) -> None:
+        info = self.infos[eid]
+        if alias != info.name and normalise(alias) != normalise(info.name):
+            info.aliases.add(alias)
+        self._index(eid, alias)
+
+    def touch(self, eid: str, turn_index: int) -> None:
+        self.infos[eid].turn_indexes.add(turn_index)
+        self.turn_ids[eid].add(self.ctx.turns[turn_index].raw.turn_id)
+
+    # -- lookup ------------------------------------------------------------
+    def speaker_for(self, text: str) -> str | None:
+        n = normalise(text)
+        if not n or (" " in n and n not in {normalise(s) for s in self.speaker_ids}):
+            return None
+        exact = [sid for s, sid in self.speaker_ids.items() if normalise(s) == n]
+        if exact:
+            return exact[0]
+        # unique prefix / nickname of one speaker, and of no other known person
+        if len(n) < 3:
+            return None
+        full = NICKNAMES.get(n)
+        firsts = {sid: (normalise(s).split() or [""])[0] for s, sid in self.speaker_ids.items()}
+        cands = [
+            sid for sid, first in firsts.items() if first and (first.startswith(n) or first == full)
+        ]
+        if len(cands) != 1:
+            return None
+        others = [
+            e
+            for e, info in self.infos.items()
+            if info.type == "PERSON"
+            and e not in self.speaker_ids.values()
+            and normalise(info.name).startswith(n)
+        ]
+        return cands[0] if not others else None
+
+    def known(self, text: str, etype: str) -> str | None:
+        n = normalise(text)
+        for eid in self.by_norm.get(n, []):
+            if compatible(self.infos[eid].type, etype):
+                return eid
+        if " " not in n and etype in ("PERSON", "MISC"):
+            cands = [
+                eid
+                for eid, info in self.infos.items()
+                if info.type in ("PERSON", "MISC", "WORK_OF_ART", "ORG")
+                and " " in normalise(info.name)
+                and n in (normalise(info.name).split()[0], normalise(info.name).split()[-1])
+            ]
+            if len(cands) == 1:
+                return cands[0]
+        return None
+
+    def resolve_named(self, text: str, etype: str, turn_index: int) -> str:
+        """Return the entity id for a named mention, creating it if needed."""
+        sid = self.speaker_for(text)
+        if sid is not None and etype in ("PERSON", "MISC", "NORP", "ORG"):
+            self.add_alias(sid, text)
+            return sid
+        eid = self.known(text, etype)
+        if eid is not None:
+            if self.infos[eid].type == "MISC" and etype != "MISC":
+                self.infos[eid].type = etype
+            self.add_alias(eid, text)
+            return eid
+        n = normalise(text)
+        if etype in SHARED_TYPES:
+            return self.entity((type_group(etype), n), text, etype, shared=True)
+        return self.entity(("named", n), text, etype, shared=False)
+
+
+def ensure_concept(
+    ctx: IngestContext, name: str, turn_index: int, surface: str | None = None
+) -> str:
+    """Id of the conversation-scoped CONCEPT entity ``name`` (created, node included, if new)."""
+    res = ctx.artifacts.entity_resolver
+    if res is None:  # entities stage did not run through run(): minimal standalone resolver
+        res = EntityResolver(ctx)
+        ctx.artifacts.entity_resolver = res
+        if ctx.artifacts.entities is None:
+            ctx.artifacts.entities = res.infos
+    found = res.by_norm.get(normalise(name), [])
+    if found:
+        eid = found[0]
+    else:
+        eid = res.entity(("concept", normalise(name)), name, "CONCEPT", shared=False)
+    res.touch(eid, turn_index)
+    write_node(ctx, res, eid)
+    ctx.add_edge(ctx.turns[turn_index].id, "MENTIONS", eid, {"text": surface or name})
+    return eid
+
+
+def write_node(ctx: IngestContext, res: EntityResolver, eid: str) -> None:
+    """Add (or refresh) the Entity node of ``eid``; a shared one keeps what is stored."""
+    info = res.infos[eid]
+    aliases = sorted(info.aliases)
+    turn_ids = set(res.turn_ids[eid])
+    props: dict[str, Any] = {"name": info.name, "type": info.type, "aliases": aliases}
+    if eid in res.shared:
+        old = res.existing.get(eid)
+        convs = {ctx.cid}
+        if old is not None:
+            aliases = sorted(set(aliases) | set(old.props.get("aliases", [])) - {info.name})
+            props["aliases"] = aliases
+            turn_ids |= set(old.props.get("turn_ids", []))
+            convs |= set(old.props.get("conversations", []))
+        props["conversations"] = sorted(convs)
+    props["turn_ids"] = sorted(turn_ids)
+    text = " ".join([info.name, *aliases])
+    ctx.add_node(
+        eid, "Entity", text=text, props=props, conversation=None if eid in res.shared else True
+    )
+
+
+def addressees(ctx: IngestContext) -> list[str | None]:
+    """Per turn, the speaker addressed: the other one of two, else the previous other speaker."""
+    speakers = list(ctx.conversation.speakers)
+    out: list[str | None] = []
+    prev_other: str | None = None
+    last: str | None = None
+    for rec in ctx.turns:
+        sp = rec.raw.speaker
+        if len(speakers) == 2 and sp in speakers:
+            out.append(speakers[1 - speakers.index(sp)])
+        else:
+            if last is not None and last != sp:
+                prev_other = last
+            out.append(prev_other if prev_other != sp else None)
+        last = sp
+    return out

@@ -1,0 +1,170 @@
+"""Reads of the embedded store: nodes by id or label, neighbours, ids, counts, scopes."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Sequence
+from typing import Any
+
+from kg_memory.model import Edge, Node, Stats, check_label
+from kg_memory.store.base import Direction, neighbour_args
+from kg_memory.store.common import chunks, decode_vector
+from kg_memory.store.embedded.connection import Database
+
+#: Ids per ``IN (...)`` list (below SQLite's historical 999-parameter limit).
+CHUNK = 900
+
+
+def marks(n: int) -> str:
+    """``n`` SQL parameter marks: ``?,?,?``."""
+    return ",".join("?" * n)
+
+
+def _nodes_from_rows(rows: Sequence[sqlite3.Row | tuple[Any, ...]]) -> list[Node]:
+    out = []
+    for r in rows:
+        emb = None
+        if len(r) > 6 and r[6] is not None:
+            emb = decode_vector(r[6])
+        out.append(
+            Node(
+                id=r[0],
+                label=r[1],
+                namespace=r[2],
+                conversation=r[3],
+                text=r[4],
+                props=json.loads(r[5]),
+                embedding=emb,
+            )
+        )
+    return out
+
+
+def _node_cols(with_embeddings: bool) -> str:
+    cols = "n.id, n.label, n.namespace, n.conversation, n.text, n.props"
+    if with_embeddings:
+        return cols + ", v.vec FROM nodes n LEFT JOIN vectors v ON v.id = n.id"
+    return cols + " FROM nodes n"
+
+
+def get_nodes(
+    db: Database, namespace: str, ids: Sequence[str], with_embeddings: bool
+) -> list[Node]:
+    wanted = list(dict.fromkeys(ids))
+    found: dict[str, Node] = {}
+    with db.lock:
+        conn = db.conn
+        for chunk in chunks(wanted, CHUNK):
+            rows = conn.execute(
+                f"SELECT {_node_cols(with_embeddings)} "
+                f"WHERE n.id IN ({marks(len(chunk))}) AND +n.namespace = ?",
+                (*chunk, namespace),
+            ).fetchall()
+            for node in _nodes_from_rows(rows):
+                found[node.id] = node
+    return [found[i] for i in wanted if i in found]
+
+
+def find_nodes(
+    db: Database,
+    namespace: str,
+    label: str,
+    conversation: str | None,
+    limit: int | None,
+    with_embeddings: bool,
+) -> list[Node]:
+    check_label(label)
+    sql = f"SELECT {_node_cols(with_embeddings)} WHERE n.namespace = ? AND n.label = ?"
+    params: list[Any] = [namespace, label]
+    if conversation is not None:
+        sql += " AND n.conversation = ?"
+        params.append(conversation)
+    sql += " ORDER BY n.id"
+    if limit is not None:
+        sql += " LIMIT ?"
+        params.append(max(int(limit), 0))
+    with db.lock:
+        rows = db.conn.execute(sql, params).fetchall()
+    return _nodes_from_rows(rows)
+
+
+def neighbours(
+    db: Database,
+    namespace: str,
+    ids: Sequence[str],
+    edge_types: Sequence[str] | None,
+    direction: Direction,
+) -> list[Edge]:
+    args = neighbour_args(ids, edge_types, direction)
+    if args is None:
+        return []
+    wanted, types = args
+    type_sql = f" AND type IN ({marks(len(types))})" if types else ""
+    ends = []
+    if direction in ("out", "both"):
+        ends.append("src")
+    if direction in ("in", "both"):
+        ends.append("dst")
+    found: dict[tuple[str, str, str], Edge] = {}
+    with db.lock:
+        conn = db.conn
+        for chunk in chunks(wanted, CHUNK):
+            for end in ends:
+                sql = (
+                    "SELECT src, type, dst, namespace, props FROM edges "
+                    f"WHERE {end} IN ({marks(len(chunk))}) AND +namespace = ?{type_sql}"
+                )
+                for src, typ, dst, ns, props in conn.execute(
+                    sql, (*chunk, namespace, *(types or ()))
+                ):
+                    if (src, typ, dst) not in found:
+                        found[(src, typ, dst)] = Edge(src, typ, dst, ns, json.loads(props))
+    return [found[key] for key in sorted(found)]
+
+
+def existing(db: Database, namespace: str, ids: Sequence[str]) -> set[str]:
+    """The stored ids among ``ids`` in ``namespace`` (the caller holds the lock)."""
+    out: set[str] = set()
+    conn = db.conn
+    for chunk in chunks(list(ids), CHUNK):
+        out.update(
+            r[0]
+            for r in conn.execute(
+                f"SELECT id FROM nodes WHERE id IN ({marks(len(chunk))}) AND +namespace = ?",
+                (*chunk, namespace),
+            )
+        )
+    return out
+
+
+def existing_ids(db: Database, namespace: str, ids: Sequence[str]) -> set[str]:
+    with db.lock:
+        return existing(db, namespace, list(dict.fromkeys(ids)))
+
+
+def counts(db: Database, namespace: str | None) -> Stats:
+    where, params = ("WHERE namespace = ?", (namespace,)) if namespace is not None else ("", ())
+    with db.lock:
+        conn = db.conn
+        nodes = conn.execute(
+            f"SELECT label, count(*) FROM nodes {where} GROUP BY label", params
+        ).fetchall()
+        edges = conn.execute(
+            f"SELECT type, count(*) FROM edges {where} GROUP BY type", params
+        ).fetchall()
+    return Stats(nodes={k: int(v) for k, v in nodes}, edges={k: int(v) for k, v in edges})
+
+
+def distinct_values(db: Database, sql: str, *params: Any) -> list[str]:
+    """The one column of ``sql``'s rows (``NAMESPACES``, ``CONVERSATIONS``)."""
+    with db.lock:
+        rows = db.conn.execute(sql, params).fetchall()
+    return [r[0] for r in rows]
+
+
+NAMESPACES = "SELECT DISTINCT namespace FROM nodes ORDER BY namespace"
+CONVERSATIONS = (
+    "SELECT DISTINCT conversation FROM nodes WHERE namespace = ? "
+    "AND conversation IS NOT NULL ORDER BY conversation"
+)

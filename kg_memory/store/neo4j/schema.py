@@ -1,0 +1,64 @@
+"""The Neo4j schema: ``schemas/neo4j.cypher``, applied idempotently at every connect."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from neo4j import Session
+from neo4j import exceptions as neo4j_errors
+
+from kg_memory.errors import KGMemoryError, StoreUnavailableError
+from kg_memory.resources import resource_dir
+from kg_memory.store.neo4j.cypher import vector_index_name
+
+#: Seconds to wait for indexes to come online after applying the schema.
+INDEX_WAIT_SECONDS = 300
+
+#: Errors of a statement racing another process creating the same index or constraint.
+_BENIGN = (
+    "Neo.ClientError.Schema.EquivalentSchemaRuleAlreadyExists",
+    "Neo.ClientError.Schema.IndexAlreadyExists",
+    "Neo.ClientError.Schema.ConstraintAlreadyExists",
+)
+
+
+def _statements(name: str) -> list[str]:
+    """The statements of ``schemas/<name>`` (comments removed)."""
+    text = (resource_dir("schemas") / name).read_text(encoding="utf-8")
+    body = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("//"))
+    return [s.strip() for s in body.split(";") if s.strip()]
+
+
+def schema_statements() -> list[str]:
+    """The DDL of ``schemas/neo4j.cypher``, then a vector index per stage-declared label."""
+    from kg_memory.ingest.registry import node_labels  # the stages declare their labels
+
+    (vector,) = _statements("neo4j-vector-index.cypher")
+    return _statements("neo4j.cypher") + [
+        vector.replace("<name>", vector_index_name(label)).replace("<label>", label)
+        for label in node_labels()
+    ]
+
+
+def apply_schema(session: Callable[[], Session], uri: str) -> None:
+    """Run every DDL statement (idempotent) in a ``session()``, then wait for the indexes.
+
+    ``uri`` names the server in errors (:class:`~kg_memory.errors.StoreUnavailableError`).
+    """
+    try:
+        with session() as s:
+            for stmt in schema_statements():
+                try:
+                    s.run(stmt).consume()
+                except neo4j_errors.ClientError as exc:
+                    # Two processes creating the same index at once.
+                    if exc.code not in _BENIGN:
+                        raise StoreUnavailableError(
+                            f"Neo4j at {uri}: cannot apply schema statement "
+                            f"{stmt.splitlines()[0]!r}: {exc.message or exc}"
+                        ) from exc
+            s.run(f"CALL db.awaitIndexes({INDEX_WAIT_SECONDS})").consume()
+    except KGMemoryError:
+        raise
+    except (neo4j_errors.Neo4jError, neo4j_errors.DriverError) as exc:
+        raise StoreUnavailableError(f"Neo4j at {uri}: cannot apply schema: {exc}") from exc
