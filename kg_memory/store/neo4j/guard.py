@@ -416,7 +416,7 @@ def check_plan(plan: Mapping[str, Any], *, namespace: bool) -> None:
     ...             "children": [scan]}, namespace=True)
     Traceback (most recent call last):
     ...
-    kg_memory.errors.QueryError: the query reads nodes t (NodeByLabelScan: t:Turn) without keeping them to the namespace: add WHERE t.namespace = $namespace right where they are matched
+    kg_memory.errors.QueryError: the query reads nodes t (NodeByLabelScan: t:Turn) without keeping them to the namespace: add WHERE t.namespace = $namespace right where they are matched (and give every MATCH its own variable names)
     """
     root = _build(plan, None, frozenset())
     procedures = SCOPED_PROCEDURES if namespace else READ_PROCEDURES
