@@ -16,6 +16,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from kg_memory.errors import KGMemoryError
 from kg_memory.memory import Memory
@@ -59,7 +60,7 @@ def clean_errors(fn: F) -> F:
         try:
             return fn(*args, **kwargs)
         except KGMemoryError as exc:
-            err.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+            err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
             raise typer.Exit(2) from None
 
     return wrapper  # type: ignore[return-value]

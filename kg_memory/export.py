@@ -13,6 +13,7 @@ from typing import Any
 
 from kg_memory.errors import ConfigError
 from kg_memory.model import NODE_LABELS, Edge, Node
+from kg_memory.security.export_target import check_export_target
 from kg_memory.store.base import Store
 
 FORMATS = ("jsonl", "graphml", "ttl")
@@ -117,8 +118,9 @@ def export(store: Store, namespace: str, path: str | Path, fmt: str = "jsonl") -
     """Write the namespace to ``path`` in ``fmt``; return node and edge counts."""
     if fmt not in WRITERS:
         raise ConfigError(f"unknown export format {fmt!r}; use one of {', '.join(FORMATS)}")
+    store_dir = getattr(store, "path", None)
+    path = check_export_target(path, fmt, store_dir if isinstance(store_dir, Path) else None)
     nodes, edges = iter_graph(store, namespace)
-    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     WRITERS[fmt](nodes, edges, path)
     return {"nodes": len(nodes), "edges": len(edges)}

@@ -184,6 +184,8 @@ class Memory:
         return self.store.delete_conversation(self.namespace, conversation)
 
     def cypher(self, query: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
-        """Read-only Cypher (Neo4j store). ``$namespace`` is bound to this memory's namespace."""
-        merged = {"namespace": self.namespace, **(params or {})}
-        return self.store.cypher(query, merged, read_only=True)
+        """Read-only Cypher (Neo4j store). ``$namespace`` is bound to this memory's namespace
+        (a ``namespace`` parameter is refused), and the query must keep every node it
+        matches to it (``WHERE n.namespace = $namespace``), else
+        :class:`~kg_memory.errors.QueryError` (see :mod:`kg_memory.store.neo4j.guard`)."""
+        return self.store.cypher(query, params, read_only=True, namespace=self.namespace)

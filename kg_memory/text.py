@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
-_TOKEN = re.compile(r"[0-9a-z]+")
+from kg_memory.limits import cap_terms
+
+#: Runs of letters and digits of any script (``\\w`` without ``_``).
+_TOKEN = re.compile(r"[^\W_]+")
 
 #: A short English stop-word list; query terms in it are dropped.
 STOPWORDS: frozenset[str] = frozenset(
@@ -105,16 +109,23 @@ MONTHS: tuple[str, ...] = (
 
 
 def tokenize(text: str) -> list[str]:
-    """Lower-case alphanumeric tokens.
+    """Lower-case tokens: runs of letters and digits of any script, accents kept
+    (Unicode NFC first, so a decomposed accent gives the same token). Scripts
+    written without spaces (Chinese, Japanese) give one token per run.
 
     >>> tokenize("Caroline's LGBTQ group, 7 May 2023!")
     ['caroline', 's', 'lgbtq', 'group', '7', 'may', '2023']
+    >>> tokenize("Zürich, Иван, 北京")
+    ['zürich', 'иван', '北京']
     """
+    if not text.isascii():
+        text = unicodedata.normalize("NFC", text)
     return _TOKEN.findall(text.lower())
 
 
 def query_terms(text: str) -> list[str]:
-    """Distinct non-stop-word tokens of a query, in order of first appearance.
+    """Distinct non-stop-word tokens of a query, in order of first appearance
+    (at most :data:`~kg_memory.limits.MAX_QUERY_TERMS`, the longest).
 
     >>> query_terms("What did Caroline do at the LGBTQ support group?")
     ['caroline', 'lgbtq', 'support', 'group']
@@ -123,4 +134,4 @@ def query_terms(text: str) -> list[str]:
     for tok in tokenize(text):
         if tok not in STOPWORDS and tok not in seen:
             seen[tok] = None
-    return list(seen)
+    return cap_terms(list(seen))  # a huge question must not become a huge index query

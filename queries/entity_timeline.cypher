@@ -7,14 +7,14 @@ WHERE e.namespace = $namespace
 CALL (e) {
   MATCH (f:Fact)-[role:SUBJECT|OBJECT]->(e)
   WHERE f.namespace = $namespace
-  OPTIONAL MATCH (f)-[:EVIDENCED_BY]->(t:Turn)
+  OPTIONAL MATCH (f)-[:EVIDENCED_BY]->(t:Turn) WHERE t.namespace = $namespace
   WITH f, role, min(t.date_time) AS said_at, collect(DISTINCT t.turn_id) AS turn_ids
   RETURN 'fact' AS kind, type(role) AS role, f.id AS id, f.text AS text,
          coalesce(f.begin, said_at) AS time, said_at, turn_ids, f.conversation AS conversation
   UNION
   MATCH (ev:Event)-[:PARTICIPANT]->(e)
   WHERE ev.namespace = $namespace
-  OPTIONAL MATCH (ev)-[:EVIDENCED_BY]->(t:Turn)
+  OPTIONAL MATCH (ev)-[:EVIDENCED_BY]->(t:Turn) WHERE t.namespace = $namespace
   WITH ev, min(t.date_time) AS said_at, collect(DISTINCT t.turn_id) AS turn_ids
   RETURN 'event' AS kind, 'PARTICIPANT' AS role, ev.id AS id,
          coalesce(ev.description, ev.text) AS text,

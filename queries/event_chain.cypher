@@ -2,12 +2,12 @@
 // params: conversation (str) -- conversation id; namespace (str) -- bound by kg-memory
 MATCH (ev:Event)
 WHERE ev.namespace = $namespace AND ev.conversation = $conversation
-OPTIONAL MATCH (ev)-[:NEXT]->(nxt:Event)
+OPTIONAL MATCH (ev)-[:NEXT]->(nxt:Event) WHERE nxt.namespace = $namespace
 RETURN ev.id AS id, coalesce(ev.date, ev.begin) AS date, ev.begin AS begin, ev.end AS end,
        coalesce(ev.description, ev.text) AS description, ev.participants AS participants,
        nxt.id AS next,
-       [(ev)-[c:CAUSES]->(x:Event) | {event: x.id, marker: c.marker}] AS causes,
-       [(x:Event)-[:CAUSES]->(ev) | x.id] AS caused_by,
-       [(ev)-[:SUBEVENT_OF]->(p:Event) | p.id] AS part_of,
+       [(ev)-[c:CAUSES]->(x:Event) WHERE x.namespace = $namespace | {event: x.id, marker: c.marker}] AS causes,
+       [(x:Event)-[:CAUSES]->(ev) WHERE x.namespace = $namespace | x.id] AS caused_by,
+       [(ev)-[:SUBEVENT_OF]->(p:Event) WHERE p.namespace = $namespace | p.id] AS part_of,
        ev.turn_ids AS turn_ids
 ORDER BY date, ev.session, begin, id

@@ -13,7 +13,7 @@ CALL (n) {
            shared_entities: l.shared_entities} END) AS links
 }
 CALL (n) {
-  OPTIONAL MATCH (r:NoteRevision)-[:REVISION_OF]->(n)
+  OPTIONAL MATCH (r:NoteRevision)-[:REVISION_OF]->(n) WHERE r.namespace = $namespace
   WITH r ORDER BY r.revision
   RETURN collect(CASE WHEN r IS NULL THEN null ELSE {
            revision: r.revision, reason: r.reason, new_tags: r.new_tags,

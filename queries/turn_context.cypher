@@ -3,8 +3,8 @@
 MATCH (t:Turn)
 WHERE t.namespace = $namespace AND t.conversation = $conversation
   AND toString(t.turn_id) = toString($turn_id)
-OPTIONAL MATCH (prev:Turn)-[:NEXT_TURN]->(t)
-OPTIONAL MATCH (t)-[:NEXT_TURN]->(next:Turn)
+OPTIONAL MATCH (prev:Turn)-[:NEXT_TURN]->(t) WHERE prev.namespace = $namespace
+OPTIONAL MATCH (t)-[:NEXT_TURN]->(next:Turn) WHERE next.namespace = $namespace
 RETURN t.turn_id AS turn_id, t.speaker AS speaker, t.session AS session,
        t.date_time AS date_time, t.utterance AS text,
        prev.turn_id AS previous_turn, prev.utterance AS previous_text,

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from kg_memory.embed import Embedder
 from kg_memory.errors import ConfigError
+from kg_memory.limits import check_question
 from kg_memory.retrieval.evidence import Answer
 from kg_memory.retrieval.graph import GraphConfig, graph_search
 from kg_memory.retrieval.hybrid import HybridConfig, hybrid_search
@@ -36,7 +37,9 @@ def search(
     conversation: str | None = None,
     preset: str = DEFAULT_PRESET,
 ) -> Answer:
-    """Run the named preset."""
+    """Run the named preset (a question over :data:`~kg_memory.limits.MAX_QUESTION_CHARS`
+    characters is refused)."""
+    check_question(question)
     try:
         cfg = PRESETS[preset]
     except KeyError:

@@ -310,9 +310,15 @@ class Store(ABC):
         """Conversation ids stored in a namespace, sorted."""
 
     def cypher(
-        self, query: str, params: dict[str, Any] | None = None, *, read_only: bool = True
+        self,
+        query: str,
+        params: dict[str, Any] | None = None,
+        *,
+        read_only: bool = True,
+        namespace: str | None = None,
     ) -> list[dict[str, Any]]:
-        """Run Cypher (backends with :attr:`supports_cypher` only)."""
+        """Run Cypher (backends with :attr:`supports_cypher` only); with ``namespace``,
+        ``$namespace`` is bound to it and the query may read nothing outside it."""
         raise QueryError(f"the {self.name} store has no Cypher engine; use --neo4j for Cypher")
 
 

@@ -63,6 +63,11 @@ import org.neo4j.server.security.auth.FileUserRepository;
 public final class KgMemoryNeo4jServer {
     private static final String USER = "neo4j";
     private static final String HOST = "127.0.0.1";
+    /** The procedures kg-memory calls (dbms.queryJmx: the server CPU time of `make bench-writes`). */
+    private static final java.util.List<String> PROCEDURES = java.util.List.of(
+            "db.labels", "db.relationshipTypes", "db.propertyKeys", "db.awaitIndexes", "db.awaitIndex",
+            "db.index.fulltext.queryNodes", "db.index.vector.queryNodes",
+            "db.create.setNodeVectorProperty", "dbms.queryJmx");
 
     public static void main(String[] args) {
         try {
@@ -80,6 +85,8 @@ public final class KgMemoryNeo4jServer {
         int port = Integer.parseInt(env("KG_MEMORY_NEO4J_PORT", "17687"));
         String password = env("KG_MEMORY_NEO4J_PASSWORD", "kgmemory-test");
         long pageCacheMb = Long.parseLong(env("KG_MEMORY_NEO4J_PAGECACHE_MB", "256"));
+        long txMaxBytes = ByteUnit.mebiBytes(Long.parseLong(env("KG_MEMORY_NEO4J_TX_MAX_MB", "256")));
+        long txTotalBytes = ByteUnit.mebiBytes(Long.parseLong(env("KG_MEMORY_NEO4J_TX_TOTAL_MB", "512")));
         for (int i = 0; i < args.length; i++) {
             String a = args[i];
             String v = i + 1 < args.length ? args[i + 1] : null;
@@ -129,6 +136,19 @@ public final class KgMemoryNeo4jServer {
                 // No lock-out after failed logins: tests deliberately use wrong passwords and must
                 // not lock the real user out (default: 3 attempts, then 5 s lock).
                 .setConfig(GraphDatabaseSettings.auth_max_failed_attempts, 0)
+                // Defence in depth for the exploration Cypher (kg_memory/store/neo4j/guard.py is
+                // the first line): LOAD CSV may not read files, and its import root is an empty
+                // directory; only the procedures kg-memory calls are loaded. Community edition
+                // has no role-based access control, so no read-only user can be made: every
+                // authenticated user is an administrator, and admin commands (SHOW/TERMINATE
+                // TRANSACTIONS) stay available to a client that bypasses kg-memory.
+                .setConfig(GraphDatabaseSettings.allow_file_urls, false)
+                .setConfig(GraphDatabaseSettings.load_csv_file_url_root, emptyImportDir(home))
+                .setConfig(GraphDatabaseSettings.procedure_allowlist, PROCEDURES)
+                // No single transaction (a huge question's search, a user query collecting the
+                // whole graph) may take the heap: it fails with MemoryLimitExceeded instead.
+                .setConfig(GraphDatabaseSettings.memory_transaction_max_size, txMaxBytes)
+                .setConfig(GraphDatabaseSettings.memory_transaction_global_max_size, txTotalBytes)
                 // Netty's graceful-shutdown quiet period (default 5 s per event loop group) made
                 // every stop take ~10 s longer than needed.
                 .setConfig(GraphDatabaseInternalSettings.netty_server_shutdown_quiet_period, 0)
@@ -182,6 +202,18 @@ public final class KgMemoryNeo4jServer {
             repo.create(new User(USER, null, credential, false, false));
             repo.shutdown();
         }
+    }
+
+    /** HOME/import, emptied: the only directory LOAD CSV could read (file URLs are off anyway). */
+    private static Path emptyImportDir(Path home) throws Exception {
+        Path dir = home.resolve("import");
+        Files.createDirectories(dir);
+        try (var entries = Files.list(dir)) {
+            for (Path p : (Iterable<Path>) entries::iterator) {
+                Files.delete(p);
+            }
+        }
+        return dir;
     }
 
     /** Make the configured password authoritative for an existing data directory. */

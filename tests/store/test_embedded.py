@@ -218,7 +218,7 @@ def test_fulltext_index_follows_every_write(tmp_path: Path) -> None:
         _fts_matches_nodes(s)
         (x,) = s.get_nodes(NS, ["x"])
         assert x.text == "last write wins"
-        assert s.keyword_search(NS, "Turn", "cafe caf", 5)[0].id == "turn:1"
+        assert s.keyword_search(NS, "Turn", "café wörds", 5)[0].id == "turn:1"  # Unicode tokens
         assert [h.id for h in s.keyword_search(NS, "Turn", "back", 5)] == ["turn:2"]
 
 

@@ -15,7 +15,9 @@ from kg_memory.ingest.entities.lexicon import (
     WEEKDAYS_MONTHS,
 )
 
-_PUNCT = re.compile(r"[^0-9a-z ]+")
+#: Anything but letters and digits of any script (names in Cyrillic, Hebrew, Arabic,
+#: Chinese... keep their letters; an ASCII-only class once made them empty).
+_PUNCT = re.compile(r"[^\w ]+|_")
 
 
 def normalise(name: str) -> str:

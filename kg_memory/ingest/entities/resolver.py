@@ -67,10 +67,9 @@ class EntityResolver:
         if len(n) < 3:
             return None
         full = NICKNAMES.get(n)
+        firsts = {sid: (normalise(s).split() or [""])[0] for s, sid in self.speaker_ids.items()}
         cands = [
-            sid
-            for s, sid in self.speaker_ids.items()
-            if normalise(s).split()[0].startswith(n) or normalise(s).split()[0] == full
+            sid for sid, first in firsts.items() if first and (first.startswith(n) or first == full)
         ]
         if len(cands) != 1:
             return None

@@ -8,6 +8,7 @@ and an interrupted one left no trace.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from collections import OrderedDict
@@ -61,10 +62,12 @@ def open_connection(db_path: Path) -> sqlite3.Connection:
     """An autocommit connection to the store file, configured and migrated
     (else :class:`~kg_memory.errors.StoreUnavailableError` naming the file)."""
     try:
+        if not db_path.exists():  # owner-only (SQLite gives -wal and -shm the same mode)
+            os.close(os.open(db_path, os.O_CREAT | os.O_WRONLY | os.O_EXCL, 0o600))
         conn = sqlite3.connect(
             db_path, isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000
         )
-    except sqlite3.Error as exc:
+    except (sqlite3.Error, OSError) as exc:
         raise StoreUnavailableError(f"cannot open store {db_path}: {exc}") from exc
     try:
         _configure(conn, db_path)
@@ -82,7 +85,7 @@ def open_connection(db_path: Path) -> sqlite3.Connection:
 
 def _make_dir(path: Path) -> None:
     try:
-        path.mkdir(parents=True, exist_ok=True)
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)  # owner-only: what users told it
     except FileExistsError:
         raise StoreUnavailableError(f"store path {path} exists and is not a directory") from None
     except OSError as exc:

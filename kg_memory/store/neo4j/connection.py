@@ -29,6 +29,7 @@ from neo4j import exceptions as neo4j_errors
 
 from kg_memory.config import Neo4jConfig
 from kg_memory.errors import KGMemoryError, QueryError, StoreError, StoreUnavailableError
+from kg_memory.security.uri import check_neo4j_uri, redact_uri
 from kg_memory.store.common import Generations, translate_errors
 from kg_memory.store.neo4j.schema import apply_schema
 
@@ -70,7 +71,9 @@ def retryable(exc: BaseException) -> bool:
 def connect(config: Neo4jConfig) -> Driver:
     """A driver for ``config``, checked: the server answers, accepts the credentials
     and opens the database (else :class:`~kg_memory.errors.StoreUnavailableError`)."""
-    where = f"Neo4j at {config.uri}"
+    check_neo4j_uri(config.uri)
+    shown = redact_uri(config.uri)  # what messages show: never a password
+    where = f"Neo4j at {shown}"
     bad_credentials = (
         f"{where} rejected the credentials of user {config.user!r} "
         "(set KG_MEMORY_NEO4J_USER / KG_MEMORY_NEO4J_PASSWORD)"
@@ -85,7 +88,7 @@ def connect(config: Neo4jConfig) -> Driver:
             user_agent="kg-memory",
         )
     except (neo4j_errors.ConfigurationError, ValueError) as exc:
-        raise StoreUnavailableError(f"invalid Neo4j URI {config.uri!r}: {exc}") from exc
+        raise StoreUnavailableError(f"invalid Neo4j URI {shown!r}: {exc}") from exc
     try:
         driver.verify_connectivity()
         if not driver.verify_authentication():
@@ -170,7 +173,7 @@ class Connection:
 
     def __init__(self, config: Neo4jConfig) -> None:
         self.config = config
-        self.uri = config.uri
+        self.uri = redact_uri(config.uri)  # what messages show: never a password
         self.database = config.database or None
         self._local = threading.local()
         self._cache_lock = threading.Lock()
@@ -286,29 +289,64 @@ class Connection:
             delay = min(delay * 2, 5.0)
 
     def _commit(self, state: OpenTx) -> None:
+        """Commit; a commit the server does not confirm with a bookmark is not a success.
+
+        A retryable failure, or a COMMIT answered without a new bookmark (the
+        connection lost on the way: nothing proves the writes are stored), replays
+        the log in a fresh transaction; any other failure raises :class:`StoreError`.
+        """
         if state.failed is not None:
             self._discard(state)
             raise StoreError(f"transaction not committed: it failed earlier ({state.failed})")
+        before = state.session.last_bookmarks()
         try:
             state.tx.commit()
+        except neo4j_errors.IncompleteCommit as exc:
+            self._discard(state)
+            raise StoreError(
+                f"Neo4j store at {self.uri}: the connection was lost during COMMIT, so the "
+                f"writes may or may not be stored; run the command again ({exc})"
+            ) from exc
         except DRIVER_ERRORS as exc:
             self._discard(state)
             if not retryable(exc):
                 raise StoreError(f"Neo4j store at {self.uri}: commit failed: {exc}") from exc
-            ops = list(state.ops)
-
-            def replay(tx: ManagedTransaction) -> None:
-                state.forget()  # the replayed writes rebuild it
-                for op in ops:
-                    op(tx)
-
-            try:
-                with self.session() as s:
-                    s.execute_write(replay)
-            except DRIVER_ERRORS as exc2:
-                raise StoreError(f"Neo4j store at {self.uri}: commit failed: {exc2}") from exc2
+            self._replay(state)
             return
+        after = state.session.last_bookmarks()
+        confirmed = bool(after.raw_values) and after != before
         state.session.close()
+        if state.ops and not confirmed:
+            self._replay(state)
+
+    def _replay(self, state: OpenTx) -> None:
+        """Run a lost transaction's log again in a managed transaction; confirm its bookmark."""
+        ops = list(state.ops)
+
+        def replay(tx: Tx) -> None:
+            state.forget()  # the replayed writes rebuild it
+            for op in ops:
+                op(tx)
+
+        try:
+            self._confirmed_write(replay)
+        except DRIVER_ERRORS as exc:
+            raise StoreError(f"Neo4j store at {self.uri}: commit failed: {exc}") from exc
+
+    def _confirmed_write(self, op: Callable[[Tx], R]) -> R:
+        """``op`` in a managed write transaction whose commit returns a new bookmark;
+        an unconfirmed commit is run once more (every write re-reads what exists)."""
+        for _ in range(2):
+            with self.session() as s:
+                before = s.last_bookmarks()
+                out = s.execute_write(op)
+                after = s.last_bookmarks()
+            if after.raw_values and after != before:
+                return out
+        raise StoreError(
+            f"Neo4j store at {self.uri}: the server did not confirm the commit (no "
+            "bookmark), so the writes may not be stored; run the command again"
+        )
 
     # -- reads and writes -------------------------------------------------------
     def write(self, op: Callable[[Tx], R], namespaces: set[str]) -> R:
@@ -317,8 +355,7 @@ class Connection:
         self.generations.bump(namespaces)
         if state is None:
             try:
-                with self.session() as s:
-                    return s.execute_write(op)
+                return self._confirmed_write(op)
             finally:
                 self.generations.bump(namespaces)
         state.namespaces |= namespaces

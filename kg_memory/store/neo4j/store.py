@@ -188,15 +188,20 @@ class Neo4jStore(Store):
     # -- Cypher ----------------------------------------------------------
     @db_errors
     def cypher(
-        self, query: str, params: dict[str, Any] | None = None, *, read_only: bool = True
+        self,
+        query: str,
+        params: dict[str, Any] | None = None,
+        *,
+        read_only: bool = True,
+        namespace: str | None = None,
     ) -> list[dict[str, Any]]:
         """Run Cypher; rows as dicts (nodes/relationships as property dicts, no vectors).
 
-        With ``read_only`` (the CLI's only mode) write clauses are refused before the
-        query is sent and the session runs in READ access mode
-        (:func:`.explorer.cypher`).
+        With ``read_only`` (the CLI's only mode) the query's ``EXPLAIN`` plan is
+        checked before it runs in READ access mode; with ``namespace`` every node
+        it reads must be kept to it (:func:`.explorer.cypher`, :mod:`.guard`).
         """
-        return explorer.cypher(self._db, query, params, read_only)
+        return explorer.cypher(self._db, query, params, read_only, namespace)
 
 
 __all__ = ["Neo4jStore"]

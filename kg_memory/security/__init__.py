@@ -1,0 +1,1 @@
+"""Safety checks that sit between a command and the files it touches."""
