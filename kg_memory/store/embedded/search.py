@@ -141,9 +141,8 @@ def keyword_candidates(
     limit: int,
 ) -> list[tuple[str, str]]:
     """``(id, text)`` of the scope's nodes whose text holds any of ``terms`` (FTS5)."""
-    check_label(label)
     match = fts_query(terms)
-    if match is None or limit <= 0:
+    if match is None:
         return []
     # CROSS JOIN pins the plan to "full-text index first": scanning the
     # scope's nodes and testing MATCH row by row is 1000x slower.
@@ -172,7 +171,6 @@ def text_stats(
     db: Database, namespace: str, label: str, conversation: str | None
 ) -> tuple[int, float]:
     """``(nodes with text, mean token count)`` of one scope, cached until a write."""
-    check_label(label)
     sql, params = _scope_sql(
         "SELECT count(ntok), sum(ntok) FROM nodes WHERE namespace = ? AND label = ?",
         namespace,

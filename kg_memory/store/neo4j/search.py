@@ -200,9 +200,8 @@ def keyword_candidates(
     limit: int,
 ) -> list[tuple[str, str]]:
     """``(id, text)`` of the scope's nodes whose text holds any of ``terms`` (full-text index)."""
-    check_label(label)
     queries = lucene_queries(terms, namespace, label, conversation)
-    if not queries or limit <= 0:
+    if not queries:
         return []
     query = cypher.keyword_cypher(conversation is not None)
 
