@@ -2,8 +2,9 @@
 
 A backend package splits its work into a ``writes``, a ``reads`` and a ``search``
 module whose functions take the backend's database object first and then the
-method's arguments positionally (``reads.find_nodes(db, namespace, label,
-conversation, limit, with_embeddings)``). :class:`ModuleStore` implements every
+method's arguments positionally, a label's scope as one
+:class:`~kg_memory.store.common.Scope` (``reads.find_nodes(db, scope, limit,
+with_embeddings)``). :class:`ModuleStore` implements every
 abstract method of :class:`~kg_memory.store.base.Store` by calling them, and turns
 errors escaping them into kg-memory errors with the backend's ``convert_error``.
 Checks that do not depend on the backend (labels, ``neighbours`` arguments) run
@@ -23,7 +24,7 @@ import numpy as np
 from kg_memory.errors import KGMemoryError
 from kg_memory.model import Edge, Hit, Node, Stats, check_label
 from kg_memory.store.base import MAX_KEYWORD_CANDIDATES, Direction, Store, neighbour_args
-from kg_memory.store.common import translate_errors
+from kg_memory.store.common import Scope, translate_errors
 
 
 class DatabaseHandle(Protocol):
@@ -105,9 +106,8 @@ class ModuleStore(Store, Generic[DB]):
         with_embeddings: bool = False,
     ) -> list[Node]:
         check_label(label)
-        return self.modules.reads.find_nodes(
-            self._db, namespace, label, conversation, limit, with_embeddings
-        )
+        scope = Scope(namespace, label, conversation)
+        return self.modules.reads.find_nodes(self._db, scope, limit, with_embeddings)
 
     @db_errors
     def neighbours(
@@ -151,9 +151,8 @@ class ModuleStore(Store, Generic[DB]):
         *,
         conversation: str | None = None,
     ) -> list[Hit]:
-        return self.modules.search.vector_search(
-            self._db, namespace, label, vector, k, conversation
-        )
+        scope = Scope(namespace, label, conversation)
+        return self.modules.search.vector_search(self._db, scope, vector, k)
 
     @db_errors
     def keyword_candidates(
@@ -168,9 +167,8 @@ class ModuleStore(Store, Generic[DB]):
         check_label(label)
         if limit <= 0:
             return []
-        return self.modules.search.keyword_candidates(
-            self._db, namespace, label, terms, conversation, limit
-        )
+        scope = Scope(namespace, label, conversation)
+        return self.modules.search.keyword_candidates(self._db, scope, terms, limit)
 
     @db_errors
     def text_stats(

@@ -9,7 +9,7 @@ from typing import Any
 
 from kg_memory.model import Edge, Node, Stats
 from kg_memory.store.base import Direction
-from kg_memory.store.common import chunks, decode_vector
+from kg_memory.store.common import Scope, chunks, decode_vector
 from kg_memory.store.embedded.connection import Database
 
 #: Ids per ``IN (...)`` list (below SQLite's historical 999-parameter limit).
@@ -66,14 +66,8 @@ def get_nodes(
     return [found[i] for i in wanted if i in found]
 
 
-def find_nodes(
-    db: Database,
-    namespace: str,
-    label: str,
-    conversation: str | None,
-    limit: int | None,
-    with_embeddings: bool,
-) -> list[Node]:
+def find_nodes(db: Database, scope: Scope, limit: int | None, with_embeddings: bool) -> list[Node]:
+    namespace, label, conversation = scope
     sql = f"SELECT {_node_cols(with_embeddings)} WHERE n.namespace = ? AND n.label = ?"
     params: list[Any] = [namespace, label]
     if conversation is not None:

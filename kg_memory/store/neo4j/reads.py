@@ -12,7 +12,7 @@ from typing import Any
 
 from kg_memory.model import Edge, Node, Stats
 from kg_memory.store.base import Direction
-from kg_memory.store.common import chunks
+from kg_memory.store.common import Scope, chunks
 from kg_memory.store.neo4j import cypher
 from kg_memory.store.neo4j.connection import Connection, Tx
 from kg_memory.store.neo4j.rows import Quiet, joined_props, to_node
@@ -58,13 +58,9 @@ def get_nodes(
 
 
 def find_nodes(
-    db: Connection,
-    namespace: str,
-    label: str,
-    conversation: str | None,
-    limit: int | None,
-    with_embeddings: bool,
+    db: Connection, scope: Scope, limit: int | None, with_embeddings: bool
 ) -> list[Node]:
+    namespace, label, conversation = scope
     query = cypher.find_nodes_query(conversation is not None, limit is not None, with_embeddings)
     params: dict[str, Any] = {"ns": namespace, "label": label}
     if conversation is not None:
