@@ -19,6 +19,9 @@ server_app = typer.Typer()
 StagesOpt = Annotated[
     str, typer.Option(help="Ingest stages for remembered turns: comma-separated, 'all' or 'turns'.")
 ]
+ToolNamespaceOpt = Annotated[
+    str | None, typer.Option("--namespace", "-n", help="Default namespace of the MCP tools.")
+]
 
 
 @server_app.command()
@@ -26,9 +29,7 @@ StagesOpt = Annotated[
 def serve(
     store: StoreOpt = None,
     neo4j: Neo4jOpt = None,
-    namespace: Annotated[
-        str | None, typer.Option("--namespace", "-n", help="Default namespace of MCP tools.")
-    ] = None,
+    namespace: ToolNamespaceOpt = None,
     host: Annotated[
         str, typer.Option(help="Address to bind; anything but 127.0.0.1 needs --token.")
     ] = "127.0.0.1",
@@ -74,9 +75,7 @@ def serve(
 def mcp(
     store: StoreOpt = None,
     neo4j: Neo4jOpt = None,
-    namespace: Annotated[
-        str | None, typer.Option("--namespace", "-n", help="Default namespace of the tools.")
-    ] = None,
+    namespace: ToolNamespaceOpt = None,
     stages: StagesOpt = "all",
 ) -> None:
     """Serve the MCP tools over stdio (the command an agent's MCP client starts).

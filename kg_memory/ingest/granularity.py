@@ -26,27 +26,13 @@ In retrieval (:mod:`kg_memory.retrieval.graph`) both are router layers; the
 default ``graph`` preset searches summaries (router weight halved,
 ``GraphConfig.coarse_weight``) but not topics. Turn-level recall@10 on the 7
 LoCoMo conversations (``make bench-layers``, :mod:`kg_memory.bench.layers`:
-embedded store, MiniLM, one ingest; ``ask`` with ``k=20`` as ``make bench``
-asks, ``results/layers/layers.md``, and with ``k=10``,
-``results/layers-k10/layers.md``; multi-hop / temporal / open-domain /
-single-hop / cat 1-4, and R@1 over cat 1-4):
-
-==========================  ==  =====  =====  =====  =====  =====  =====
-layers                      k   cat 1  cat 2  cat 3  cat 4  1-4    R@1
-==========================  ==  =====  =====  =====  =====  =====  =====
-neither                     20  0.313  0.748  0.344  0.769  0.654  0.223
-+ summaries                 20  0.311  0.727  0.348  0.777  0.654  0.202
-+ summaries, weight 1/2     20  0.313  0.750  0.348  0.785  0.663  0.212
-+ summaries, best 3 turns   20  0.306  0.746  0.316  0.751  0.640  0.217
-+ topics                    20  0.305  0.732  0.344  0.750  0.638  0.198
-+ both                      20  0.305  0.715  0.353  0.759  0.640  0.184
-neither                     10  0.307  0.743  0.336  0.773  0.653  0.224
-+ summaries                 10  0.318  0.743  0.348  0.803  0.672  0.203
-+ summaries, weight 1/2     10  0.307  0.753  0.348  0.798  0.669  0.214
-+ summaries, best 3 turns   10  0.322  0.746  0.309  0.767  0.652  0.210
-+ topics                    10  0.304  0.746  0.336  0.767  0.650  0.197
-+ both                      10  0.301  0.722  0.348  0.788  0.657  0.179
-==========================  ==  =====  =====  =====  =====  =====  =====
+embedded store, MiniLM, one ingest; tables in ``results/layers/layers.md``
+for ``ask`` with ``k=20`` as ``make bench`` asks, ``results/layers-k10/layers.md``
+for ``k=10``): over categories 1-4, summaries at half weight lift it from
+0.654 to 0.663 (k=20) and from 0.653 to 0.669 (k=10), at full weight 0.654
+and 0.672, at the cost of R@1 (0.223 to 0.212, 0.224 to 0.214); topics alone
+lower it (0.638 at k=20, 0.650 at k=10), and both layers do worse than
+summaries alone (0.640, 0.657).
 
 A topic spans many sessions, so the turns it lifts are near the question's
 subject but rarely its answer; a session summary places the question in

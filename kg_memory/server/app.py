@@ -158,15 +158,7 @@ def _add_routes(app: FastAPI, service: MemoryService) -> None:
     @app.post(f"{API}/recall", response_model=s.Answer, tags=["memory"])
     def recall(ns: Namespace, body: s.RecallRequest) -> dict[str, Any]:
         """Ranked evidence with provenance (the object `kg-memory ask --json` prints)."""
-        return service.recall(
-            ns,
-            body.question,
-            k=body.k,
-            conversation=body.conversation,
-            speaker=body.speaker,
-            since=body.since,
-            until=body.until,
-        )
+        return service.recall(ns, **body.model_dump())
 
     @app.post(f"{API}/forget", response_model=s.Forgotten, tags=["memory"])
     def forget(ns: Namespace, body: s.ForgetRequest) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
 from kg_memory.resources import resource_dir
+from kg_memory.retrieval.evidence import Evidence
 
 
 @cache
@@ -60,20 +61,8 @@ class CypherRequest(_Body):
     params: dict[str, Any] | None = None
 
 
-class Evidence(BaseModel):
-    node_id: str
-    kind: str
-    text: str
-    turn_ids: list[str]
-    score: float
-    conversation: str | None = None
-    session_date: str | None = None
-    speaker: str | None = None
-    found_by: dict[str, int]
-
-
 class Answer(BaseModel):
-    """The same object as ``kg-memory ask --json``."""
+    """The same object as ``kg-memory ask --json`` (its evidence: the library's dataclass)."""
 
     question: str
     evidence: list[Evidence]

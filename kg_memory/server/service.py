@@ -30,9 +30,9 @@ import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Unpack
 
-from kg_memory.config import Settings
+from kg_memory.config import Location, Settings
 from kg_memory.embed import Embedder, get_embedder
 from kg_memory.ingest.pipeline import resolve_stages
 from kg_memory.memory import Memory
@@ -130,16 +130,14 @@ class MemoryService:
         cls,
         store_dir: str | Path | None = None,
         *,
-        neo4j_uri: str | None = None,
-        namespace: str | None = None,
         embedder: str | None = None,
         stages: Sequence[str] | str | None = None,
         readers: int = DEFAULT_READERS,
+        **where: Unpack[Location],
     ) -> MemoryService:
-        """Open the store described by arguments, then environment, then defaults."""
-        settings = Settings.resolve(
-            store_dir=store_dir, namespace=namespace, neo4j_uri=neo4j_uri, embedder=embedder
-        )
+        """Open the store described by arguments (``namespace``, ``neo4j_uri``: see
+        :class:`~kg_memory.config.Location`), then environment, then defaults."""
+        settings = Settings.resolve(store_dir, embedder=embedder, **where)
         return cls(settings, stages=stages, readers=readers)
 
     @property

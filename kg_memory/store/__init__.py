@@ -11,7 +11,10 @@ Adding a backend ``foo``:
    ``config_class``, ``__init__(config)`` (call ``self.check_config(config)``),
    every abstract method of :class:`~kg_memory.store.base.Store`, and
    ``supports_cypher = True`` if :meth:`~kg_memory.store.base.Store.cypher` runs
-   queries. Shared helpers are in :mod:`kg_memory.store.common`.
+   queries. Shared helpers are in :mod:`kg_memory.store.common`. A backend whose
+   work sits in ``writes``/``reads``/``search`` modules (as both built-in ones)
+   subclasses :class:`~kg_memory.store.facade.ModuleStore` instead, which
+   implements the abstract methods by calling them.
 2. A ``StoreConfig`` subclass with ``backend = "foo"`` and a ``from_env()``
    classmethod (its settings from ``KG_MEMORY_*`` variables).
 3. One line in :data:`BACKENDS`. The contract tests (``tests/store/test_contract.py``)

@@ -14,7 +14,7 @@ import functools
 import json
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, NamedTuple, ParamSpec, TypeVar
 
 import numpy as np
 
@@ -30,6 +30,15 @@ T = TypeVar("T")
 F32 = np.dtype("<f4")
 
 _JSON = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+class Scope(NamedTuple):
+    """What a search or a label read covers: the nodes of ``label`` in ``namespace``
+    (only those of ``conversation`` when it is set)."""
+
+    namespace: str
+    label: str
+    conversation: str | None = None
 
 
 def chunks(seq: Sequence[T], size: int) -> Iterator[Sequence[T]]:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from kg_memory.errors import KGMemoryError, StoreError, StoreUnavailableError
-from kg_memory.store.common import Generations, translate_errors
+from kg_memory.store.common import Generations
 from kg_memory.store.embedded.schema import APPLICATION_ID, migrate
 
 #: File name of the database inside the store directory.
@@ -28,14 +28,11 @@ BUSY_TIMEOUT_MS = 10_000
 CACHE_KIB = 32_768
 
 
-def _convert(store: Any, exc: Exception) -> KGMemoryError | None:
+def convert_error(store: Any, exc: Exception) -> KGMemoryError | None:
+    """The :class:`StoreError` for an sqlite3 error (``None`` for any other)."""
     if isinstance(exc, sqlite3.Error):
         return StoreError(f"embedded store {getattr(store, 'db_path', '?')}: {exc}")
     return None
-
-
-#: Turns sqlite3 errors escaping a public method of the store into :class:`StoreError`.
-db_errors = translate_errors(_convert)
 
 
 def _configure(conn: sqlite3.Connection, db_path: Path) -> None:

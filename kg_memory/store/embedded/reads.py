@@ -7,9 +7,9 @@ import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
-from kg_memory.model import Edge, Node, Stats, check_label
-from kg_memory.store.base import Direction, neighbour_args
-from kg_memory.store.common import chunks, decode_vector
+from kg_memory.model import Edge, Node, Stats
+from kg_memory.store.base import Direction
+from kg_memory.store.common import Scope, chunks, decode_vector
 from kg_memory.store.embedded.connection import Database
 
 #: Ids per ``IN (...)`` list (below SQLite's historical 999-parameter limit).
@@ -66,15 +66,8 @@ def get_nodes(
     return [found[i] for i in wanted if i in found]
 
 
-def find_nodes(
-    db: Database,
-    namespace: str,
-    label: str,
-    conversation: str | None,
-    limit: int | None,
-    with_embeddings: bool,
-) -> list[Node]:
-    check_label(label)
+def find_nodes(db: Database, scope: Scope, limit: int | None, with_embeddings: bool) -> list[Node]:
+    namespace, label, conversation = scope
     sql = f"SELECT {_node_cols(with_embeddings)} WHERE n.namespace = ? AND n.label = ?"
     params: list[Any] = [namespace, label]
     if conversation is not None:
@@ -90,16 +83,9 @@ def find_nodes(
 
 
 def neighbours(
-    db: Database,
-    namespace: str,
-    ids: Sequence[str],
-    edge_types: Sequence[str] | None,
-    direction: Direction,
+    db: Database, namespace: str, ids: list[str], types: list[str] | None, direction: Direction
 ) -> list[Edge]:
-    args = neighbour_args(ids, edge_types, direction)
-    if args is None:
-        return []
-    wanted, types = args
+    """Edges incident to the distinct ``ids`` (of ``types``, ``None``: any), sorted by key."""
     type_sql = f" AND type IN ({marks(len(types))})" if types else ""
     ends = []
     if direction in ("out", "both"):
@@ -109,7 +95,7 @@ def neighbours(
     found: dict[tuple[str, str, str], Edge] = {}
     with db.lock:
         conn = db.conn
-        for chunk in chunks(wanted, CHUNK):
+        for chunk in chunks(ids, CHUNK):
             for end in ends:
                 sql = (
                     "SELECT src, type, dst, namespace, props FROM edges "
@@ -138,9 +124,9 @@ def existing(db: Database, namespace: str, ids: Sequence[str]) -> set[str]:
     return out
 
 
-def existing_ids(db: Database, namespace: str, ids: Sequence[str]) -> set[str]:
+def existing_ids(db: Database, namespace: str, ids: list[str]) -> set[str]:
     with db.lock:
-        return existing(db, namespace, list(dict.fromkeys(ids)))
+        return existing(db, namespace, ids)
 
 
 def counts(db: Database, namespace: str | None) -> Stats:
@@ -156,15 +142,20 @@ def counts(db: Database, namespace: str | None) -> Stats:
     return Stats(nodes={k: int(v) for k, v in nodes}, edges={k: int(v) for k, v in edges})
 
 
-def distinct_values(db: Database, sql: str, *params: Any) -> list[str]:
-    """The one column of ``sql``'s rows (``NAMESPACES``, ``CONVERSATIONS``)."""
+def _distinct_values(db: Database, sql: str, *params: Any) -> list[str]:
+    """The one column of ``sql``'s rows."""
     with db.lock:
         rows = db.conn.execute(sql, params).fetchall()
     return [r[0] for r in rows]
 
 
-NAMESPACES = "SELECT DISTINCT namespace FROM nodes ORDER BY namespace"
-CONVERSATIONS = (
-    "SELECT DISTINCT conversation FROM nodes WHERE namespace = ? "
-    "AND conversation IS NOT NULL ORDER BY conversation"
-)
+def namespaces(db: Database) -> list[str]:
+    return _distinct_values(db, "SELECT DISTINCT namespace FROM nodes ORDER BY namespace")
+
+
+def conversations(db: Database, namespace: str) -> list[str]:
+    sql = (
+        "SELECT DISTINCT conversation FROM nodes WHERE namespace = ? "
+        "AND conversation IS NOT NULL ORDER BY conversation"
+    )
+    return _distinct_values(db, sql, namespace)

@@ -18,6 +18,7 @@ from kg_memory.model import Hit, check_label
 from kg_memory.store.base import mean_length, rank_by_cosine
 from kg_memory.store.common import (
     F32,
+    Scope,
     mixed_dimensions_error,
     query_dimension_error,
     term_tokens,
@@ -88,15 +89,9 @@ def _matrix(db: Database, namespace: str, label: str, conversation: str | None) 
     return entry
 
 
-def vector_search(
-    db: Database,
-    namespace: str,
-    label: str,
-    vector: np.ndarray,
-    k: int,
-    conversation: str | None,
-) -> list[Hit]:
+def vector_search(db: Database, scope: Scope, vector: np.ndarray, k: int) -> list[Hit]:
     """Exact top-``k`` by cosine over the scope's cached matrix."""
+    namespace, label, conversation = scope
     check_label(label)
     q = np.asarray(vector, dtype=np.float64).ravel()
     if k <= 0:
@@ -133,17 +128,12 @@ def fts_query(terms: Sequence[str]) -> str | None:
 
 
 def keyword_candidates(
-    db: Database,
-    namespace: str,
-    label: str,
-    terms: Sequence[str],
-    conversation: str | None,
-    limit: int,
+    db: Database, scope: Scope, terms: Sequence[str], limit: int
 ) -> list[tuple[str, str]]:
     """``(id, text)`` of the scope's nodes whose text holds any of ``terms`` (FTS5)."""
-    check_label(label)
+    namespace, label, conversation = scope
     match = fts_query(terms)
-    if match is None or limit <= 0:
+    if match is None:
         return []
     # CROSS JOIN pins the plan to "full-text index first": scanning the
     # scope's nodes and testing MATCH row by row is 1000x slower.
@@ -172,7 +162,6 @@ def text_stats(
     db: Database, namespace: str, label: str, conversation: str | None
 ) -> tuple[int, float]:
     """``(nodes with text, mean token count)`` of one scope, cached until a write."""
-    check_label(label)
     sql, params = _scope_sql(
         "SELECT count(ntok), sum(ntok) FROM nodes WHERE namespace = ? AND label = ?",
         namespace,

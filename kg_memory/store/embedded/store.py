@@ -21,26 +21,22 @@ Why this design
 
 The package: :mod:`.schema` (tables, triggers, migrations), :mod:`.connection`
 (the SQLite connection, its lock, transactions, caches), :mod:`.writes`,
-:mod:`.reads`, :mod:`.search`; this module is the facade.
+:mod:`.reads`, :mod:`.search`; this module is the facade, whose methods
+:class:`~kg_memory.store.facade.ModuleStore` delegates to them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import ClassVar
 
-import numpy as np
-
 from kg_memory.config import EmbeddedConfig
-from kg_memory.model import Edge, Hit, Node, Stats
-from kg_memory.store.base import MAX_KEYWORD_CANDIDATES, Direction, Store
 from kg_memory.store.embedded import reads, search, writes
-from kg_memory.store.embedded.connection import Database, db_errors
+from kg_memory.store.embedded.connection import Database, convert_error
+from kg_memory.store.facade import BackendModules, ModuleStore
 
 
-class EmbeddedStore(Store):
+class EmbeddedStore(ModuleStore[Database]):
     """The SQLite store in directory ``config.path`` (created if missing).
 
     Thread-safe: one connection, serialised by a lock; a transaction holds the
@@ -50,6 +46,7 @@ class EmbeddedStore(Store):
 
     name: ClassVar[str] = "embedded"
     config_class: ClassVar[type[EmbeddedConfig]] = EmbeddedConfig
+    modules: ClassVar[BackendModules] = BackendModules(writes, reads, search, convert_error)
 
     def __init__(self, config: EmbeddedConfig) -> None:
         self.check_config(config)
@@ -60,108 +57,6 @@ class EmbeddedStore(Store):
 
     def __repr__(self) -> str:
         return f"EmbeddedStore({str(self.path)!r})"
-
-    # -- lifecycle -------------------------------------------------------
-    def close(self) -> None:
-        self._db.close()
-
-    def transaction(self) -> AbstractContextManager[None]:
-        """Group writes; nested calls join the outer transaction (no savepoints)."""
-        return self._db.transaction()
-
-    # -- writes ----------------------------------------------------------
-    @db_errors
-    def upsert_nodes(self, nodes: Sequence[Node]) -> None:
-        writes.upsert_nodes(self._db, nodes)
-
-    @db_errors
-    def upsert_edges(self, edges: Sequence[Edge]) -> None:
-        writes.upsert_edges(self._db, edges)
-
-    @db_errors
-    def delete_conversation(self, namespace: str, conversation: str) -> int:
-        return writes.delete_conversation(self._db, namespace, conversation)
-
-    @db_errors
-    def delete_namespace(self, namespace: str) -> int:
-        return writes.delete_namespace(self._db, namespace)
-
-    # -- reads -----------------------------------------------------------
-    @db_errors
-    def get_nodes(
-        self, namespace: str, ids: Sequence[str], *, with_embeddings: bool = False
-    ) -> list[Node]:
-        return reads.get_nodes(self._db, namespace, ids, with_embeddings)
-
-    @db_errors
-    def find_nodes(
-        self,
-        namespace: str,
-        label: str,
-        *,
-        conversation: str | None = None,
-        limit: int | None = None,
-        with_embeddings: bool = False,
-    ) -> list[Node]:
-        return reads.find_nodes(self._db, namespace, label, conversation, limit, with_embeddings)
-
-    @db_errors
-    def neighbours(
-        self,
-        namespace: str,
-        ids: Sequence[str],
-        *,
-        edge_types: Sequence[str] | None = None,
-        direction: Direction = "both",
-    ) -> list[Edge]:
-        return reads.neighbours(self._db, namespace, ids, edge_types, direction)
-
-    @db_errors
-    def existing_ids(self, namespace: str, ids: Sequence[str]) -> set[str]:
-        return reads.existing_ids(self._db, namespace, ids)
-
-    @db_errors
-    def counts(self, namespace: str | None = None) -> Stats:
-        return reads.counts(self._db, namespace)
-
-    @db_errors
-    def namespaces(self) -> list[str]:
-        return reads.distinct_values(self._db, reads.NAMESPACES)
-
-    @db_errors
-    def conversations(self, namespace: str) -> list[str]:
-        return reads.distinct_values(self._db, reads.CONVERSATIONS, namespace)
-
-    # -- search ----------------------------------------------------------
-    @db_errors
-    def vector_search(
-        self,
-        namespace: str,
-        label: str,
-        vector: np.ndarray,
-        k: int,
-        *,
-        conversation: str | None = None,
-    ) -> list[Hit]:
-        return search.vector_search(self._db, namespace, label, vector, k, conversation)
-
-    @db_errors
-    def keyword_candidates(
-        self,
-        namespace: str,
-        label: str,
-        terms: Sequence[str],
-        *,
-        conversation: str | None = None,
-        limit: int = MAX_KEYWORD_CANDIDATES,
-    ) -> list[tuple[str, str]]:
-        return search.keyword_candidates(self._db, namespace, label, terms, conversation, limit)
-
-    @db_errors
-    def text_stats(
-        self, namespace: str, label: str, *, conversation: str | None = None
-    ) -> tuple[int, float]:
-        return search.text_stats(self._db, namespace, label, conversation)
 
 
 __all__ = ["EmbeddedStore"]

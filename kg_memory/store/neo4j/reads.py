@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from kg_memory.model import Edge, Node, Stats, check_label
-from kg_memory.store.base import Direction, neighbour_args
-from kg_memory.store.common import chunks
+from kg_memory.model import Edge, Node, Stats
+from kg_memory.store.base import Direction
+from kg_memory.store.common import Scope, chunks
 from kg_memory.store.neo4j import cypher
 from kg_memory.store.neo4j.connection import Connection, Tx
 from kg_memory.store.neo4j.rows import Quiet, joined_props, to_node
@@ -32,11 +32,10 @@ def stored_elements(tx: Tx, ids: Sequence[str], namespace: str | None = None) ->
     return out
 
 
-def existing_ids(db: Connection, namespace: str, ids: Sequence[str]) -> set[str]:
-    wanted = list(dict.fromkeys(ids))
-    if not wanted:
+def existing_ids(db: Connection, namespace: str, ids: list[str]) -> set[str]:
+    if not ids:
         return set()
-    return set(db.read(lambda tx: stored_elements(tx, wanted, namespace)))
+    return set(db.read(lambda tx: stored_elements(tx, ids, namespace)))
 
 
 def get_nodes(
@@ -59,14 +58,9 @@ def get_nodes(
 
 
 def find_nodes(
-    db: Connection,
-    namespace: str,
-    label: str,
-    conversation: str | None,
-    limit: int | None,
-    with_embeddings: bool,
+    db: Connection, scope: Scope, limit: int | None, with_embeddings: bool
 ) -> list[Node]:
-    check_label(label)
+    namespace, label, conversation = scope
     query = cypher.find_nodes_query(conversation is not None, limit is not None, with_embeddings)
     params: dict[str, Any] = {"ns": namespace, "label": label}
     if conversation is not None:
@@ -81,21 +75,14 @@ def find_nodes(
 
 
 def neighbours(
-    db: Connection,
-    namespace: str,
-    ids: Sequence[str],
-    edge_types: Sequence[str] | None,
-    direction: Direction,
+    db: Connection, namespace: str, ids: list[str], types: list[str] | None, direction: Direction
 ) -> list[Edge]:
-    args = neighbour_args(ids, edge_types, direction)
-    if args is None:
-        return []
-    wanted, types = args
+    """Edges incident to the distinct ``ids`` (of ``types``, ``None``: any), sorted by key."""
     queries = cypher.neighbours_queries(types, direction)
 
     def work(tx: Tx) -> dict[tuple[str, str, str], Edge]:
         found: dict[tuple[str, str, str], Edge] = {}
-        for chunk in chunks(wanted, READ_CHUNK):
+        for chunk in chunks(ids, READ_CHUNK):
             for q in queries:
                 for rec in tx.run(q, ids=Quiet(chunk), ns=namespace):
                     for src, etype, dst, plain, extra in rec["rows"]:
@@ -119,10 +106,18 @@ def counts(db: Connection, namespace: str | None) -> Stats:
     return db.read(work)
 
 
-def distinct_values(db: Connection, query: str, **params: Any) -> list[str]:
-    """The one column of ``query``'s records (``NAMESPACES``, ``CONVERSATIONS``)."""
+def _distinct_values(db: Connection, query: str, **params: Any) -> list[str]:
+    """The one column of ``query``'s records."""
 
     def work(tx: Tx) -> list[str]:
         return [r[0] for r in tx.run(query, params)]
 
     return db.read(work)
+
+
+def namespaces(db: Connection) -> list[str]:
+    return _distinct_values(db, cypher.NAMESPACES)
+
+
+def conversations(db: Connection, namespace: str) -> list[str]:
+    return _distinct_values(db, cypher.CONVERSATIONS, ns=namespace)

@@ -24,7 +24,7 @@ from kg_memory.bm25 import bm25_rank
 from kg_memory.errors import QueryError
 from kg_memory.model import Hit, check_label
 from kg_memory.store.base import MAX_KEYWORD_CANDIDATES, Search, mean_length, rank_by_cosine
-from kg_memory.store.common import mixed_dimensions_error, query_dimension_error
+from kg_memory.store.common import Scope, mixed_dimensions_error, query_dimension_error
 from kg_memory.store.neo4j import cypher
 from kg_memory.store.neo4j.connection import Connection, Tx
 from kg_memory.store.neo4j.fulltext import FULLTEXT_INDEX_NAME, lucene_queries
@@ -164,14 +164,7 @@ def vector_run(
         k2 = min(plan.total, k2 * 4)
 
 
-def vector_search(
-    db: Connection,
-    namespace: str,
-    label: str,
-    vector: np.ndarray,
-    k: int,
-    conversation: str | None,
-) -> list[Hit]:
+def vector_search(db: Connection, scope: Scope, vector: np.ndarray, k: int) -> list[Hit]:
     """Top-``k`` by cosine: HNSW candidates from the label's vector index, ranked exactly.
 
     HNSW is approximate (Neo4j searches with ``ef = k``), so the index is
@@ -185,6 +178,7 @@ def vector_search(
     the first 10 / 50 / 100 index results holds 55% / 94% / 99% of the
     exact top-10; with ``want = 110`` the ranking matches the exact one.
     """
+    namespace, label, conversation = scope
     plan = vector_plan(db, namespace, Search(label, k, vector=vector), conversation)
     if plan is None:
         return []
@@ -192,17 +186,12 @@ def vector_search(
 
 
 def keyword_candidates(
-    db: Connection,
-    namespace: str,
-    label: str,
-    terms: Sequence[str],
-    conversation: str | None,
-    limit: int,
+    db: Connection, scope: Scope, terms: Sequence[str], limit: int
 ) -> list[tuple[str, str]]:
     """``(id, text)`` of the scope's nodes whose text holds any of ``terms`` (full-text index)."""
-    check_label(label)
+    namespace, label, conversation = scope
     queries = lucene_queries(terms, namespace, label, conversation)
-    if not queries or limit <= 0:
+    if not queries:
         return []
     query = cypher.keyword_cypher(conversation is not None)
 
