@@ -172,8 +172,12 @@ def ask(
     ] = None,
     trace: Annotated[bool, typer.Option(help="Show how the evidence was found.")] = False,
     preset: Annotated[
-        str, typer.Option(help="Search preset: graph (default) or hybrid (flat v0).")
-    ] = "graph",
+        str,
+        typer.Option(
+            help="Search preset: ranked (default: the learned ranker; the graph fusion "
+            "when no model file is installed), graph, or hybrid (flat v0)."
+        ),
+    ] = "ranked",
     store: StoreOpt = None,
     namespace: NamespaceOpt = None,
     neo4j: Neo4jOpt = None,
@@ -445,6 +449,10 @@ def bench_locomo(
         int | None, typer.Option(help="Only the first N conversations (smoke runs).")
     ] = None,
     neo4j: Neo4jOpt = None,
+    ranker: Annotated[
+        bool,
+        typer.Option(help="Also score the learned ranker leave-one-conversation-out, ablations."),
+    ] = True,
 ) -> None:
     """Evidence recall@k / hit@k on LoCoMo, beside flat BM25, dense and RRF baselines.
 
@@ -453,7 +461,13 @@ def bench_locomo(
     from kg_memory.bench.locomo import run_locomo_bench
 
     run_locomo_bench(
-        data_dir, out_dir=out_dir, stages=stages, limit=limit, neo4j_uri=neo4j, console=err
+        data_dir,
+        out_dir=out_dir,
+        stages=stages,
+        limit=limit,
+        neo4j_uri=neo4j,
+        console=err,
+        ranker=ranker,
     )
 
 

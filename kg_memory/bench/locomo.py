@@ -73,6 +73,10 @@ from kg_memory.bench.metrics import (
     rounded,
     summarize,
 )
+from kg_memory.bench.ranker import LATENCY as RANKED_LATENCY
+from kg_memory.bench.ranker import SYSTEM as RANKED
+from kg_memory.bench.ranker import Collector, evaluate
+from kg_memory.bench.ranker import render_markdown as render_ranker
 from kg_memory.embed import CachedEmbedder, Embedder, MiniLMEmbedder
 from kg_memory.errors import ConfigError, InputError, KGMemoryError
 from kg_memory.formats import load
@@ -83,7 +87,7 @@ from kg_memory.memory import Memory
 from kg_memory.store import backend_class
 
 #: Systems in display order.
-SYSTEMS: tuple[str, ...] = ("kg-memory", "kg-memory@neo4j", "BM25", "dense", "RRF")
+SYSTEMS: tuple[str, ...] = (RANKED, "kg-memory", "kg-memory@neo4j", "BM25", "dense", "RRF")
 NAMESPACE = "bench"
 _BASELINES = ("BM25", "dense", "RRF")
 
@@ -256,8 +260,12 @@ def _run_memory(
     stages: str,
     k: int,
     bar: Progress,
+    *,
+    preset: str = "graph",
+    on_conversation: Callable[[str, Memory, list[BenchQuestion]], None] | None = None,
 ) -> SystemRun:
-    """Ingest each conversation into a fresh store/namespace, then ask its questions."""
+    """Ingest each conversation into a fresh store/namespace, then ask its questions
+    (``preset``); ``on_conversation`` then sees the memory (the learned ranker's bench)."""
     run = SystemRun(name)
     task = bar.add_task(name, total=data.n_questions)
     if data.conversations:
@@ -279,17 +287,20 @@ def _run_memory(
             run.edges += report.edges
             bar.update(task, description=f"{name} ask {cid}")
             if qs:
-                mem.ask(qs[0].question, k=k, conversation=cid)  # warm-up, untimed
+                mem.ask(qs[0].question, k=k, conversation=cid, preset=preset)  # warm-up
             lat: list[float] = []
             for q in qs:
                 t0 = time.perf_counter()
-                ans = mem.ask(q.question, k=k, conversation=cid)
+                ans = mem.ask(q.question, k=k, conversation=cid, preset=preset)
                 lat.append(time.perf_counter() - t0)
                 run.ranked[(cid, q.index)] = tuple(
                     first_distinct((e.turn_ids for e in ans.evidence), k)
                 )
                 bar.advance(task)
             run.ask_seconds.extend(lat)
+            if on_conversation is not None:
+                bar.update(task, description=f"{name} ranker {cid}")
+                on_conversation(cid, mem, qs)
             run.per_conversation.append(
                 {
                     "conversation": cid,
@@ -437,6 +448,7 @@ def run_locomo_bench(
     embedder: Embedder | None = None,
     threads: int | None = None,
     ks: Sequence[int] = KS,
+    ranker: bool = True,
 ) -> dict[str, Any]:
     """Run the benchmark; print tables on ``console``; write ``locomo.json`` and ``locomo.md``.
 
@@ -450,6 +462,9 @@ def run_locomo_bench(
         kg-memory ingest stages (``all``, ``turns`` or a comma list).
     limit:
         Only the first ``limit`` conversations.
+    ranker:
+        Also score the learned ranker leave-one-conversation-out, with its
+        ablations and the ``ranked`` preset's latency (needs 2+ conversations).
     neo4j_uri:
         Also run kg-memory on this Neo4j server.
     embedder:
@@ -552,8 +567,16 @@ def run_locomo_bench(
         # not recorded: every system encodes them for real), so that Neo4j ingests the
         # very same vectors: a batch's make-up moves MiniLM's last float bits.
         recording = CachedEmbedder(embedder, only=all_texts)
+        collector = Collector(kmax) if ranker and len(data.conversations) > 1 else None
         runs["kg-memory"] = _run_memory(
-            "kg-memory", data, _embedded_factory(), recording, stages, kmax, bar
+            "kg-memory",
+            data,
+            _embedded_factory(),
+            recording,
+            stages,
+            kmax,
+            bar,
+            on_conversation=collector,
         )
         runs.update(_run_baselines(data, turn_vectors, question_vectors, kmax, bar))
         if neo4j_uri:
@@ -579,6 +602,14 @@ def run_locomo_bench(
                     "kg-memory@neo4j", error=f"{type(exc).__name__}: {exc}"
                 )
                 console.print(f"[red]kg-memory@neo4j failed:[/red] {exc}", highlight=False)
+
+    ranker_report: dict[str, Any] | None = None
+    if collector is not None:
+        console.print("ranker: leave-one-conversation-out training ...", highlight=False)
+        res = evaluate(collector.mats)
+        runs[RANKED] = SystemRun(RANKED, ranked=res.pop("ranked"))
+        runs[RANKED_LATENCY] = SystemRun(RANKED_LATENCY, ask_seconds=collector.seconds)
+        ranker_report = res
 
     # -- metrics -----------------------------------------------------------------
     all_qs = [q for qs in data.questions.values() for q in qs]
@@ -628,7 +659,11 @@ def run_locomo_bench(
             throughput["neo4j_same_top_k"] = same
             throughput["neo4j_compared"] = len(km.ranked)
 
-    latency = {name: latency_summary(r.ask_seconds) for name, r in runs.items() if not r.error}
+    latency = {
+        name: latency_summary(r.ask_seconds)
+        for name, r in runs.items()
+        if not r.error and r.ask_seconds
+    }
     latency["query encoding"] = latency_summary(encode_seconds)
     best_name, best = max(
         ((n, metrics[n]["cat1-4"]["recall@10"]) for n in _BASELINES if n in metrics),
@@ -692,6 +727,8 @@ def run_locomo_bench(
         },
         "wall_seconds": round(wall, 2),
     }
+    if ranker_report is not None:
+        report["ranker"] = ranker_report
     out.mkdir(parents=True, exist_ok=True)
     (out / "locomo.json").write_text(
         json.dumps(report, indent=2, ensure_ascii=False) + "\n", "utf-8"
@@ -708,7 +745,7 @@ def run_locomo_bench(
                 "top": {
                     n: list(r.ranked[(q.conversation, q.index)])
                     for n, r in runs.items()
-                    if not r.error
+                    if not r.error and r.ranked
                 },
             }
             fh.write(json.dumps(line, ensure_ascii=False) + "\n")
@@ -826,6 +863,8 @@ def print_report(report: dict[str, Any], console: Console) -> None:
         for row in _k_rows(report, group):
             t2.add_row(*row)
         console.print(t2)
+    if "ranker" in report:
+        console.print(render_ranker(report["ranker"], report["metrics"]["kg-memory"]))
     for line in _speed_lines(report):
         console.print(line, highlight=False)
     console.print(verdict_line(report), highlight=False)
@@ -866,6 +905,8 @@ def render_markdown(report: dict[str, Any]) -> str:
                 ["system", *(f"R@{k}" for k in ks), *(f"H@{k}" for k in ks)], _k_rows(report, group)
             ),
         ]
+    if "ranker" in report:
+        parts += ["", render_ranker(report["ranker"], report["metrics"]["kg-memory"])]
     parts += ["", "## Speed", ""]
     parts += [f"- {line}" for line in _speed_lines(report)]
     parts += ["", f"**{verdict_line(report)}**", ""]

@@ -92,6 +92,9 @@ class GraphConfig:
     link_bonus: float = 0.2
     link_from: int = 5
     link_routed: bool = True
+    #: return this many turns (if more than ``k``) in the final order: the steps still
+    #: work with ``k``; the learned ranker reads the longer list as its candidate pool
+    pool: int = 0
 
 
 def entropy_weight(scores: Sequence[float], temperature: float = 0.1) -> float:
@@ -298,7 +301,7 @@ def graph_search(
         if not added:
             break
 
-    final = ranked()[:k]
+    final = ranked()[: max(k, cfg.pool)]
     nodes = nodes_of(final)
     evidence = [turn_evidence(nodes[i], score[i], found_by.get(i, {})) for i in final if i in nodes]
     return Answer(question, evidence, trace, time.perf_counter() - t0)
