@@ -30,6 +30,7 @@ from kg_memory.bench.metrics import fmt
 from kg_memory.memory import Memory
 from kg_memory.retrieval.rank.dataset import ConvMatrix, Question, conversation_matrix
 from kg_memory.retrieval.rank.features import FEATURES, GROUPS
+from kg_memory.retrieval.rank.model import load_ranker
 from kg_memory.retrieval.rank.train import loco, summary
 
 SYSTEM = "kg-memory ranked (LOCO)"
@@ -47,7 +48,8 @@ POOL_NS: tuple[int, ...] = (10, 20, 50, 100, 150)
 
 class Collector:
     """Called by the bench with each conversation's open memory: builds its matrix and
-    times the ``ranked`` preset (``Memory.ask``, the committed model loaded) per question."""
+    times the ``ranked`` preset (``Memory.ask``, the committed model loaded) per question
+    (only when the model file is installed: without it the preset is the graph fusion)."""
 
     def __init__(self, k: int = 20) -> None:
         self.k = k
@@ -57,6 +59,8 @@ class Collector:
     def __call__(self, cid: str, mem: Memory, questions: Sequence[Any]) -> None:
         qs = [Question(q.index, q.question, q.category, q.gold) for q in questions]
         self.mats.append(conversation_matrix(mem.store, mem.embedder, mem.namespace, cid, qs))
+        if load_ranker() is None:  # no committed model: the preset would be the graph fusion
+            return
         for q in qs:
             t0 = time.perf_counter()
             mem.ask(q.text, k=self.k, conversation=cid, preset="ranked")
