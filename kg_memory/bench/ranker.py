@@ -31,7 +31,7 @@ from kg_memory.memory import Memory
 from kg_memory.retrieval.rank.dataset import ConvMatrix, Question, conversation_matrix
 from kg_memory.retrieval.rank.features import FEATURES, GROUPS
 from kg_memory.retrieval.rank.model import load_ranker
-from kg_memory.retrieval.rank.train import loco, summary
+from kg_memory.retrieval.rank.train import loco, ranked_turns, summary
 
 SYSTEM = "kg-memory ranked (LOCO)"
 #: the latency row: the public ``ranked`` preset with the committed model loaded
@@ -166,14 +166,48 @@ def render_markdown(res: dict[str, Any], graph: dict[str, Any] | None = None) ->
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = list(sys.argv[1:] if argv is None else argv)
-    work = Path(args[0] if args else "build/ranker") / "features"
-    mats = [ConvMatrix.load(p) for p in sorted(work.glob("*.npz"))]
-    if not mats:
-        print(f"no feature matrices under {work}; run make train-ranker first", file=sys.stderr)
+    import argparse
+    import json
+
+    ap = argparse.ArgumentParser(prog="python -m kg_memory.bench.ranker")
+    ap.add_argument("work", type=Path, nargs="?", default=Path("build/ranker"))
+    ap.add_argument("--out", type=Path, help="also write ranker.md and ranker.json here")
+    args = ap.parse_args(argv)
+    mats = [ConvMatrix.load(p) for p in sorted((args.work / "features").glob("*.npz"))]
+    if len(mats) < 2:
+        print(f"need 2+ feature matrices under {args.work}/features (make train-ranker)")
         return 1
-    print(render_markdown(evaluate(mats)))
+    res = evaluate(mats)
+    graph = graph_rows(mats)
+    text = render_markdown(res, graph)
+    print(_loco_line(res["metrics"]))
+    print(text)
+    if args.out:
+        args.out.mkdir(parents=True, exist_ok=True)
+        (args.out / "ranker.md").write_text(_loco_line(res["metrics"]) + "\n\n" + text, "utf-8")
+        res.pop("ranked")
+        (args.out / "ranker.json").write_text(json.dumps({**res, "graph": graph}, indent=2) + "\n")
     return 0
+
+
+def graph_rows(mats: Sequence[ConvMatrix]) -> dict[str, Any]:
+    """Metrics of the graph search's own order of the same pools (no ranker)."""
+    gi = FEATURES.index("graph_rank")
+    return summary(
+        [graph_only(m) for m in mats],
+        {
+            m.conversation: ranked_turns(m, -np.nan_to_num(m.X[:, gi], nan=1e9))
+            for m in (graph_only(m) for m in mats)
+        },
+    )
+
+
+def _loco_line(m: dict[str, Any]) -> str:
+    return (
+        "LOCO R@10: "
+        + ", ".join(f"{g} {fmt(m[g]['recall@10'])}" for g in _CATS)
+        + (f"; cat1-4 R@1 {fmt(m['cat1-4']['recall@1'])}")
+    )
 
 
 if __name__ == "__main__":  # pragma: no cover
