@@ -179,7 +179,8 @@ def test_model_load_fallback_and_preset(demo: Memory, tmp_path: Path) -> None:
         config=RankedConfig(model=path),
     )
     assert len(ans.evidence) == 4
-    assert any(line.startswith("pool:") for line in ans.trace)
+    # the preset's pool is the training pool: the graph's top 150 (here every demo turn)
+    assert f"pool: {len(turns)} candidate turns" in ans.trace
     assert any(line.startswith("ranker:") for line in ans.trace)
     why = [line for line in ans.trace if " score " in line]
     assert len(why) == 4 and all(line.count(",") >= 2 for line in why)  # 3 features each

@@ -13,7 +13,7 @@ Without a model file the preset is the graph fusion (the trace says so).
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from kg_memory.embed import Embedder
@@ -35,7 +35,9 @@ class RankedConfig:
 
     pool: int = POOL
     focus_k: int = FOCUS_K
-    graph: GraphConfig = field(default_factory=GraphConfig)
+    #: the graph search that proposes the candidates (``None``: its defaults, returning the
+    #: top ``pool`` turns -- what the model was trained on); also the fallback's preset
+    graph: GraphConfig | None = None
     #: model file (``None``: the committed :data:`~kg_memory.retrieval.rank.model.MODEL_FILE`)
     model: Path | None = None
     #: features shown per evidence turn in the trace
@@ -58,7 +60,7 @@ def ranked_search(
     if ranker is None:
         ans = graph_search(
             store, embedder, namespace, question, k, conversation=conversation, config=cfg.graph
-        )
+        )  # None: the graph preset's defaults
         ans.trace.insert(0, "ranked: no model file; graph fusion")
         return ans
     t0 = time.perf_counter()
