@@ -9,7 +9,7 @@ NEO4J_PORT ?= 17687
 export KG_MEMORY_NEO4J_PASSWORD ?= kgmemory-test
 LOCOMO ?= ../shared/data/locomo
 
-.PHONY: setup demo test test-fast lint bench bench-neo4j bench-writes bench-layers eval-extraction neo4j-start neo4j-stop lock clean
+.PHONY: setup demo test test-fast lint bench bench-neo4j bench-writes bench-layers train-ranker eval-extraction neo4j-start neo4j-stop lock clean
 
 setup: .venv/.setup-done
 
@@ -47,6 +47,11 @@ bench-neo4j: setup
 bench-writes: setup
 	@uri=$$(set -o pipefail; scripts/neo4j-server start | tail -n 1) && \
 	  $(KGM) bench writes $(LOCOMO) --out results/writes --neo4j $$uri
+
+# The learned ranker: ingest LoCoMo once under build/ranker, featurise, LOCO figures,
+# then write kg_memory/retrieval/rank/model.txt and model_card.md.
+train-ranker: setup
+	$(PY) -m kg_memory.retrieval.rank.train $(LOCOMO) --work build/ranker
 
 bench-layers: setup
 	$(PY) -m kg_memory.bench.layers $(LOCOMO) --out results/layers

@@ -136,8 +136,12 @@ def ask(
     ] = None,
     trace: Annotated[bool, typer.Option(help="Show how the evidence was found.")] = False,
     preset: Annotated[
-        str, typer.Option(help="Search preset: graph (default) or hybrid (flat v0).")
-    ] = "graph",
+        str,
+        typer.Option(
+            help="Search preset: ranked (default: the learned ranker; the graph fusion "
+            "when no model file is installed), graph, or hybrid (flat v0)."
+        ),
+    ] = "ranked",
     store: StoreOpt = None,
     namespace: NamespaceOpt = None,
     neo4j: Neo4jOpt = None,

@@ -22,6 +22,10 @@ def bench_locomo(
     stages: Annotated[str, typer.Option(help="Ingest stages for kg-memory.")] = "all",
     limit: LimitOpt = None,
     neo4j: Neo4jOpt = None,
+    ranker: Annotated[
+        bool,
+        typer.Option(help="Also score the learned ranker leave-one-conversation-out, ablations."),
+    ] = True,
 ) -> None:
     """Evidence recall@k / hit@k on LoCoMo, beside flat BM25, dense and RRF baselines.
 
@@ -30,7 +34,13 @@ def bench_locomo(
     from kg_memory.bench.locomo import run_locomo_bench
 
     run_locomo_bench(
-        data_dir, out_dir=out_dir, stages=stages, limit=limit, neo4j_uri=neo4j, console=err
+        data_dir,
+        out_dir=out_dir,
+        stages=stages,
+        limit=limit,
+        neo4j_uri=neo4j,
+        console=err,
+        ranker=ranker,
     )
 
 

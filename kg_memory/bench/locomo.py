@@ -69,6 +69,9 @@ from kg_memory.bench.dataset import (
 )
 from kg_memory.bench.machine import available_cores, loadavg, machine_info, versions
 from kg_memory.bench.metrics import GROUPS, KS, Scored, latency_summary, summarize
+from kg_memory.bench.ranker import LATENCY as RANKED_LATENCY
+from kg_memory.bench.ranker import SYSTEM as RANKED
+from kg_memory.bench.ranker import Collector, evaluate
 from kg_memory.bench.render import print_report, question_lines, render_markdown, verdict_line
 from kg_memory.bench.systems import (
     BASELINES,
@@ -128,6 +131,7 @@ def run_systems(
     k: int,
     neo4j_uri: str | None,
     console: Console,
+    collector: Collector | None = None,
 ) -> dict[str, SystemRun]:
     """kg-memory (embedded), the baselines, and kg-memory on Neo4j when a URI is given.
 
@@ -139,7 +143,7 @@ def run_systems(
     with progress_bar(console) as bar:
         recording = CachedEmbedder(embedder, only=raw.index_texts)
         runs["kg-memory"] = run_memory(
-            "kg-memory", data, embedded_stores(), recording, stages, k, bar
+            "kg-memory", data, embedded_stores(), recording, stages, k, bar, collector
         )
         runs.update(run_baselines(data, raw.turn_vectors, raw.question_vectors, k, bar))
         if neo4j_uri:
@@ -153,6 +157,21 @@ def run_systems(
                 runs[name] = SystemRun(name, error=f"{type(exc).__name__}: {exc}")
                 console.print(f"[red]{name} failed:[/red] {exc}", highlight=False)
     return runs
+
+
+def score_ranker(
+    collector: Collector, runs: dict[str, SystemRun], console: Console
+) -> dict[str, Any]:
+    """Train and score the ranker leave-one-conversation-out on the collected matrices.
+
+    Adds its ranking and the ``ranked`` preset's ask latency to ``runs``; returns
+    the ablations and pool recall for the report's ``ranker`` section.
+    """
+    console.print("ranker: leave-one-conversation-out training ...", highlight=False)
+    res = evaluate(collector.mats)
+    runs[RANKED] = SystemRun(RANKED, ranked=res.pop("ranked"))
+    runs[RANKED_LATENCY] = SystemRun(RANKED_LATENCY, ask_seconds=collector.seconds)
+    return res
 
 
 def score_systems(
@@ -214,7 +233,11 @@ def config_section(
 
 def speed_sections(raw: RawRates, runs: dict[str, SystemRun]) -> dict[str, Any]:
     """The report's ``latency`` and ``throughput`` sections."""
-    latency = {name: latency_summary(r.ask_seconds) for name, r in runs.items() if not r.error}
+    latency = {
+        name: latency_summary(r.ask_seconds)
+        for name, r in runs.items()
+        if not r.error and r.ask_seconds
+    }
     latency["query encoding"] = latency_summary(raw.encode_seconds)
     throughput = ingest_throughput(raw, runs["kg-memory"])
     if "kg-memory@neo4j" in runs:
@@ -262,6 +285,7 @@ def run_locomo_bench(
     embedder: Embedder | None = None,
     threads: int | None = None,
     ks: Sequence[int] = KS,
+    ranker: bool = True,
 ) -> dict[str, Any]:
     """Run the benchmark; print tables on ``console``; write ``locomo.json`` and ``locomo.md``.
 
@@ -281,6 +305,9 @@ def run_locomo_bench(
         Defaults to all-MiniLM-L6-v2 (tests pass a hash embedder).
     threads:
         torch threads for MiniLM (default: every core available to the process).
+    ranker:
+        Also score the learned ranker leave-one-conversation-out, with its
+        ablations and the ``ranked`` preset's latency (needs 2+ conversations).
 
     Returns the JSON report as a dict.
     """
@@ -297,7 +324,9 @@ def run_locomo_bench(
     cores = available_cores()
     embedder = embedder or load_minilm(threads or cores)
     raw = measure_raw(data, embedder, console)
-    runs = run_systems(data, embedder, raw, stages, max(ks), neo4j_uri, console)
+    collector = Collector(max(ks)) if ranker and len(data.conversations) > 1 else None
+    runs = run_systems(data, embedder, raw, stages, max(ks), neo4j_uri, console, collector)
+    ranker_report = score_ranker(collector, runs, console) if collector is not None else None
     metrics = score_systems(data.all_questions(), runs, ks)
     speed = speed_sections(raw, runs)
     wall = time.perf_counter() - wall0
@@ -316,6 +345,8 @@ def run_locomo_bench(
         "summary": summary_section(metrics),
         "wall_seconds": round(wall, 2),
     }
+    if ranker_report is not None:
+        report["ranker"] = ranker_report
     out = Path(out_dir)
     write_outputs(out, report, data, runs)
     console.print(f"wrote {out / 'locomo.json'}, {out / 'locomo.md'}", highlight=False)

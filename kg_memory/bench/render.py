@@ -15,6 +15,7 @@ from rich.table import Table
 
 from kg_memory.bench.dataset import BenchQuestion
 from kg_memory.bench.metrics import fmt
+from kg_memory.bench.ranker import render_markdown as ranker_markdown
 from kg_memory.bench.systems import SYSTEMS, SystemRun
 
 #: The groups of the per-category table, in display order.
@@ -150,6 +151,8 @@ def print_report(report: dict[str, Any], console: Console) -> None:
         for row in k_rows(report, group):
             t2.add_row(*row)
         console.print(t2)
+    if "ranker" in report:
+        console.print(ranker_markdown(report["ranker"], report["metrics"]["kg-memory"]))
     for line in speed_lines(report):
         console.print(line, highlight=False)
     console.print(verdict_line(report), highlight=False)
@@ -198,6 +201,8 @@ def render_markdown(report: dict[str, Any]) -> str:
                 ["system", *(f"R@{k}" for k in ks), *(f"H@{k}" for k in ks)], k_rows(report, group)
             ),
         ]
+    if "ranker" in report:
+        parts += ["", ranker_markdown(report["ranker"], report["metrics"]["kg-memory"])]
     parts += ["", "## Speed", ""]
     parts += [f"- {line}" for line in speed_lines(report)]
     parts += ["", f"**{verdict_line(report)}**", ""]
@@ -215,5 +220,5 @@ def question_lines(
             "category": q.category,
             "question": q.question,
             "gold": sorted(q.gold),
-            "top": {n: list(r.top(q)) for n, r in runs.items() if not r.error},
+            "top": {n: list(r.top(q)) for n, r in runs.items() if not r.error and r.ranked},
         }

@@ -30,6 +30,7 @@ from rich.progress import Progress, TaskID
 from kg_memory.bench.baselines import FlatBM25, dense_rank, rrf_rank
 from kg_memory.bench.dataset import BenchQuestion, Dataset, turn_documents, warm_up_sample
 from kg_memory.bench.metrics import first_distinct, latency_summary
+from kg_memory.bench.ranker import SYSTEM as RANKED
 from kg_memory.config import EmbeddedConfig, Neo4jConfig
 from kg_memory.embed import Embedder
 from kg_memory.errors import ConfigError
@@ -38,7 +39,12 @@ from kg_memory.memory import Memory
 from kg_memory.store import backend_class
 
 #: Systems in display order.
-SYSTEMS: tuple[str, ...] = ("kg-memory", "kg-memory@neo4j", "BM25", "dense", "RRF")
+SYSTEMS: tuple[str, ...] = (RANKED, "kg-memory", "kg-memory@neo4j", "BM25", "dense", "RRF")
+#: The preset of the "kg-memory" rows: the graph fusion. The learned ranker is scored
+#: leave-one-conversation-out from the same run (:mod:`kg_memory.bench.ranker`).
+PRESET = "graph"
+#: Called after each conversation's questions with its memory (the ranker's collector).
+OnConversation = Callable[[str, Memory, list[BenchQuestion]], None]
 BASELINES: tuple[str, ...] = ("BM25", "dense", "RRF")
 NAMESPACE = "bench"
 
@@ -130,7 +136,12 @@ def warm_up(
     try:
         mem = Memory(store, namespace=namespace, embedder=embedder)
         mem.ingest_conversations([sample], stages=stages, force=True)
-        mem.ask(f"(warm-up) {first.turns[0].text}", k=5, conversation=sample.conversation_id)
+        mem.ask(
+            f"(warm-up) {first.turns[0].text}",
+            k=5,
+            conversation=sample.conversation_id,
+            preset=PRESET,
+        )
     finally:
         cleanup()
 
@@ -140,11 +151,11 @@ def ask_all(
 ) -> list[float]:
     """Ask each question (after one untimed warm-up); record its top ``k`` turns; the latencies."""
     if qs:
-        mem.ask(qs[0].question, k=k, conversation=qs[0].conversation)  # warm-up, untimed
+        mem.ask(qs[0].question, k=k, conversation=qs[0].conversation, preset=PRESET)  # warm-up
     lat: list[float] = []
     for q in qs:
         t0 = time.perf_counter()
-        ans = mem.ask(q.question, k=k, conversation=q.conversation)
+        ans = mem.ask(q.question, k=k, conversation=q.conversation, preset=PRESET)
         lat.append(time.perf_counter() - t0)
         run.ranked[(q.conversation, q.index)] = tuple(
             first_distinct((e.turn_ids for e in ans.evidence), k)
@@ -198,8 +209,10 @@ def run_memory(
     stages: str,
     k: int,
     bar: Progress,
+    on_conversation: OnConversation | None = None,
 ) -> SystemRun:
-    """Ingest each conversation into a fresh store/namespace, then ask its questions."""
+    """Ingest each conversation into a fresh store/namespace, then ask its questions;
+    ``on_conversation`` then sees the memory (the learned ranker's feature collector)."""
     run = SystemRun(name)
     task = bar.add_task(name, total=data.n_questions)
 
@@ -215,6 +228,9 @@ def run_memory(
             mem = Memory(store, namespace=namespace, embedder=embedder)
             qs = data.questions[conv.conversation_id]
             run_conversation(run, mem, conv, qs, stages, k, show, lambda: bar.advance(task))
+            if on_conversation is not None:
+                show(f"{name} ranker {conv.conversation_id}")
+                on_conversation(conv.conversation_id, mem, qs)
         finally:
             cleanup()
     show(name)

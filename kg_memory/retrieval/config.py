@@ -43,3 +43,6 @@ class GraphConfig:
     link_from: int = 5
     #: scale ``link_bonus`` by the spread of the dense turn scores (step 4)
     link_routed: bool = True
+    #: return this many turns (if more than ``k``) in the final order: the steps still
+    #: work with ``k``; the learned ranker reads the longer list as its candidate pool
+    pool: int = 0

@@ -106,7 +106,7 @@ def graph_search(
     dialogue_adjacency(ranking, k, cfg.reply_bonus, cfg.prompt_bonus)
     linked_notes(ranking, cfg)
     reflect(ranking, question, k, cfg.rounds, cfg.gap_k)
-    final = ranking.ranked()[:k]
+    final = ranking.ranked()[: max(k, cfg.pool)]
     nodes = ranking.nodes(final)
     evidence = [
         turn_evidence(nodes[i], ranking.score[i], ranking.found_by.get(i, {}))

@@ -1,6 +1,11 @@
 """Named search presets (what ``kg-memory ask --preset`` chooses from).
 
-``graph`` (default)
+``ranked`` (default)
+    :func:`kg_memory.retrieval.rank.search.ranked_search`: the graph search's
+    candidates (and the category generator's) re-ranked by the learned
+    LightGBM model committed in ``kg_memory/retrieval/rank/model.txt``; without
+    that file it is the ``graph`` preset.
+``graph``
     :func:`kg_memory.retrieval.graph.graph_search`: turns plus the event,
     note, fact, hyperedge and session-summary layers weighted by the entropy
     router, dialogue adjacency, and reflection rounds that close gaps in the
@@ -18,13 +23,15 @@ from kg_memory.limits import check_question
 from kg_memory.retrieval.evidence import Answer
 from kg_memory.retrieval.graph import GraphConfig, graph_search
 from kg_memory.retrieval.hybrid import HybridConfig, hybrid_search
+from kg_memory.retrieval.rank.search import RankedConfig, ranked_search
 from kg_memory.store.base import Store
 
-PRESETS: dict[str, GraphConfig | HybridConfig] = {
+PRESETS: dict[str, GraphConfig | HybridConfig | RankedConfig] = {
+    "ranked": RankedConfig(),
     "graph": GraphConfig(),
     "hybrid": HybridConfig(),
 }
-DEFAULT_PRESET = "graph"
+DEFAULT_PRESET = "ranked"
 
 
 def search(
@@ -45,6 +52,10 @@ def search(
     except KeyError:
         raise ConfigError(f"unknown preset {preset!r}; available: {', '.join(PRESETS)}") from None
     with store.reading():  # one read transaction per question on a server store
+        if isinstance(cfg, RankedConfig):
+            return ranked_search(
+                store, embedder, namespace, question, k, conversation=conversation, config=cfg
+            )
         if isinstance(cfg, GraphConfig):
             return graph_search(
                 store, embedder, namespace, question, k, conversation=conversation, config=cfg

@@ -1,0 +1,188 @@
+"""The candidate pool: ~150 turns per question from every signal the graph offers.
+
+:func:`gather` runs the graph search (:func:`kg_memory.retrieval.graph.graph_search`)
+with a large ``k`` -- its BM25, dense, layer projections, adjacency, linked notes
+and gap search, each turn with its ``found_by`` ranks -- and adds the
+**category generator**: a dense search with the question's category word alone
+("books", "instruments"), which finds the turns that name *members* of the
+category ("Charlotte's Web", "clarinet") even when they share no word with
+the question (multi-hop questions of the form "What X does P ...?").
+
+It then reads, in a few batched store calls, what the features need: the
+turns with their embeddings, their dialogue neighbours, the time intervals
+they mention, and the document frequencies of the question's terms.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from kg_memory.embed import CachedEmbedder, Embedder
+from kg_memory.model import Node
+from kg_memory.retrieval.graph import GraphConfig, graph_search
+from kg_memory.retrieval.rank.question import QuestionInfo
+from kg_memory.store.base import Store
+
+#: turns taken from the graph search
+POOL = 150
+#: the ``k`` the graph search's own steps (adjacency, reflection) work with
+STEP_K = 20
+#: turns whose cosine with the question (and the category word) is read: the rest count
+#: as unrelated (missing)
+COSINE_K = 2000
+#: turns the category generator adds (its dense search with the category word)
+FOCUS_K = 40
+_ROUTER = re.compile(r"([a-z]+\.(?:bm25|dense)) w=([0-9.]+)")
+
+
+@dataclass
+class Pool:
+    """A question's candidate turns and what the features read about them."""
+
+    info: QuestionInfo
+    ids: list[str]
+    nodes: dict[str, Node]
+    graph_rank: dict[str, int]
+    graph_score: dict[str, float]
+    found_by: dict[str, dict[str, int]]
+    weights: dict[str, float]
+    qv: np.ndarray
+    fv: np.ndarray | None
+    #: cosine with the question / with the category word, by turn node id
+    cos_q: dict[str, float] = field(default_factory=dict)
+    cos_f: dict[str, float] = field(default_factory=dict)
+    prev: dict[str, str] = field(default_factory=dict)
+    next: dict[str, str] = field(default_factory=dict)
+    context: dict[str, Node] = field(default_factory=dict)
+    times: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+    idf: dict[str, float] = field(default_factory=dict)
+    trace: list[str] = field(default_factory=list)
+
+
+def router_weights(trace: list[str]) -> dict[str, float]:
+    """The layer weights the graph search's router line reports.
+
+    >>> router_weights(["turns: ...", "router: event.bm25 w=0.53, summary.dense w=0.10"])
+    {'event.bm25': 0.53, 'summary.dense': 0.1}
+    """
+    for line in trace:
+        if line.startswith("router:"):
+            return {m.group(1): float(m.group(2)) for m in _ROUTER.finditer(line)}
+    return {}
+
+
+def gather(
+    store: Store,
+    embedder: Embedder,
+    namespace: str,
+    info: QuestionInfo,
+    *,
+    conversation: str | None = None,
+    size: int = POOL,
+    focus_k: int = FOCUS_K,
+    config: GraphConfig | None = None,
+) -> Pool:
+    """The candidate pool of one question (see the module docstring)."""
+    texts = [info.text] + ([info.focus] if info.focus and focus_k > 0 else [])
+    vecs = embedder.embed(texts)
+    qv, fv = vecs[0], (vecs[1] if len(vecs) > 1 else None)
+    graph = graph_search(
+        store,
+        CachedEmbedder(embedder, {info.text: qv}),
+        namespace,
+        info.text,
+        STEP_K,
+        conversation=conversation,
+        config=config or GraphConfig(candidates=size, pool=size),
+    )
+    ids = [e.node_id for e in graph.evidence]
+    found_by = {e.node_id: dict(e.found_by) for e in graph.evidence}
+    trace = [f"graph: {line}" for line in graph.trace]
+    cos_q = {
+        h.id: h.score
+        for h in store.vector_search(namespace, "Turn", qv, COSINE_K, conversation=conversation)
+    }
+    cos_f: dict[str, float] = {}
+    if fv is not None:
+        hits = store.vector_search(namespace, "Turn", fv, COSINE_K, conversation=conversation)
+        cos_f = {h.id: h.score for h in hits}
+        new = 0
+        for rank, h in enumerate(hits[:focus_k], 1):
+            if h.id not in found_by:
+                ids.append(h.id)
+                new += 1
+            found_by.setdefault(h.id, {})["focus.dense"] = rank
+        trace.append(f"category {info.focus!r}: dense top {focus_k}, {new} new turns")
+    pool = Pool(
+        info=info,
+        ids=ids,
+        nodes={},
+        graph_rank={e.node_id: r for r, e in enumerate(graph.evidence, 1)},
+        graph_score={e.node_id: e.score for e in graph.evidence},
+        found_by=found_by,
+        weights=router_weights(graph.trace),
+        qv=qv,
+        fv=fv,
+        cos_q=cos_q,
+        cos_f=cos_f,
+        trace=trace,
+    )
+    _read_graph(store, namespace, pool, conversation)
+    return pool
+
+
+def _read_graph(store: Store, namespace: str, pool: Pool, conversation: str | None) -> None:
+    """The turns, their neighbours, their time intervals, and the question terms' IDF."""
+    nodes = store.get_nodes(namespace, pool.ids)
+    pool.nodes = {n.id: n for n in nodes}
+    pool.ids = [i for i in pool.ids if i in pool.nodes]
+    for e in store.neighbours(namespace, pool.ids, edge_types=["NEXT_TURN"]):
+        pool.next[e.src] = e.dst
+        pool.prev[e.dst] = e.src
+    time_of: dict[str, list[str]] = {}
+    for e in store.neighbours(namespace, pool.ids, edge_types=["MENTIONS"], direction="out"):
+        if e.dst.startswith("time:"):
+            time_of.setdefault(e.src, []).append(e.dst)
+    around = {pool.prev.get(i) for i in pool.ids} | {pool.next.get(i) for i in pool.ids}
+    missing = sorted(a for a in around if a and a not in pool.nodes)
+    extra = store.get_nodes(namespace, missing) if missing else []
+    pool.context = {**pool.nodes, **{n.id: n for n in extra}}
+    spans = sorted({t for ts in time_of.values() for t in ts})
+    when = {n.id: n.props for n in store.get_nodes(namespace, spans)} if spans else {}
+    for tid, ts in time_of.items():
+        pool.times[tid] = [
+            (str(when[t]["begin"]), str(when[t]["end"]))
+            for t in ts
+            if t in when and when[t].get("begin") and when[t].get("end")
+        ]
+    terms = list(pool.info.terms)
+    if terms:
+        n_docs, _ = store.text_stats(namespace, "Turn", conversation=conversation)
+        pool.idf = idf(
+            terms,
+            store.keyword_candidates(namespace, "Turn", terms, conversation=conversation),
+            n_docs,
+        )
+
+
+def idf(terms: list[str], docs: list[tuple[str, str]], n_docs: int) -> dict[str, float]:
+    """BM25's IDF of each term over ``docs`` (every document of the scope with any term).
+
+    A term counts where it is a whole token of :func:`~kg_memory.text.tokenize`.
+
+    >>> w = idf(["dog", "cat"], [("a", "A dog!"), ("b", "dogs, cat")], 10)
+    >>> round(w["dog"], 2), round(w["cat"], 2)
+    (1.99, 1.99)
+    """
+    alternatives = "|".join(re.escape(t) for t in sorted(terms, key=len, reverse=True))
+    rx = re.compile(rf"(?<![0-9a-z])({alternatives})(?![0-9a-z])")
+    df: Counter[str] = Counter()
+    for _, text in docs:
+        df.update(set(rx.findall(text.lower())))
+    n = max(n_docs, len(docs), 1)
+    return {t: math.log(1.0 + (n - df[t] + 0.5) / (df[t] + 0.5)) for t in terms}

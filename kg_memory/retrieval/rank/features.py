@@ -1,0 +1,271 @@
+"""Features of every candidate turn of a :class:`~kg_memory.retrieval.rank.candidates.Pool`.
+
+One row per candidate, one column per name in :data:`FEATURES`, float32, NaN
+where a signal did not fire (LightGBM treats NaN as missing). Columns come in
+groups (:data:`GROUPS`) so that the bench can ablate a whole signal family.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import date, datetime
+
+import numpy as np
+
+from kg_memory.retrieval.rank.candidates import Pool
+from kg_memory.retrieval.rank.question import QTYPES, time_range
+from kg_memory.text import tokenize
+
+#: graph layers whose projected rank is a feature (``found_by`` names)
+LAYER_RANKS: tuple[str, ...] = (
+    "event.bm25",
+    "event.dense",
+    "note.bm25",
+    "fact.bm25",
+    "hyperedge.bm25",
+    "summary.bm25",
+    "summary.dense",
+)
+GROUPS: dict[str, tuple[str, ...]] = {
+    "retrieval": (
+        "graph_rank",
+        "graph_score_rel",
+        "rank_bm25",
+        "rank_dense",
+        "adjacent",
+        "linked_note",
+        "rank_gap",
+        "cos_q",
+        "cos_q_gap",
+        "cos_q_rank",
+        "cos_prev",
+        "cos_next",
+        "session_hits",
+        "top_distance",
+    ),
+    "lexical": (
+        "idf_overlap",
+        "idf_overlap_ctx",
+        "idf_overlap_prev",
+        "idf_overlap_next",
+        "terms_matched",
+        "max_idf_matched",
+        "log_len",
+        "has_caption",
+    ),
+    "layers": (
+        *(f"rank_{name}" for name in LAYER_RANKS),
+        *(f"w_{name}" for name in LAYER_RANKS),
+    ),
+    "entity": ("speaker_named", "other_speaker_named", "names_in_turn"),
+    "aggregation": ("has_focus", "rank_focus", "cos_focus", "cos_focus_gap"),
+    "time": (
+        "q_time_cue",
+        "q_has_range",
+        "turn_times",
+        "session_in_range",
+        "time_in_range",
+        "session_pos",
+        "turn_position",
+        "q_current",
+    ),
+    "question": (*(f"q_{t}" for t in QTYPES), "q_terms", "q_coordinated"),
+}
+FEATURES: tuple[str, ...] = tuple(f for cols in GROUPS.values() for f in cols)
+NAN = float("nan")
+
+
+def _cos(table: dict[str, float], ids: list[str | None]) -> np.ndarray:
+    """Each turn's cosine from ``table`` (NaN: no turn, or not among the cosines read)."""
+    return np.array([table.get(i, NAN) if i else NAN for i in ids], dtype=np.float32)
+
+
+def _date(iso: str | None) -> date | None:
+    if not iso:
+        return None
+    try:
+        return datetime.fromisoformat(iso).date()
+    except ValueError:
+        return None
+
+
+def _rank(pool: Pool, name: str) -> np.ndarray:
+    return np.array([pool.found_by.get(i, {}).get(name, NAN) for i in pool.ids], dtype=np.float32)
+
+
+def _lexical(pool: Pool, cols: dict[str, np.ndarray]) -> None:
+    idf = pool.idf
+    total = sum(idf.values()) or 1.0
+    qset = set(idf)
+    words: dict[str, set[str]] = {}
+
+    def terms_of(j: str | None) -> set[str]:
+        if not j or j not in pool.context:
+            return set()
+        if j not in words:
+            words[j] = set(tokenize(pool.context[j].text or "")) & qset
+        return words[j]
+
+    def weight(ts: set[str]) -> float:
+        return sum(idf[t] for t in ts) / total
+
+    rows = []
+    for i in pool.ids:
+        node = pool.nodes[i]
+        toks = tokenize(node.text or "")
+        hit = set(toks) & qset
+        before, after = terms_of(pool.prev.get(i)), terms_of(pool.next.get(i))
+        rows.append(
+            (
+                weight(hit),
+                weight(hit | before | after),
+                weight(before),
+                weight(after),
+                len(hit),
+                max((idf[t] for t in hit), default=0.0),
+                math.log1p(len(toks)),
+                1.0 if node.props.get("caption") else 0.0,
+            )
+        )
+    arr = np.array(rows, dtype=np.float32).reshape(len(pool.ids), len(GROUPS["lexical"]))
+    for c, name in enumerate(GROUPS["lexical"]):
+        cols[name] = arr[:, c]
+
+
+def _entity(pool: Pool, cols: dict[str, np.ndarray]) -> None:
+    names = set(pool.info.names)
+    speakers = {str(n.props.get("speaker") or "").lower() for n in pool.nodes.values()}
+    asked = names & speakers
+    spk, other, inside = [], [], []
+    for i in pool.ids:
+        node = pool.nodes[i]
+        s = str(node.props.get("speaker") or "").lower()
+        spk.append(1.0 if s in asked else 0.0)
+        other.append(1.0 if asked and s not in asked else 0.0)
+        rest = names - speakers
+        toks = set(tokenize(node.text or ""))
+        inside.append(len(rest & toks) / len(rest) if rest else NAN)
+    cols["speaker_named"] = np.array(spk, dtype=np.float32)
+    cols["other_speaker_named"] = np.array(other, dtype=np.float32)
+    cols["names_in_turn"] = np.array(inside, dtype=np.float32)
+
+
+def _time(pool: Pool, cols: dict[str, np.ndarray]) -> None:
+    info = pool.info
+    dates = {i: _date(pool.nodes[i].props.get("date_time")) for i in pool.ids}
+    known = [d for d in dates.values() if d is not None]
+    span = time_range(info.text, max(known) if known else None)
+    sessions = [int(pool.nodes[i].props.get("session") or 0) for i in pool.ids]
+    top = max(sessions, default=0) or 1
+    in_sess, in_time = [], []
+    for i in pool.ids:
+        d = dates[i]
+        if span is None:
+            in_sess.append(NAN)
+            in_time.append(NAN)
+            continue
+        lo, hi = span[0].isoformat(), span[1].isoformat()
+        in_sess.append(1.0 if d is not None and span[0] <= d <= span[1] else 0.0)
+        in_time.append(1.0 if any(b <= hi and lo <= e for b, e in pool.times.get(i, [])) else 0.0)
+    n = len(pool.ids)
+    cols["q_time_cue"] = np.full(n, float(info.time_cue), dtype=np.float32)
+    cols["q_has_range"] = np.full(n, float(span is not None), dtype=np.float32)
+    cols["turn_times"] = np.array([len(pool.times.get(i, [])) for i in pool.ids], np.float32)
+    cols["session_in_range"] = np.array(in_sess, dtype=np.float32)
+    cols["time_in_range"] = np.array(in_time, dtype=np.float32)
+    cols["session_pos"] = np.array(sessions, dtype=np.float32) / top
+    cols["turn_position"] = np.array(
+        [float(pool.nodes[i].props.get("position") or 0) for i in pool.ids], dtype=np.float32
+    )
+    cols["q_current"] = np.full(n, float(info.current), dtype=np.float32)
+
+
+def _retrieval(pool: Pool, cols: dict[str, np.ndarray]) -> None:
+    ids = pool.ids
+    grank = np.array([pool.graph_rank.get(i, NAN) for i in ids], dtype=np.float32)
+    top = max(pool.graph_score.values(), default=0.0) or 1.0
+    cols["graph_rank"] = grank
+    cols["graph_score_rel"] = np.array(
+        [pool.graph_score.get(i, NAN) / top for i in ids], dtype=np.float32
+    )
+    cols["rank_bm25"] = _rank(pool, "bm25")
+    cols["rank_dense"] = _rank(pool, "dense")
+    cols["adjacent"] = np.array(
+        [1.0 if "adjacent" in pool.found_by.get(i, {}) else 0.0 for i in ids], np.float32
+    )
+    cols["linked_note"] = np.array(
+        [1.0 if "linked-note" in pool.found_by.get(i, {}) else 0.0 for i in ids], np.float32
+    )
+    cols["rank_gap"] = np.array(
+        [
+            min(
+                (r for k, r in pool.found_by.get(i, {}).items() if k.startswith("gap:")),
+                default=NAN,
+            )
+            for i in ids
+        ],
+        dtype=np.float32,
+    )
+    cos = _cos(pool.cos_q, list(ids))
+    cols["cos_q"] = cos
+    cols["cos_q_gap"] = cos - np.nanmax(cos) if len(cos) else cos
+    cols["cos_q_rank"] = (np.argsort(np.argsort(-np.nan_to_num(cos, nan=-2.0))) + 1).astype(
+        np.float32
+    )
+    cols["cos_prev"] = _cos(pool.cos_q, [pool.prev.get(i) for i in ids])
+    cols["cos_next"] = _cos(pool.cos_q, [pool.next.get(i) for i in ids])
+    _session(pool, grank, cols)
+
+
+def _session(pool: Pool, grank: np.ndarray, cols: dict[str, np.ndarray]) -> None:
+    """How many of the graph's top 20 share the turn's session; distance to a top-5 turn."""
+    where = [
+        (pool.nodes[i].props.get("session"), float(pool.nodes[i].props.get("position") or 0))
+        for i in pool.ids
+    ]
+    hits: dict[object, int] = {}
+    tops: dict[object, list[float]] = {}
+    for (sess, pos), r in zip(where, grank, strict=True):
+        if r <= 20:
+            hits[sess] = hits.get(sess, 0) + 1
+        if r <= 5:
+            tops.setdefault(sess, []).append(pos)
+    cols["session_hits"] = np.array([hits.get(s, 0) for s, _ in where], dtype=np.float32)
+    cols["top_distance"] = np.array(
+        [min((abs(p - t) for t in tops.get(s, [])), default=NAN) for s, p in where],
+        dtype=np.float32,
+    )
+
+
+def _aggregation(pool: Pool, cols: dict[str, np.ndarray]) -> None:
+    n = len(pool.ids)
+    cols["has_focus"] = np.full(n, float(pool.fv is not None), dtype=np.float32)
+    cols["rank_focus"] = _rank(pool, "focus.dense")
+    cos = _cos(pool.cos_f, list(pool.ids))
+    cols["cos_focus"] = cos
+    gap = np.full(n, NAN, dtype=np.float32)
+    if pool.fv is not None and n:
+        gap = cos - np.nanmax(cos)
+    cols["cos_focus_gap"] = gap
+
+
+def _layers_and_question(pool: Pool, cols: dict[str, np.ndarray]) -> None:
+    n = len(pool.ids)
+    for name in LAYER_RANKS:
+        cols[f"rank_{name}"] = _rank(pool, name)
+        cols[f"w_{name}"] = np.full(n, pool.weights.get(name, NAN), dtype=np.float32)
+    for t in QTYPES:
+        cols[f"q_{t}"] = np.full(n, float(pool.info.qtype == t), dtype=np.float32)
+    cols["q_terms"] = np.full(n, float(len(pool.info.terms)), dtype=np.float32)
+    cols["q_coordinated"] = np.full(n, float(pool.info.coordinated), dtype=np.float32)
+
+
+def featurize(pool: Pool) -> np.ndarray:
+    """The ``(candidates, len(FEATURES))`` matrix of ``pool``, columns in :data:`FEATURES` order."""
+    cols: dict[str, np.ndarray] = {}
+    if pool.ids:
+        for part in (_retrieval, _lexical, _entity, _aggregation, _time, _layers_and_question):
+            part(pool, cols)
+    else:
+        return np.zeros((0, len(FEATURES)), dtype=np.float32)
+    return np.column_stack([cols[f] for f in FEATURES]).astype(np.float32)

@@ -1,0 +1,140 @@
+"""What a question asks for: its type, subject names, category word, time constraint and cues.
+
+Pure text analysis (regular expressions and the time stage's resolver), no model:
+the ranker's question-level features and the candidate generators read it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+
+from kg_memory.ingest.temporal import find_times
+from kg_memory.text import STOPWORDS, query_terms, tokenize
+
+#: Question types, in the order of the ``qtype`` feature's one-hot columns.
+QTYPES: tuple[str, ...] = (
+    "when",
+    "who",
+    "where",
+    "how_many",
+    "how",
+    "why",
+    "which",
+    "what",
+    "yesno",
+)
+_YESNO = re.compile(
+    r"^(would|could|is|are|was|were|do|does|did|has|have|had|can|will|should)\b", re.I
+)
+_AUX = r"(?:does|do|did|has|have|had|is|are|was|were|can|could|would|will)"
+#: "What books has X read", "Which instruments does X play", "What kind of music ..."
+_FOCUS = re.compile(
+    rf"^(?:what|which)\s+(?:kinds?\s+of\s+|types?\s+of\s+|sorts?\s+of\s+)?"
+    rf"((?:[a-z-]+\s+){{0,2}}?[a-z-]+)\s+{_AUX}\b",
+    re.I,
+)
+#: "What are X's hobbies", "What is X's favourite food"
+_POSSESSIVE = re.compile(
+    r"^(?i:what|which)\s+(?i:are|is|were|was)\s+[A-Z][\w-]*'s\s+((?:[a-z-]+\s+){0,2}?[a-z-]+)\b"
+)
+_CURRENT = re.compile(r"\b(now|currently|current|still|anymore|latest|these days)\b", re.I)
+_TIME_CUE = re.compile(
+    r"\b(before|after|since|until|during|ago|last|first|recently|year|month|week|"
+    r"january|february|march|april|may|june|july|august|september|october|november|december|"
+    r"19\d\d|20\d\d)\b",
+    re.I,
+)
+_BOTH = re.compile(r"\b(both|in common|and)\b", re.I)
+_NAME = re.compile(r"\b[A-Z][a-z]+(?:'s)?\b")
+
+
+@dataclass(frozen=True, slots=True)
+class QuestionInfo:
+    """Everything the ranker reads from the question text alone."""
+
+    text: str
+    terms: tuple[str, ...]
+    qtype: str
+    #: the asked category ("books", "instruments"), if the question names one
+    focus: str | None
+    #: capitalised words after the first (lower-cased, possessive 's dropped)
+    names: tuple[str, ...]
+    current: bool
+    time_cue: bool
+    coordinated: bool
+
+
+def question_type(question: str) -> str:
+    """The wh-word (or ``yesno``) that decides what kind of answer is asked for.
+
+    >>> question_type("How many times did Jon go to Paris?"), question_type("Would Ana like it?")
+    ('how_many', 'yesno')
+    """
+    q = question.strip().lower()
+    if q.startswith("how many") or q.startswith("how much") or q.startswith("how long"):
+        return "how_many"
+    first = tokenize(q)[:1]
+    if first and first[0] in ("when", "who", "whom", "whose", "where", "how", "why", "which"):
+        return {"whom": "who", "whose": "who"}.get(first[0], first[0])
+    if _YESNO.match(q):
+        return "yesno"
+    for wh in ("when", "where", "who", "why", "which", "how"):  # "In which city ..."
+        if re.search(rf"\b{wh}\b", q):
+            return wh
+    return "what"
+
+
+def focus_phrase(question: str) -> str | None:
+    """The category the question asks members of, if it names one.
+
+    >>> focus_phrase("What books has Melanie read?"), focus_phrase("What are Jon's hobbies?")
+    ('books', 'hobbies')
+    >>> focus_phrase("What kind of music does Ana like?"), focus_phrase("When did Ana go?")
+    ('music', None)
+    """
+    q = question.strip()
+    m = _FOCUS.match(q) or _POSSESSIVE.match(q)
+    if not m:
+        return None
+    words = [w for w in m.group(1).lower().split() if w not in STOPWORDS]
+    return " ".join(words) or None
+
+
+def analyse(question: str) -> QuestionInfo:
+    """:class:`QuestionInfo` of ``question``.
+
+    >>> info = analyse("What instruments does Melanie still play?")
+    >>> info.qtype, info.focus, info.names, info.current
+    ('what', 'instruments', ('melanie',), True)
+    """
+    names = tuple(
+        dict.fromkeys(
+            m.group(0).lower().removesuffix("'s") for m in _NAME.finditer(question) if m.start() > 0
+        )
+    )
+    return QuestionInfo(
+        text=question,
+        terms=tuple(query_terms(question)),
+        qtype=question_type(question),
+        focus=focus_phrase(question),
+        names=names,
+        current=bool(_CURRENT.search(question)),
+        time_cue=bool(_TIME_CUE.search(question)),
+        coordinated=bool(_BOTH.search(question)),
+    )
+
+
+def time_range(question: str, ref: date | None) -> tuple[date, date] | None:
+    """The span of the time expressions in ``question``, resolved against ``ref``.
+
+    >>> time_range("What did Ana do in May 2023?", date(2023, 8, 1))
+    (datetime.date(2023, 5, 1), datetime.date(2023, 5, 31))
+    """
+    if ref is None:
+        return None
+    found = find_times(question, ref)
+    if not found:
+        return None
+    return min(f[3] for f in found), max(f[4] for f in found)
