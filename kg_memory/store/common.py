@@ -166,7 +166,7 @@ def translate_errors(
 
 
 class Generations:
-    """Per-namespace counters of this store object's writes (thread-safe).
+    """Per-namespace counters of this process's writes to one database (thread-safe).
 
     A cached read of a namespace stays valid while its counter is unchanged;
     a write bumps it before and after it runs.
@@ -184,3 +184,17 @@ class Generations:
         with self._lock:
             for ns in namespaces:
                 self._counts[ns] = self._counts.get(ns, 0) + 1
+
+
+_SHARED_GENERATIONS: dict[tuple[str, ...], Generations] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_generations(*database: str) -> Generations:
+    """The write counters of every store object of this process on ``database``.
+
+    Several store objects may open one database in a process (the server's writer
+    and its readers): a write through any of them must drop the others' cached reads.
+    """
+    with _SHARED_LOCK:
+        return _SHARED_GENERATIONS.setdefault(database, Generations())

@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import subprocess
 import threading
+import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -292,11 +294,30 @@ def test_openapi_lists_every_operation(server: Server) -> None:
     assert ADMIN not in str(spec)
 
 
+def _settled_recall(c: Any, url: str, body: dict[str, Any]) -> dict[str, Any]:
+    """The recall answer once two calls 0.5 s apart agree (at most 15 s).
+
+    The server's readers share its writer's write counters, so their cached reads
+    drop at each commit; issue 16 also reports a short window after a commit in which
+    a Neo4j reader may see a ranking matching neither before nor after. This test
+    compares HTTP with the CLI, not that window.
+    """
+    last = c.post(url, json=body).json()
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        time.sleep(0.5)
+        now = c.post(url, json=body).json()
+        if now["evidence"] == last["evidence"]:
+            return now
+        last = now
+    return last
+
+
 def test_recall_returns_what_ask_json_prints(server: Server, namespace: str, backend: str) -> None:
+    q = "Where does Tom go climbing?"
     with server.client() as c:
         c.post(server.api(namespace, "remember"), json={"turns": demo_turns()}).raise_for_status()
-        q = "Where does Tom go climbing?"
-        http = c.post(server.api(namespace, "recall"), json={"question": q, "k": 5}).json()
+        http = _settled_recall(c, server.api(namespace, "recall"), {"question": q, "k": 5})
     args = [KGM, "ask", q, "--k", "5", "--json", "--namespace", namespace]
     args += server.store_args
     cli = subprocess.run(args, env=server.env, capture_output=True, text=True, timeout=120)

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from kg_memory.errors import KGMemoryError, StoreError, StoreUnavailableError
-from kg_memory.store.common import Generations
+from kg_memory.store.common import shared_generations
 from kg_memory.store.embedded.schema import APPLICATION_ID, migrate
 
 #: File name of the database inside the store directory.
@@ -105,7 +105,7 @@ class Database:
         self.db_path = path / DB_FILE
         self.lock = threading.RLock()
         self.depth = 0
-        self.generations = Generations()
+        self.generations = shared_generations("embedded", str(path.resolve()))
         #: scope -> cached vector matrix (see :mod:`.search`), least recently used first.
         self.vectors: OrderedDict[tuple[str, str, str | None], Any] = OrderedDict()
         #: scope -> (generation, data_version, (count, mean length)); text_stats scans an index.

@@ -30,7 +30,7 @@ from neo4j import exceptions as neo4j_errors
 from kg_memory.config import Neo4jConfig
 from kg_memory.errors import KGMemoryError, QueryError, StoreError, StoreUnavailableError
 from kg_memory.security.uri import check_neo4j_uri, redact_uri
-from kg_memory.store.common import Generations, translate_errors
+from kg_memory.store.common import shared_generations, translate_errors
 from kg_memory.store.neo4j.schema import apply_schema
 
 #: Seconds the driver keeps retrying a transaction that failed transiently.
@@ -177,7 +177,7 @@ class Connection:
         self.database = config.database or None
         self._local = threading.local()
         self._cache_lock = threading.Lock()
-        self.generations = Generations()
+        self.generations = shared_generations("neo4j", config.uri, config.database or "")
         self._read_cache: dict[tuple[Any, ...], _Cached] = {}
         self._driver: Driver | None = None
         # One bookmark manager for all sessions: a read sees every earlier write of
