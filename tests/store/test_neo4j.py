@@ -19,6 +19,7 @@ import pytest
 
 from kg_memory.config import EmbeddedConfig, Neo4jConfig
 from kg_memory.errors import QueryError, StoreError
+from kg_memory.ingest.registry import vector_labels
 from kg_memory.model import NODE_LABELS, Edge, Node
 from kg_memory.store.base import rank_by_cosine
 from kg_memory.store.neo4j import Neo4jStore
@@ -80,13 +81,18 @@ class RunSpy:
 
 def test_schema_file_is_idempotent_ddl_for_every_label() -> None:
     stmts = schema_statements()
-    assert stmts and all("IF NOT EXISTS" in s for s in stmts)
+    assert stmts and all(("IF NOT EXISTS" in s) != ("IF EXISTS" in s) for s in stmts)
     vector = [s for s in stmts if s.startswith("CREATE VECTOR INDEX")]
+    drops = {s for s in stmts if s.startswith("DROP INDEX")}
     for label in NODE_LABELS:
         name = vector_index_name(label)
-        assert any(
+        indexed = any(
             s.startswith(f"CREATE VECTOR INDEX {name} ") and f"(n:{label})" in s for s in vector
         )
+        # an index only for the labels stages write with vectors; the others' are dropped
+        assert indexed == (label in vector_labels())
+        assert (f"DROP INDEX {name} IF EXISTS" in drops) == (not indexed)
+    assert len(vector) == 5
     assert any("FULLTEXT INDEX memory_text" in s for s in stmts)
     assert any("REQUIRE n.id IS UNIQUE" in s for s in stmts)
 
@@ -119,7 +125,10 @@ def test_schema_application_is_idempotent(neo4j_config: Neo4jConfig) -> None:
     finally:
         first.close()
     assert after == before
-    expected = {vector_index_name(lb) for lb in NODE_LABELS} | {
+    assert not {vector_index_name(lb) for lb in NODE_LABELS if lb not in vector_labels()} & set(
+        after
+    )
+    expected = {vector_index_name(lb) for lb in vector_labels()} | {
         "memory_text",
         "memory_namespace",
         "memory_namespace_label",
