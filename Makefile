@@ -64,7 +64,8 @@ eval-extraction: setup
 NOTEBOOK_PORT ?= 8888
 notebooks: setup
 	@$(PY) -c "import jupyterlab" 2>/dev/null || $(PY) -m pip install --quiet -e ".[notebooks]"
-	$(PY) -m jupyter lab --notebook-dir=notebooks --ip=127.0.0.1 --port=$(NOTEBOOK_PORT) --no-browser
+	$(PY) -m jupyter lab --notebook-dir=notebooks --ip=127.0.0.1 --port=$(NOTEBOOK_PORT) --no-browser \
+	  $$([ "$$(id -u)" = 0 ] && echo --allow-root)
 
 neo4j-start:
 	scripts/neo4j-server start
