@@ -51,19 +51,31 @@ def open_with(source: str | Path, store_dir: str | Path) -> tuple[Memory, str]:
 def memory_graph(mem: Memory, conversation: str | None = None) -> nx.MultiDiGraph:
     """The memory (or one conversation of it) as a networkx graph.
 
-    Nodes keep ``label``, ``text``, ``conversation`` and ``props``; edges keep
+    A conversation's graph holds its nodes and the namespace-level ones (no
+    conversation, such as entities shared across conversations) linked to them. Nodes keep ``label``, ``text``, ``conversation`` and ``props``; edges keep
     ``type`` and ``props`` (the edge key is its type).
     """
     g = nx.MultiDiGraph()
+    shared: set[str] = set()  # namespace-level nodes (no conversation) seen beside one
     for label in NODE_LABELS:
-        for n in mem.store.find_nodes(mem.namespace, label, conversation=conversation):
-            g.add_node(n.id, label=n.label, text=n.text or "", conversation=n.conversation,
-                       props=dict(n.props))
+        for n in mem.store.find_nodes(mem.namespace, label):
+            if conversation is not None and n.conversation != conversation:
+                if n.conversation is not None:
+                    continue
+                shared.add(n.id)
+            g.add_node(
+                n.id, label=n.label, text=n.text or "", conversation=n.conversation,
+                props=dict(n.props),
+            )  # fmt: skip
     ids = list(g.nodes)
     for i in range(0, len(ids), _CHUNK):
         for e in mem.store.neighbours(mem.namespace, ids[i : i + _CHUNK], direction="out"):
             if e.dst in g:
                 g.add_edge(e.src, e.dst, key=e.type, type=e.type, props=dict(e.props))
+    # a namespace-level node belongs to the conversation's graph when it touches it
+    g.remove_nodes_from(
+        [n for n in shared if not any(m not in shared for m in nx.all_neighbors(g, n))]
+    )
     return g
 
 
@@ -92,12 +104,14 @@ def entity_graph(g: nx.MultiDiGraph) -> nx.Graph:
     for e in of_label(g, "Entity"):
         out.add_node(e, name=display_name(g, e))
     for turn in of_label(g, "Turn"):
-        ents = sorted({v for _, v, k in g.out_edges(turn, keys=True) if k == "MENTIONS"})
+        ents = sorted(
+            {v for _, v, k in g.out_edges(turn, keys=True) if k == "MENTIONS" and v in out}
+        )
         for i, a in enumerate(ents):
             for b in ents[i + 1 :]:
                 _bump(out, a, b)
     for a, b, k in g.edges(keys=True):
-        if k == "RELATED_TO" and a != b:
+        if k == "RELATED_TO" and a != b and a in out and b in out:  # entity to entity only
             _bump(out, a, b)
     return out
 
@@ -191,8 +205,11 @@ def topic_view(mem: Memory, g: nx.MultiDiGraph, counts: Sequence[int] = ()) -> T
     x = np.stack([np.asarray(vec[t], dtype=np.float64) for t in turns])
     topic = []
     for t in turns:
-        member = [(d["props"].get("p", 0.0), v) for _, v, k, d in g.out_edges(t, keys=True, data=True)
-                  if k == "IN_TOPIC"]
+        member = [
+            (d["props"].get("p", 0.0), v)
+            for _, v, k, d in g.out_edges(t, keys=True, data=True)
+            if k == "IN_TOPIC"
+        ]
         topic.append(int(g.nodes[max(member)[1]]["props"]["index"]) if member else 0)
     topics = [
         {k: g.nodes[t]["props"].get(k) for k in ("index", "keywords", "size", "sessions")}
@@ -237,14 +254,17 @@ def walked_subgraph(g: nx.MultiDiGraph, answer: Answer) -> nx.MultiDiGraph:
     and the entities that two or more of those turns mention.
     """
     keep: set[str] = set()
-    ranked = {}
+    ranked: dict[str, tuple[int, dict[str, int]]] = {}
     for rank, ev in enumerate(answer.evidence, 1):
         if ev.node_id not in g:
             continue
         keep.add(ev.node_id)
         ranked.setdefault(ev.node_id, (rank, dict(ev.found_by)))
-        keep.update(v for _, v, k in g.out_edges(ev.node_id, keys=True)
-                    if k in ("EVIDENCED_BY", "MEMBER") and g.nodes[v]["label"] == "Turn")
+        keep.update(
+            v
+            for _, v, k in g.out_edges(ev.node_id, keys=True)
+            if k in ("EVIDENCED_BY", "MEMBER") and g.nodes[v]["label"] == "Turn"
+        )
     turns = [n for n in keep if g.nodes[n]["label"] == "Turn"]
     mentioned: dict[str, int] = {}
     for t in turns:

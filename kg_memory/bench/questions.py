@@ -33,9 +33,11 @@ def load_questions(path: str | Path) -> list[dict[str, Any]]:
         for n, line in enumerate(fh, 1):
             try:
                 row = json.loads(line)
-                row["category"], row["gold"], row["top"]  # noqa: B018 (fields every line has)
-            except (json.JSONDecodeError, KeyError, TypeError) as exc:
+                missing = {"category", "gold", "top"} - set(row)
+            except (json.JSONDecodeError, TypeError) as exc:  # TypeError: not an object
                 raise InputError(f"{path}:{n}: not a per-question record ({exc})") from exc
+            if missing:
+                raise InputError(f"{path}:{n}: not a per-question record (no {sorted(missing)})")
             rows.append(row)
     return rows
 
