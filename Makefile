@@ -1,6 +1,7 @@
 # kg-memory: one entry point for tooling.
 #   make demo   set everything up (once per machine) and run the main job on the embedded store
 #   make test   every test: unit, slow, and Neo4j (starts a local Neo4j 5.26 from Maven Central)
+#   make notebooks  JupyterLab on notebooks/ (installs the optional extra on first use)
 SHELL := /bin/bash
 PY := .venv/bin/python
 KGM := .venv/bin/kg-memory
@@ -9,7 +10,7 @@ NEO4J_PORT ?= 17687
 export KG_MEMORY_NEO4J_PASSWORD ?= kgmemory-test
 LOCOMO ?= ../shared/data/locomo
 
-.PHONY: setup demo test test-fast lint bench bench-neo4j bench-writes bench-layers train-ranker eval-extraction neo4j-start neo4j-stop lock clean
+.PHONY: notebooks setup demo test test-fast lint bench bench-neo4j bench-writes bench-layers train-ranker eval-extraction neo4j-start neo4j-stop lock clean
 
 setup: .venv/.setup-done
 
@@ -58,6 +59,13 @@ bench-layers: setup
 
 eval-extraction: setup
 	$(PY) -m kg_memory.ingest.eval_extraction
+
+# JupyterLab on notebooks/ (installed into .venv on first use: pip install -e .[notebooks]).
+NOTEBOOK_PORT ?= 8888
+notebooks: setup
+	@$(PY) -c "import jupyterlab" 2>/dev/null || $(PY) -m pip install --quiet -e ".[notebooks]"
+	$(PY) -m jupyter lab --notebook-dir=notebooks --ip=127.0.0.1 --port=$(NOTEBOOK_PORT) --no-browser \
+	  $$([ "$$(id -u)" = 0 ] && echo --allow-root)
 
 neo4j-start:
 	scripts/neo4j-server start

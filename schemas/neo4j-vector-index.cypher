@@ -1,5 +1,5 @@
 // The vector index of one node label: Neo4jStore.schema_statements() applies it
-// for every label of kg_memory.ingest.registry.node_labels(), with <name> =
+// for every label of kg_memory.ingest.registry.vector_labels(), with <name> =
 // <label in snake_case>_embedding and <label> the label.
 // Cosine similarity, HNSW without quantisation (better candidate recall; the
 // store re-ranks candidates exactly with the stored vectors anyway).
@@ -11,8 +11,8 @@
 // An index created before keeps its settings (IF NOT EXISTS).
 // 384 dimensions: all-MiniLM-L6-v2. A vector of another length is not indexed
 // (the store refuses to search a scope whose stored vectors differ from the query).
-// Turn, Note and Event vectors are what retrieval uses; the others are ready
-// for summaries, topics, sessions, facts, entities and hyperedges.
+// Turn, Event, Hyperedge, Summary and Topic nodes carry vectors (Notes reuse their
+// turns' vectors and store none).
 CREATE VECTOR INDEX <name> IF NOT EXISTS
 FOR (n:<label>) ON n.embedding
 OPTIONS {indexConfig: {`vector.dimensions`: 384, `vector.similarity_function`: 'cosine', `vector.quantization.enabled`: false, `vector.hnsw.m`: 16, `vector.hnsw.ef_construction`: 32}};

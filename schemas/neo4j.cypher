@@ -68,6 +68,8 @@ OPTIONS {indexConfig: {
   `fulltext.eventually_consistent`: false
 }};
 
-// Vector indexes: one per node label that an ingest stage declares
-// (kg_memory.ingest.registry.node_labels()), made from the template
-// neo4j-vector-index.cypher, so a stage that adds a label gets its index.
+// Vector indexes: one per node label that an ingest stage declares it writes with
+// embeddings (StageSpec.vectors, kg_memory.ingest.registry.vector_labels()), made
+// from the template neo4j-vector-index.cypher; the other labels' indexes (created by
+// earlier versions, always empty) are dropped (DROP INDEX ... IF EXISTS). A vector on
+// a node of another label is still stored, and searched by reading the scope's vectors.

@@ -51,6 +51,7 @@ import math
 import warnings
 from collections import Counter
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -137,27 +138,51 @@ def keywords(groups: Sequence[Sequence[str]], k: int = KEYWORDS) -> list[list[st
     return out
 
 
-def fit_topics(x: np.ndarray) -> np.ndarray:
-    """GMM responsibilities (turns x topics) for unit turn vectors ``x``, components by BIC."""
+def topic_space(x: np.ndarray) -> np.ndarray:
+    """Unit turn vectors ``x`` reduced by PCA to at most ``PCA_DIMS`` (the GMM's input)."""
     from sklearn.decomposition import PCA
-    from sklearn.exceptions import ConvergenceWarning
-    from sklearn.mixture import GaussianMixture
 
     n = len(x)
     dims = max(1, min(PCA_DIMS, n - 1, x.shape[1]))
-    z = PCA(n_components=dims, random_state=SEED).fit_transform(np.asarray(x, np.float64))
+    reduced: np.ndarray = PCA(n_components=dims, random_state=SEED).fit_transform(
+        np.asarray(x, np.float64)
+    )
+    return reduced
+
+
+def topic_counts(n: int) -> list[int]:
+    """The component counts BIC chooses among for ``n`` turns (around ``n / TURNS_PER_TOPIC``).
+
+    >>> topic_counts(419)
+    [7, 14, 28]
+    """
     centre = max(2, round(n / TURNS_PER_TOPIC))
-    tries = sorted({max(2, min(n // 4, c)) for c in (centre // 2, centre, centre * 2)})
-    best: tuple[float, GaussianMixture] | None = None
+    return sorted({max(2, min(n // 4, c)) for c in (centre // 2, centre, centre * 2)})
+
+
+def bic_curve(z: np.ndarray, counts: Sequence[int]) -> list[tuple[int, float, Any]]:
+    """``(k, BIC, fitted GaussianMixture)`` for each component count on ``topic_space`` output."""
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.mixture import GaussianMixture
+
+    out: list[tuple[int, float, Any]] = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        for k in tries:
+        for k in counts:
             gmm = GaussianMixture(
                 k, covariance_type="diag", reg_covar=1e-3, random_state=SEED, max_iter=200
             ).fit(z)
-            bic = float(gmm.bic(z))
-            if best is None or bic < best[0] - 1e-9:
-                best = (bic, gmm)
+            out.append((k, float(gmm.bic(z)), gmm))
+    return out
+
+
+def fit_topics(x: np.ndarray) -> np.ndarray:
+    """GMM responsibilities (turns x topics) for unit turn vectors ``x``, components by BIC."""
+    z = topic_space(x)
+    best: tuple[float, Any] | None = None
+    for _, bic, gmm in bic_curve(z, topic_counts(len(x))):
+        if best is None or bic < best[0] - 1e-9:
+            best = (bic, gmm)
     assert best is not None
     resp: np.ndarray = best[1].predict_proba(z)
     return resp

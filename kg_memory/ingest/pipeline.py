@@ -32,7 +32,8 @@ from kg_memory.ingest.registry import STAGE_ORDER, resolve_stages, stage
 from kg_memory.store.base import Store
 
 #: Bumped when a change to the code changes what ingest writes for the same input.
-PIPELINE_VERSION = "3"
+#: 4: dates are native Neo4j temporal values (a re-ingest rewrites older string dates).
+PIPELINE_VERSION = "4"
 
 Progress = Callable[[str, int], None]  # (phase, n_units_done)
 
@@ -42,7 +43,7 @@ def pipeline_config(stages: Sequence[str], embedder: Embedder) -> list[Any]:
 
     >>> from kg_memory.embed import HashEmbedder
     >>> pipeline_config(["time"], HashEmbedder())[:2]
-    ['3', 'hash']
+    ['4', 'hash']
     """
     per_stage = [[name, stage(name).config()] for name in ("turns", *stages)]
     return [PIPELINE_VERSION, embedder.name, getattr(embedder, "dim", None), per_stage]

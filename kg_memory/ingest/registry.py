@@ -58,7 +58,9 @@ def check_order(stages: Sequence[Stage]) -> tuple[Stage, ...]:
 
 
 #: The base stage: Conversation, Session and Turn nodes, always run first.
-BASE = StageSpec("turns", "kg_memory.ingest.turns", labels=("Conversation", "Session", "Turn"))
+BASE = StageSpec(
+    "turns", "kg_memory.ingest.turns", labels=("Conversation", "Session", "Turn"), vectors=("Turn",)
+)
 
 #: Optional stages, in the order they run.
 STAGES: tuple[Stage, ...] = check_order(
@@ -80,6 +82,7 @@ STAGES: tuple[Stage, ...] = check_order(
             ("events", "subevents"),
             True,
             ("Event",),
+            ("Event",),
         ),
         StageSpec(
             "notes",
@@ -96,8 +99,14 @@ STAGES: tuple[Stage, ...] = check_order(
             ("hyperedges",),
             False,
             ("Hyperedge",),
+            ("Hyperedge",),
         ),
-        StageSpec("granularity", "kg_memory.ingest.granularity", labels=("Summary", "Topic")),
+        StageSpec(
+            "granularity",
+            "kg_memory.ingest.granularity",
+            labels=("Summary", "Topic"),
+            vectors=("Summary", "Topic"),
+        ),
     )
 )
 
@@ -119,8 +128,17 @@ def stage(name: str) -> Stage:
 
 
 def node_labels() -> tuple[str, ...]:
-    """Every node label some stage writes, in registry order (each gets a vector index)."""
+    """Every node label some stage writes, in registry order."""
     return tuple(dict.fromkeys(lb for s in (BASE, *STAGES) for lb in s.labels))
+
+
+def vector_labels() -> tuple[str, ...]:
+    """The node labels some stage writes with embeddings (each gets a Neo4j vector index).
+
+    >>> vector_labels()
+    ('Turn', 'Event', 'Hyperedge', 'Summary', 'Topic')
+    """
+    return tuple(dict.fromkeys(lb for s in (BASE, *STAGES) for lb in s.vectors))
 
 
 def _producers(s: Stage) -> set[str]:

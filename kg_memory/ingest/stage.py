@@ -38,8 +38,11 @@ class Stage(Protocol):
     needs_parse:
         Whether it reads the spaCy parse of every turn (``ctx.docs``).
     labels:
-        Node labels it writes. Any node may carry a vector, so each label gets a
-        vector index on the stores that need one (Neo4j reads this list).
+        Node labels it writes.
+    vectors:
+        Those of ``labels`` whose nodes it writes with an embedding: each gets a
+        vector index on the stores that need one (Neo4j reads this list). A vector
+        on a node of another label is still stored and searched, exactly, without an index.
     """
 
     @property
@@ -52,6 +55,8 @@ class Stage(Protocol):
     def needs_parse(self) -> bool: ...
     @property
     def labels(self) -> tuple[str, ...]: ...
+    @property
+    def vectors(self) -> tuple[str, ...]: ...
 
     def config(self) -> Mapping[str, Any]:
         """Every setting that changes what it writes (part of the ingest fingerprint)."""
@@ -90,6 +95,7 @@ class StageSpec:
     outputs: tuple[str, ...] = ()
     needs_parse: bool = False
     labels: tuple[str, ...] = ()
+    vectors: tuple[str, ...] = ()
 
     def _impl(self) -> Any:
         return import_module(self.module)

@@ -1,14 +1,16 @@
 /*
  * Local Neo4j 5.26 Community server for kg-memory development, tests and CI.
  *
- * Embeds Neo4j with DatabaseManagementServiceBuilder and exposes only Bolt on
- * 127.0.0.1:PORT, with authentication enabled (user "neo4j"). Data persists in
- * HOME/data across restarts. Runs until SIGTERM / SIGINT, then shuts down cleanly.
+ * Embeds Neo4j with DatabaseManagementServiceBuilder and exposes Bolt on
+ * 127.0.0.1:PORT and, unless HTTP_PORT is 0, the HTTP connector on 127.0.0.1:HTTP_PORT
+ * serving Neo4j Browser only (the browser module; no HTTP Cypher endpoints), with
+ * authentication enabled (user "neo4j"). Data persists in HOME/data across restarts.
+ * Runs until SIGTERM / SIGINT, then shuts down cleanly.
  *
  * Usage (normally via scripts/neo4j-server):
  *   java [jvm flags] -cp 'classes:lib/*' KgMemoryNeo4jServer [--home DIR] [--port N]
- *        [--password PW] [--page-cache SIZE_MB]
- * Defaults come from the env vars KG_MEMORY_NEO4J_HOME, KG_MEMORY_NEO4J_PORT,
+ *        [--http-port N] [--password PW] [--page-cache SIZE_MB]
+ * Defaults come from the env vars KG_MEMORY_NEO4J_HOME, KG_MEMORY_NEO4J_PORT, KG_MEMORY_NEO4J_HTTP_PORT,
  * KG_MEMORY_NEO4J_PASSWORD (pass the password by env: argv is visible in ps).
  *
  * Password handling:
@@ -29,6 +31,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.EnumSet;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 
@@ -55,6 +58,8 @@ import org.neo4j.logging.Level;
 import org.neo4j.logging.NullLogProvider;
 import org.neo4j.logging.log4j.Log4jLogProvider;
 import org.neo4j.memory.EmptyMemoryTracker;
+import org.neo4j.server.configuration.ConfigurableServerModules;
+import org.neo4j.server.configuration.ServerSettings;
 import org.neo4j.server.security.SecureHasher;
 import org.neo4j.server.security.SystemGraphCredential;
 import org.neo4j.server.security.auth.CommunitySecurityModule;
@@ -83,6 +88,7 @@ public final class KgMemoryNeo4jServer {
     private static void run(String[] args) throws Exception {
         Path home = Path.of(env("KG_MEMORY_NEO4J_HOME", "build/neo4j"));
         int port = Integer.parseInt(env("KG_MEMORY_NEO4J_PORT", "17687"));
+        int httpPort = Integer.parseInt(env("KG_MEMORY_NEO4J_HTTP_PORT", "17474"));
         String password = env("KG_MEMORY_NEO4J_PASSWORD", "kgmemory-test");
         long pageCacheMb = Long.parseLong(env("KG_MEMORY_NEO4J_PAGECACHE_MB", "256"));
         long txMaxBytes = ByteUnit.mebiBytes(Long.parseLong(env("KG_MEMORY_NEO4J_TX_MAX_MB", "256")));
@@ -93,6 +99,7 @@ public final class KgMemoryNeo4jServer {
             switch (a) {
                 case "--home": home = Path.of(require(a, v)); i++; break;
                 case "--port": port = Integer.parseInt(require(a, v)); i++; break;
+                case "--http-port": httpPort = Integer.parseInt(require(a, v)); i++; break;
                 case "--password": password = require(a, v); i++; break;
                 case "--page-cache-mb": pageCacheMb = Long.parseLong(require(a, v)); i++; break;
                 default:
@@ -108,7 +115,8 @@ public final class KgMemoryNeo4jServer {
         home = home.toAbsolutePath().normalize();
         Files.createDirectories(home);
         Instant t0 = Instant.now();
-        log("starting Neo4j (home " + home + ", bolt " + HOST + ":" + port + ")");
+        log("starting Neo4j (home " + home + ", bolt " + HOST + ":" + port
+                + (httpPort > 0 ? ", browser http://" + HOST + ":" + httpPort + "/browser/" : ", http off") + ")");
 
         boolean firstStart = !Files.exists(home.resolve("data/databases/system"));
         if (firstStart) {
@@ -126,7 +134,13 @@ public final class KgMemoryNeo4jServer {
                 .setConfig(BoltConnector.listen_address, bolt)
                 .setConfig(BoltConnector.advertised_address, bolt)
                 .setConfig(BoltConnector.encryption_level, BoltConnector.EncryptionLevel.DISABLED)
-                .setConfig(HttpConnector.enabled, false)
+                // Neo4j Browser (the only HTTP module: no Cypher over HTTP, no unmanaged
+                // extensions); it talks Bolt over a WebSocket to the Bolt port above.
+                .setConfig(HttpConnector.enabled, httpPort > 0)
+                .setConfig(HttpConnector.listen_address, new SocketAddress(HOST, Math.max(httpPort, 1)))
+                .setConfig(HttpConnector.advertised_address, new SocketAddress(HOST, Math.max(httpPort, 1)))
+                .setConfig(ServerSettings.http_enabled_modules, EnumSet.of(ConfigurableServerModules.BROWSER))
+                .setConfig(ServerSettings.allow_telemetry, false) // the Browser's usage reports
                 .setConfig(HttpsConnector.enabled, false)
                 .setConfig(GraphDatabaseSettings.pagecache_memory, ByteUnit.mebiBytes(pageCacheMb))
                 .setConfig(GraphDatabaseSettings.keep_logical_logs, "100M size")
@@ -182,6 +196,9 @@ public final class KgMemoryNeo4jServer {
             checkBolt(uri, password);
         }
         log(String.format("started in %.1f s", Duration.between(t0, Instant.now()).toMillis() / 1000.0));
+        if (httpPort > 0) {
+            log("Neo4j Browser on http://" + HOST + ":" + httpPort + "/browser/");
+        }
         System.out.println("KG_MEMORY_NEO4J_READY " + uri);
         System.out.flush();
         stopped.await();

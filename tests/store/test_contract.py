@@ -640,3 +640,34 @@ def test_delete_namespace(st: Store, ns: str, ns2: str) -> None:
     # the namespace can be written again
     write(st, nodes, edges)
     assert st.counts(ns).total_edges == 9
+
+
+# Dates: Neo4j stores canonical ISO dates and date-times natively (DATE, LOCAL DATETIME,
+# ZONED DATETIME); every store reads back exactly the strings written.
+DATE_PROPS = {
+    "date_time": "2023-05-08T13:56:00",
+    "date": "2023-05-08",
+    "begin": "2023-05-08T13:56:00.250000+02:00",
+    "end": "2023-05",  # not a full ISO date: kept as a string
+}
+
+
+def test_dates_read_back_unchanged(st: Store, ns: str) -> None:
+    odd = {"date_time": "2023-05-08T13:56", "date": "8 May 2023", "begin": "", "end": "20230508"}
+    st.upsert_nodes(
+        [
+            node(ns, "s1", "Session", **DATE_PROPS),
+            node(ns, "s2", "Session", **odd),
+            node(ns, "e1", "Event", text="moved", begin="2022-01-31", end="2022-02-01"),
+        ]
+    )
+    st.upsert_edges([edge(ns, "e1", "NEXT", "s1", date="2023-05-09")])
+    got = {n.id: n.props for n in st.get_nodes(ns, [nid(ns, i) for i in ("s1", "s2", "e1")])}
+    assert got[nid(ns, "s1")] == DATE_PROPS
+    assert got[nid(ns, "s2")] == odd
+    assert got[nid(ns, "e1")] == {"begin": "2022-01-31", "end": "2022-02-01"}
+    assert all(type(v) is str for props in got.values() for v in props.values())
+    (found,) = [n for n in st.find_nodes(ns, "Session") if n.id == nid(ns, "s1")]
+    assert found.props == DATE_PROPS
+    edges = st.neighbours(ns, [nid(ns, "e1")], edge_types=["NEXT"])
+    assert [e.props for e in edges] == [{"date": "2023-05-09"}]

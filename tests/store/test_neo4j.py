@@ -19,6 +19,7 @@ import pytest
 
 from kg_memory.config import EmbeddedConfig, Neo4jConfig
 from kg_memory.errors import QueryError, StoreError
+from kg_memory.ingest.registry import vector_labels
 from kg_memory.model import NODE_LABELS, Edge, Node
 from kg_memory.store.base import rank_by_cosine
 from kg_memory.store.neo4j import Neo4jStore
@@ -80,13 +81,18 @@ class RunSpy:
 
 def test_schema_file_is_idempotent_ddl_for_every_label() -> None:
     stmts = schema_statements()
-    assert stmts and all("IF NOT EXISTS" in s for s in stmts)
+    assert stmts and all(("IF NOT EXISTS" in s) != ("IF EXISTS" in s) for s in stmts)
     vector = [s for s in stmts if s.startswith("CREATE VECTOR INDEX")]
+    drops = {s for s in stmts if s.startswith("DROP INDEX")}
     for label in NODE_LABELS:
         name = vector_index_name(label)
-        assert any(
+        indexed = any(
             s.startswith(f"CREATE VECTOR INDEX {name} ") and f"(n:{label})" in s for s in vector
         )
+        # an index only for the labels stages write with vectors; the others' are dropped
+        assert indexed == (label in vector_labels())
+        assert (f"DROP INDEX {name} IF EXISTS" in drops) == (not indexed)
+    assert len(vector) == 5
     assert any("FULLTEXT INDEX memory_text" in s for s in stmts)
     assert any("REQUIRE n.id IS UNIQUE" in s for s in stmts)
 
@@ -119,7 +125,10 @@ def test_schema_application_is_idempotent(neo4j_config: Neo4jConfig) -> None:
     finally:
         first.close()
     assert after == before
-    expected = {vector_index_name(lb) for lb in NODE_LABELS} | {
+    assert not {vector_index_name(lb) for lb in NODE_LABELS if lb not in vector_labels()} & set(
+        after
+    )
+    expected = {vector_index_name(lb) for lb in vector_labels()} | {
         "memory_text",
         "memory_namespace",
         "memory_namespace_label",
@@ -436,3 +445,50 @@ def test_batched_deletes_and_keyword_term_groups(
     assert neo.counts(ns).total_nodes == 0
     neo.upsert_nodes(nodes)
     assert neo.delete_namespace(ns) == 10
+
+
+# -- native dates ------------------------------------------------------------------------
+
+
+@pytest.mark.neo4j
+def test_dates_are_native_temporal_values(neo: Neo4jStore, namespace: str) -> None:
+    """Session, turn and event dates are DATE / LOCAL DATETIME values: Cypher's temporal
+    functions and comparisons work on them (and read back as the ISO strings written)."""
+    ns = namespace
+    neo.upsert_nodes(
+        [
+            Node(f"{ns}:s1", "Session", ns, "c1", None, {"date_time": "2023-05-08T13:56:00"}),
+            Node(f"{ns}:t1", "Turn", ns, "c1", "hi", {"date_time": "2023-05-08T13:56:00"}),
+            Node(f"{ns}:s2", "Session", ns, "c1", None, {"date_time": "2023-06-09T20:01:30"}),
+            Node(
+                f"{ns}:e1", "Event", ns, "c1", "moved", {"begin": "2023-05-01", "end": "2023-05-03"}
+            ),
+        ]
+    )
+    rows = neo.cypher(
+        "MATCH (s:Session) WHERE s.namespace = $ns "
+        "RETURN valueType(s.date_time) AS type, s.date_time.year AS year, "
+        "s.date_time.dayOfWeek AS dow, date(s.date_time) AS day, s.date_time AS dt "
+        "ORDER BY s.date_time",
+        {"ns": ns},
+    )
+    assert [r["type"] for r in rows] == ["LOCAL DATETIME NOT NULL"] * 2
+    assert [(r["year"], r["dow"], r["day"], r["dt"]) for r in rows] == [
+        (2023, 1, "2023-05-08", "2023-05-08T13:56:00"),
+        (2023, 5, "2023-06-09", "2023-06-09T20:01:30"),
+    ]
+    (ev,) = neo.cypher(
+        "MATCH (e:Event) WHERE e.namespace = $ns RETURN valueType(e.begin) AS type, "
+        "duration.inDays(e.begin, e.end).days AS days, "
+        "e.begin < date('2023-05-02') AS early",
+        {"ns": ns},
+    )
+    assert ev == {"type": "DATE NOT NULL", "days": 2, "early": True}
+    (gap,) = neo.cypher(
+        "MATCH (a:Session {id: $a}), (b:Session {id: $b}) "
+        "RETURN duration.between(a.date_time, b.date_time).months AS months, "
+        "COLLECT { MATCH (t:Turn) WHERE t.namespace = $ns "
+        "AND date(t.date_time) = date('2023-05-08') RETURN t.id } AS same_day",
+        {"ns": ns, "a": f"{ns}:s1", "b": f"{ns}:s2"},
+    )
+    assert gap == {"months": 1, "same_day": [f"{ns}:t1"]}

@@ -291,6 +291,21 @@ def vector_cypher(conversation: bool, suffix: str = "") -> str:
     )
 
 
+@functools.cache
+def vector_scan_cypher(conversation: bool, suffix: str = "") -> str:
+    """Every vector of one scope, as :func:`vector_cypher`'s record: for a label without a
+    vector index (no stage writes its vectors). Same parameters (``$vindex``, ``$k2`` and
+    ``$vector`` unused)."""
+    x = suffix
+    return (
+        f"MATCH (n:Memory) WHERE n.namespace = $ns AND n.label = $label{x} "
+        + ("AND n.conversation = $conv " if conversation else "")
+        + "AND n.vdim IS NOT NULL "
+        "RETURN collect([n.id, n.embedding_f32, "
+        f"CASE WHEN n.embedding_f32 IS NULL THEN n.embedding END]) AS rows{x}"
+    )
+
+
 def subqueries(parts: Sequence[str], columns: Sequence[str]) -> str:
     """One statement running each of ``parts`` as a ``CALL {}`` subquery, returning ``columns``."""
     return " ".join(f"CALL {{ {part} }}" for part in parts) + " RETURN " + ", ".join(columns)

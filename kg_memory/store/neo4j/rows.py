@@ -3,7 +3,10 @@
 Each prop Neo4j holds exactly (a scalar, a non-empty homogeneous list) is a
 plain property, so ``t.speaker`` works in Cypher; the rest (``None``, maps,
 mixed or empty lists, reserved names) is one JSON string, ``props_extra``, only
-where needed. Reading joins the two. Vectors are stored twice: ``embedding``
+where needed. Reading joins the two. Dates (the props of :data:`TEMPORAL_PROPS`
+holding a canonical ISO date or date-time) are native Neo4j ``DATE`` /
+``LOCAL DATETIME`` / ``ZONED DATETIME`` values, so Cypher's temporal functions
+work on them; they read back as the same ISO strings. Vectors are stored twice: ``embedding``
 (``LIST<FLOAT>``, what the vector index and user Cypher see) and
 ``embedding_f32`` (the exact float32 bytes, what the store reads back).
 """
@@ -12,9 +15,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping, Sequence
+from datetime import date, datetime
 from typing import Any
 
 import numpy as np
+from neo4j import time as neo4j_time
 from neo4j.graph import Node as GraphNode
 from neo4j.graph import Path as GraphPath
 from neo4j.graph import Relationship as GraphRelationship
@@ -45,6 +50,9 @@ RESERVED_NODE_PROPS = frozenset(
 RESERVED_EDGE_PROPS = frozenset({"namespace", "props_extra"})
 #: Internal properties left out of :meth:`Neo4jStore.cypher` results.
 HIDDEN_PROPS = frozenset({"embedding", "embedding_f32", "vdim", "ftext", "fscope", "props_extra"})
+
+#: Props holding dates: stored as native temporal values when their string is canonical ISO.
+TEMPORAL_PROPS = frozenset({"date_time", "date", "begin", "end"})
 
 _INT64 = (-(2**63), 2**63 - 1)
 _LIST_KINDS = frozenset({bool, str, float, int})
@@ -93,6 +101,41 @@ def _storable(value: Any) -> bool:
     return False
 
 
+def to_temporal(value: Any) -> Any:
+    """``value`` as a native date or date-time if it is a canonical ISO string, else itself.
+
+    Canonical means Python writes it back identically (``isoformat()``), so that
+    :func:`from_temporal` restores the exact string; anything else stays a string.
+
+    >>> to_temporal("2023-05-08"), to_temporal("2023-05-08T13:56:00")
+    (datetime.date(2023, 5, 8), datetime.datetime(2023, 5, 8, 13, 56))
+    >>> to_temporal("2023-05-08T13:56"), to_temporal("8 May 2023"), to_temporal(3)
+    ('2023-05-08T13:56', '8 May 2023', 3)
+    """
+    if type(value) is not str or not 10 <= len(value) <= 32 or not value[:4].isdigit():
+        return value
+    try:
+        parsed: date = (
+            date.fromisoformat(value) if len(value) == 10 else datetime.fromisoformat(value)
+        )
+    except ValueError:
+        return value
+    return parsed if parsed.isoformat() == value else value
+
+
+def from_temporal(value: Any) -> Any:
+    """A Neo4j temporal value read back as the ISO string :func:`to_temporal` took.
+
+    >>> from_temporal(neo4j_time.Date(2023, 5, 8)), from_temporal("x")
+    ('2023-05-08', 'x')
+    >>> from_temporal(neo4j_time.DateTime(2023, 5, 8, 13, 56))
+    '2023-05-08T13:56:00'
+    """
+    if isinstance(value, neo4j_time.Date | neo4j_time.DateTime | neo4j_time.Time):
+        return value.to_native().isoformat()
+    return value
+
+
 def _split_props(
     props: Mapping[str, Any], reserved: frozenset[str], what: Callable[[], str]
 ) -> dict[str, Any]:
@@ -108,7 +151,7 @@ def _split_props(
     extra: dict[str, Any] = {}
     for k, v in props.items():
         if k not in reserved and _storable(v):
-            plain[k] = v
+            plain[k] = to_temporal(v) if k in TEMPORAL_PROPS else v
         else:
             extra[k] = v
     if extra:
@@ -118,7 +161,7 @@ def _split_props(
 
 def joined_props(plain: Sequence[Sequence[Any]] | None, extra: str | None) -> dict[str, Any]:
     """The props of a node or edge from its plain ``[key, value]`` pairs and ``props_extra``."""
-    props = {k: v for k, v in plain or ()}
+    props = {k: from_temporal(v) for k, v in plain or ()}
     if extra:
         props.update(json.loads(extra))
     return dict(sorted(props.items()))
@@ -232,6 +275,8 @@ def plain_value(value: Any) -> Any:
         return value
     if isinstance(value, bytes | bytearray):
         return f"<{len(value)} bytes>"
+    if isinstance(value, neo4j_time.Date | neo4j_time.DateTime | neo4j_time.Time):
+        return from_temporal(value)  # as stored: '2023-05-08T13:56:00', not ...00.000000000
     iso = getattr(value, "iso_format", None) or getattr(value, "isoformat", None)
     if callable(iso):
         return iso()

@@ -30,14 +30,26 @@ def _statements(name: str) -> list[str]:
 
 
 def schema_statements() -> list[str]:
-    """The DDL of ``schemas/neo4j.cypher``, then a vector index per stage-declared label."""
-    from kg_memory.ingest.registry import node_labels  # the stages declare their labels
+    """The DDL of ``schemas/neo4j.cypher``, then a vector index per label that a stage
+    declares it writes with embeddings (``StageSpec.vectors``), and ``DROP INDEX ... IF
+    EXISTS`` for the other labels' (earlier versions indexed every label; those stayed empty)."""
+    from kg_memory.ingest.registry import vector_labels  # the stages declare their labels
+    from kg_memory.model import NODE_LABELS
 
     (vector,) = _statements("neo4j-vector-index.cypher")
-    return _statements("neo4j.cypher") + [
-        vector.replace("<name>", vector_index_name(label)).replace("<label>", label)
-        for label in node_labels()
-    ]
+    indexed = vector_labels()
+    return (
+        _statements("neo4j.cypher")
+        + [
+            vector.replace("<name>", vector_index_name(label)).replace("<label>", label)
+            for label in indexed
+        ]
+        + [
+            f"DROP INDEX {vector_index_name(label)} IF EXISTS"
+            for label in NODE_LABELS
+            if label not in indexed
+        ]
+    )
 
 
 def apply_schema(session: Callable[[], Session], uri: str) -> None:

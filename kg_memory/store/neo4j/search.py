@@ -52,6 +52,21 @@ class VectorPlan:
     need: int
     total: int
     k2: int
+    indexed: bool = True  # False: no vector index for the label, read the scope's vectors
+
+    def cypher(self, conversation: bool, suffix: str = "") -> str:
+        """The statement asking for this search's candidates."""
+        if self.indexed:
+            return cypher.vector_cypher(conversation, suffix)
+        return cypher.vector_scan_cypher(conversation, suffix)
+
+
+@functools.cache
+def _indexed_labels() -> frozenset[str]:
+    """Labels with a vector index (``schema_statements``: the stages' ``vectors``)."""
+    from kg_memory.ingest.registry import vector_labels
+
+    return frozenset(vector_labels())
 
 
 def _scope_aggregate(
@@ -115,6 +130,13 @@ def vector_plan(
     if qn == 0.0 or not math.isfinite(qn):
         raise QueryError("query vector must be finite and non-zero for cosine search")
 
+    if label not in _indexed_labels():
+        # No stage writes vectors of this label, so it has no index: the scope's vectors,
+        # all of them (k2 = in_scope), ranked exactly. Same result as through an index.
+        return VectorPlan(
+            label, q, (q / qn).tolist(), k, dim, min(k, in_scope), in_scope, in_scope, indexed=False
+        )
+
     def label_total(tx: Tx) -> int:
         rec = tx.run(cypher.label_count_query(label)).single()
         return int(rec["c"]) if rec else 0
@@ -150,7 +172,7 @@ def vector_run(
     db: Connection, namespace: str, plan: VectorPlan, conversation: str | None, k2: int
 ) -> list[Hit]:
     """Ask the index with ``k2``, growing it until the scope yields enough; rank exactly."""
-    query = cypher.vector_cypher(conversation is not None)
+    query = plan.cypher(conversation is not None)
     while True:
 
         def work(tx: Tx, k2: int = k2) -> Candidates:
@@ -255,7 +277,7 @@ class _Batch:
     def vector(self, i: int, plan: VectorPlan) -> None:
         """Add vector search ``i``; one that comes back short of its scope asks again alone."""
         db, namespace, conversation = self.db, self.namespace, self.conversation
-        self.parts.append(cypher.vector_cypher(conversation is not None, str(i)))
+        self.parts.append(plan.cypher(conversation is not None, str(i)))
         self.params.update(_vector_params(plan, plan.k2, str(i)))
 
         def done(rows: Sequence[Any]) -> list[Hit]:
