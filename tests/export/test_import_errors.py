@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -15,9 +16,11 @@ from kg_memory.store.base import Store
 
 from .helpers import ingest_demo
 
+Record = dict[str, Any]
+
 
 @pytest.fixture
-def exported(tmp_path: Path) -> list[dict]:  # type: ignore[type-arg]
+def exported(tmp_path: Path) -> list[Record]:
     store = open_store(EmbeddedConfig(path=tmp_path / "src"))
     try:
         ingest_demo(store, "default")
@@ -35,7 +38,7 @@ def target(tmp_path: Path):  # type: ignore[no-untyped-def]
     store.close()
 
 
-def _write(tmp_path: Path, records: list[dict], raw: dict[int, str] | None = None) -> Path:  # type: ignore[type-arg]
+def _write(tmp_path: Path, records: list[Record], raw: dict[int, str] | None = None) -> Path:
     lines = [json.dumps(r) for r in records]
     for i, text in (raw or {}).items():
         lines[i] = text
@@ -44,7 +47,7 @@ def _write(tmp_path: Path, records: list[dict], raw: dict[int, str] | None = Non
     return path
 
 
-def _first(records: list[dict], kind: str) -> int:  # type: ignore[type-arg]
+def _first(records: list[Record], kind: str) -> int:
     return next(i for i, r in enumerate(records) if r["type"] == kind)
 
 
@@ -69,7 +72,7 @@ CASES = {
 
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_a_bad_record_is_refused_naming_line_and_field(
-    exported: list[dict],  # type: ignore[type-arg]
+    exported: list[Record],
     target: Store,
     tmp_path: Path,
     case: str,
@@ -82,18 +85,20 @@ def test_a_bad_record_is_refused_naming_line_and_field(
     _refused(target, path, str(path), *[n.format(n=i + 1) for n in needles])
 
 
-def test_header_counts_must_match(exported: list[dict], target: Store, tmp_path: Path) -> None:  # type: ignore[type-arg]
+def test_header_counts_must_match(exported: list[Record], target: Store, tmp_path: Path) -> None:
     path = _write(tmp_path, exported[:-1])
     _refused(target, path, "line 1", "field 'edges'")
 
 
-def test_a_duplicate_node_is_refused(exported: list[dict], target: Store, tmp_path: Path) -> None:  # type: ignore[type-arg]
+def test_a_duplicate_node_is_refused(exported: list[Record], target: Store, tmp_path: Path) -> None:
     i = _first(exported, "node")
-    path = _write(tmp_path, exported[: i + 1] + [exported[i]] + exported[i + 1 :])
+    path = _write(tmp_path, [*exported[: i + 1], exported[i], *exported[i + 1 :]])
     _refused(target, path, f"line {i + 2}", f"already given on line {i + 1}")
 
 
-def test_another_namespace_is_refused(exported: list[dict], target: Store, tmp_path: Path) -> None:  # type: ignore[type-arg]
+def test_another_namespace_is_refused(
+    exported: list[Record], target: Store, tmp_path: Path
+) -> None:
     path = _write(tmp_path, exported)
     with pytest.raises(InputError, match="holds namespace 'default', not 'bob'"):
         import_jsonl(target, path, "bob")
@@ -101,7 +106,7 @@ def test_another_namespace_is_refused(exported: list[dict], target: Store, tmp_p
 
 
 def test_a_version_1_file_without_header_or_vectors_imports(
-    exported: list[dict],  # type: ignore[type-arg]
+    exported: list[Record],
     target: Store,
     tmp_path: Path,
 ) -> None:

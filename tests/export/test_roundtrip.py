@@ -42,7 +42,9 @@ def test_jsonl_export_then_import_is_the_same_graph(
     assert store.counts(namespace).as_dict() == counts_before
 
 
-def test_imported_memory_answers_like_the_original(store: Store, namespace: str, tmp_path: Path) -> None:
+def test_imported_memory_answers_like_the_original(
+    store: Store, namespace: str, tmp_path: Path
+) -> None:
     from kg_memory.memory import Memory
 
     ingest_demo(store, namespace)

@@ -17,7 +17,13 @@ from .helpers import REPO, canonical_triples, ingest_demo
 
 ONTOLOGY = REPO / "schemas" / "kg-memory.ttl"
 SHAPES = REPO / "schemas" / "kg-memory.shacl.ttl"
-DECLARING = {OWL.Class, RDFS.Class, OWL.ObjectProperty, OWL.DatatypeProperty, OWL.AnnotationProperty}
+DECLARING = {
+    OWL.Class,
+    RDFS.Class,
+    OWL.ObjectProperty,
+    OWL.DatatypeProperty,
+    OWL.AnnotationProperty,
+}
 #: RDF's own vocabulary (lists, reification, rdf:type) is not redeclared.
 RDF_NS = str(RDF)
 
