@@ -106,3 +106,19 @@ def test_graphml_reads_back_with_networkx(demo_graph: Store, tmp_path: Path) -> 
         assert back.nodes[node_id] == attrs, node_id
     for u, v, k, attrs in expected.edges(keys=True, data=True):
         assert back.edges[u, v, k] == attrs
+
+
+def test_graphml_labels_are_readable_names_and_type_is_its_own(
+    demo_graph: Store, tmp_path: Path
+) -> None:
+    export(demo_graph, "default", tmp_path / "m.graphml", "graphml")
+    back = networkx.read_graphml(tmp_path / "m.graphml", force_multigraph=True)
+    by_type: dict[str, list[dict[str, object]]] = {}
+    for _, attrs in back.nodes(data=True):
+        by_type.setdefault(str(attrs["type"]), []).append(attrs)
+    assert len(by_type) >= 10
+    assert all(a["label"] == a["p_name"] for a in by_type["Entity"])
+    assert all(str(a["label"]).startswith(str(a["p_turn_id"])) for a in by_type["Turn"])
+    labels = [a["label"] for attrs in by_type.values() for a in attrs]
+    assert not set(labels) & set(by_type)  # never the node type
+    assert all(a["p_source"] == "demo.jsonl" for a in by_type["Conversation"])
