@@ -292,13 +292,16 @@ def delete(
 def export(
     output: Annotated[Path, typer.Argument(help="File to write.")],
     format: Annotated[
-        str, typer.Option("--format", "-f", help="jsonl, graphml or ttl (RDF Turtle).")
+        str,
+        typer.Option(
+            "--format", "-f", help="jsonl, graphml, ttl (RDF Turtle) or jsonld (JSON-LD)."
+        ),
     ] = "jsonl",
     store: StoreOpt = None,
     namespace: NamespaceOpt = None,
     neo4j: Neo4jOpt = None,
 ) -> None:
-    """Export the namespace's graph as JSONL, GraphML or RDF Turtle.
+    """Export the namespace's graph as JSONL, GraphML, RDF Turtle or JSON-LD.
 
     Example: kg-memory export memory.ttl --format ttl
     """
@@ -308,6 +311,32 @@ def export(
         counts = do_export(mem.store, mem.namespace, output, format)
         out.print(
             f"wrote {counts['nodes']} nodes and {counts['edges']} edges to {output}",
+            highlight=False,
+        )
+
+
+@app.command("import")
+@clean_errors
+def import_(
+    file: Annotated[Path, typer.Argument(help="A JSONL export (kg-memory export, jsonl).")],
+    store: StoreOpt = None,
+    namespace: NamespaceOpt = None,
+    neo4j: Neo4jOpt = None,
+) -> None:
+    """Import a JSONL export: the same nodes, edges, properties and vectors again.
+
+    The file is checked whole first (an error names its line and field) and
+    lands in one transaction; importing it again changes nothing. It goes into
+    the namespace it was exported from (--namespace, if given, must match).
+
+    Example: kg-memory import memory.jsonl
+    """
+    from kg_memory.export import import_jsonl
+
+    with opened(store, namespace, neo4j) as mem:
+        counts = import_jsonl(mem.store, file, namespace)
+        out.print(
+            f"imported {counts['nodes']} nodes and {counts['edges']} edges from {file}",
             highlight=False,
         )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import PurePath, PureWindowsPath
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,3 +47,15 @@ class RawQuestion:
     evidence: tuple[str, ...]
     category: int
     malformed_evidence: int = 0  # evidence entries that could not be parsed
+
+
+def public_source(value: str) -> str:
+    """A conversation's ``source`` without its local directory: the file name only
+    (what the store keeps and every export shows; a path would leak the user's disk).
+
+    >>> public_source("/home/ann/data/conv-26.json"), public_source("turns")
+    ('conv-26.json', 'turns')
+    >>> public_source("C:\\\\Users\\\\ann\\\\conv-26.json")
+    'conv-26.json'
+    """
+    return PureWindowsPath(PurePath(value).name).name

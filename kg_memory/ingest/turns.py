@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from kg_memory.formats.model import public_source
 from kg_memory.ingest.context import IngestContext, TurnRecord
 
 
@@ -44,7 +45,7 @@ def build(ctx: IngestContext) -> None:
         props={
             "conversation_id": conv.conversation_id,
             "speakers": list(conv.speakers),
-            "source": conv.source,
+            "source": public_source(conv.source),
             "n_sessions": len(conv.sessions),
             "n_turns": conv.n_turns,
         },

@@ -28,7 +28,9 @@ def _looks_like_export(path: Path, fmt: str) -> bool:
             rec = json.loads(first) if first.strip() else None
         except ValueError:
             return False
-        return rec is None or (isinstance(rec, dict) and rec.get("type") in ("node", "edge"))
+        return rec is None or (
+            isinstance(rec, dict) and rec.get("type") in ("header", "node", "edge")
+        )
     if fmt == "graphml":
         return "<graphml" in head
     return "kg-memory" in head or "@prefix kgm:" in head

@@ -105,7 +105,7 @@ def runner_help(name: str) -> str:
     return res.stdout
 
 
-@pytest.mark.parametrize("fmt", ["jsonl", "graphml", "ttl"])
+@pytest.mark.parametrize("fmt", ["jsonl", "graphml", "ttl", "jsonld"])
 def test_export(runner: CliRunner, tmp_path: Path, fmt: str) -> None:
     store = str(tmp_path / "s")
     run(runner, "ingest", DEMO, "--stages", "turns", "--store", store)
@@ -118,3 +118,25 @@ def test_export(runner: CliRunner, tmp_path: Path, fmt: str) -> None:
 
         g = rdflib.Graph().parse(target, format="turtle")
         assert len(g) > 35
+
+
+def test_import_round_trip_and_errors(runner: CliRunner, tmp_path: Path) -> None:
+    src, dst = str(tmp_path / "src"), str(tmp_path / "dst")
+    run(runner, "ingest", DEMO, "--stages", "turns", "--store", src)
+    target = tmp_path / "m.jsonl"
+    run(runner, "export", str(target), "--store", src)
+    for _ in range(2):  # the second import changes nothing
+        code, out, err = run(runner, "import", str(target), "--store", dst)
+        assert code == 0 and "imported 35 nodes" in out, err
+        assert (
+            run(runner, "stats", "--json", "--store", dst)[1]
+            == run(runner, "stats", "--json", "--store", src)[1]
+        )
+    code, _, err = run(runner, "import", str(target), "--store", dst, "--namespace", "bob")
+    assert code == 2 and "holds namespace 'default', not 'bob'" in err
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(
+        target.read_text(encoding="utf-8").replace('"label": "Turn"', '"label": "Tern"', 1)
+    )
+    code, _, err = run(runner, "import", str(bad), "--store", dst)
+    assert code == 2 and "line " in err and "field 'label'" in err and "'Tern'" in err
