@@ -8,6 +8,8 @@ only know the standard library still catch them.
 
 from __future__ import annotations
 
+import re
+
 
 class KGMemoryError(Exception):
     """Base class of every error kg-memory raises on purpose."""
@@ -52,7 +54,24 @@ class InputError(KGMemoryError, ValueError):
         if field is not None:
             where.append(f"field '{field}'")
         prefix = ": ".join([", ".join(where)]) if where else ""
-        super().__init__(f"{prefix}: {message}" if prefix else message)
+        super().__init__(one_line(f"{prefix}: {message}" if prefix else message))
+
+
+#: Longest error message, in characters (a value quoted in it is cut).
+MAX_MESSAGE_CHARS = 600
+
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff\u2028\u2029]")
+
+
+def one_line(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:
+    """``text`` as one printable line: line breaks, control characters and lone
+    surrogates escaped, cut to ``limit`` characters.
+
+    >>> print(one_line("bad" + chr(10) + "id " + chr(31) + "x" * 10, limit=14))
+    bad\\nid \\x1fx…
+    """
+    text = _UNPRINTABLE.sub(lambda m: ascii(m.group())[1:-1], text)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 class StoreError(KGMemoryError):
