@@ -27,6 +27,7 @@ from kg_memory.store.base import Store
 
 if TYPE_CHECKING:
     from kg_memory.append import RememberReport
+    from kg_memory.forget import ForgetReport
 
 
 class Memory:
@@ -139,13 +140,25 @@ class Memory:
 
         return remember(self, turns, stages=stages)
 
+    def forget(
+        self,
+        conversation: str,
+        *,
+        session: int | None = None,
+        turn_id: str | None = None,
+        stages: Sequence[str] | str | None = None,
+    ) -> ForgetReport:
+        """Forget a conversation, one session of it or one turn, with everything derived
+        only from it (see :mod:`kg_memory.forget`)."""
+        from kg_memory.forget import forget
+
+        return forget(self, conversation, session=session, turn_id=turn_id, stages=stages)
+
     def forget_turn(
         self, conversation: str, turn_id: str, *, stages: Sequence[str] | str | None = None
     ) -> int:
         """Remove one turn and everything derived only from it; return the turns left."""
-        from kg_memory.append import forget_turn
-
-        return forget_turn(self, conversation, turn_id, stages=stages)
+        return self.forget(conversation, turn_id=turn_id, stages=stages).turns_left
 
     # -- query ------------------------------------------------------------
     def ask(

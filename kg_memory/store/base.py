@@ -163,6 +163,14 @@ class Store(ABC):
         """
 
     @abstractmethod
+    def delete_nodes(self, namespace: str, ids: Sequence[str]) -> int:
+        """Delete these nodes of ``namespace`` with their edges; return nodes deleted."""
+
+    @abstractmethod
+    def delete_edges(self, namespace: str, keys: Sequence[tuple[str, str, str]]) -> int:
+        """Delete these ``(src, type, dst)`` edges of ``namespace``; return edges deleted."""
+
+    @abstractmethod
     def delete_namespace(self, namespace: str) -> int:
         """Delete a whole namespace (every node and edge); return nodes deleted."""
 
