@@ -105,7 +105,7 @@ def _related_problems(nodes: dict[str, Any], edges: dict[str, Any]) -> list[str]
     for key, eprops in edges.items():
         src, etype, dst = key.split("|")
         shared = all(nodes.get(x, [None, "?"])[1] is None for x in (src, dst))
-        if etype == "RELATED_TO" and shared:
-            if sorted(wanted.get((src, dst), ())) != sorted(eprops.get("predicates", [])):
-                found.append(f"RELATED_TO {src} -> {dst} {eprops} not what the facts say")
+        said = sorted(wanted.get((src, dst), ()))
+        if etype == "RELATED_TO" and shared and said != sorted(eprops.get("predicates", [])):
+            found.append(f"RELATED_TO {src} -> {dst} {eprops} not what the facts say")
     return found
