@@ -14,6 +14,9 @@ import re
 class KGMemoryError(Exception):
     """Base class of every error kg-memory raises on purpose."""
 
+    #: Of several input files, those committed before this error (see :func:`with_committed`).
+    committed: tuple[str, ...] = ()
+
 
 class ConfigError(KGMemoryError):
     """A setting (store path, Neo4j URI, environment variable) is unusable."""
@@ -55,6 +58,38 @@ class InputError(KGMemoryError, ValueError):
             where.append(f"field '{field}'")
         prefix = ": ".join([", ".join(where)]) if where else ""
         super().__init__(one_line(f"{prefix}: {message}" if prefix else message))
+
+
+def with_committed(exc: KGMemoryError, committed: list[str], skipped: list[str]) -> KGMemoryError:
+    """``exc`` (an error ingesting one of several files), saying which files before it
+    were committed and which after it were not ingested; ``exc`` itself when it was the
+    only file. The new error has ``exc``'s class, and ``committed`` as an attribute.
+
+    >>> str(with_committed(InputError("bad", path="b.jsonl"), ["a.jsonl"], ["c.jsonl"]))
+    'b.jsonl: bad (committed before it: a.jsonl; not ingested: this file, c.jsonl)'
+    """
+    if not committed and not skipped:
+        return exc
+    note = f" (committed before it: {_files(committed)}; not ingested: {_files(['this file', *skipped])})"
+    try:
+        if isinstance(exc, InputError):
+            new: KGMemoryError = type(exc)(
+                exc.reason + note, path=exc.path, line=exc.line, field=exc.field
+            )
+        else:
+            new = type(exc)(f"{exc}{note}")
+    except TypeError:  # a subclass with another constructor: keep it as it is
+        return exc
+    new.committed = tuple(committed)
+    return new
+
+
+def _files(names: list[str]) -> str:
+    if not names:
+        return "none"
+    if len(names) <= 4:
+        return ", ".join(names)
+    return f"{names[0]}, {names[1]} … {names[-1]} ({len(names)} files)"
 
 
 #: Longest error message, in characters (a value quoted in it is cut).

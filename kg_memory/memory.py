@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Unpack
 
 from kg_memory.config import Location, Settings
 from kg_memory.embed import Embedder, get_embedder
+from kg_memory.errors import KGMemoryError, with_committed
 from kg_memory.formats.model import RawConversation
 from kg_memory.ingest.pipeline import IngestReport, Pipeline, Progress
 from kg_memory.model import Stats
@@ -108,8 +109,12 @@ class Memory:
         pipe = self.pipeline(stages)
         report = IngestReport()
         t0 = time.perf_counter()
-        for path in paths:
-            pipe.ingest_file(path, report, format=format, force=force, progress=progress)
+        todo = [str(p) for p in paths]
+        for i, path in enumerate(todo):
+            try:
+                pipe.ingest_file(path, report, format=format, force=force, progress=progress)
+            except KGMemoryError as exc:
+                raise with_committed(exc, report.files, todo[i + 1 :]) from exc
         report.seconds = time.perf_counter() - t0
         return report
 

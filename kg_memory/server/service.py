@@ -219,7 +219,11 @@ class MemoryService:
                     "deleted_nodes": deleted,
                 }
             report = mem.forget(conversation, session=session, turn_id=turn_id, stages=self.stages)
-        out = {"namespace": namespace, "conversation": conversation, "turns_left": report.turns_left}
+        out = {
+            "namespace": namespace,
+            "conversation": conversation,
+            "turns_left": report.turns_left,
+        }
         return out | ({"turn_id": turn_id} if turn_id is not None else {"session": session})
 
     def stats(self, namespace: str) -> dict[str, Any]:

@@ -88,7 +88,9 @@ class ModuleStore(Store, Generic[DB]):
         with self.transaction():
             ids = conversation_node_ids(self, namespace, conversation)
             linked = linked_shared(self, namespace, ids)
-            deleted = int(self.modules.writes.delete_conversation(self._db, namespace, conversation))
+            deleted = int(
+                self.modules.writes.delete_conversation(self._db, namespace, conversation)
+            )
             return deleted + refresh_shared(self, namespace, linked)
 
     @db_errors

@@ -71,7 +71,9 @@ def refresh_shared(store: Store, namespace: str, ids: Sequence[str]) -> int:
     nodes = [n for n in _get(store, namespace, sorted(set(ids))) if n.conversation is None]
     if not nodes:
         return 0
-    edges = [e for chunk in _chunks([n.id for n in nodes]) for e in store.neighbours(namespace, chunk)]
+    edges = [
+        e for chunk in _chunks([n.id for n in nodes]) for e in store.neighbours(namespace, chunk)
+    ]
     incoming: dict[str, list[Edge]] = {}
     for e in edges:
         incoming.setdefault(e.dst, []).append(e)
