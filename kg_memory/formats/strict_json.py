@@ -7,7 +7,7 @@ file, the line or JSON location, and the field:
 
 * nesting deeper than :data:`MAX_DEPTH` (the decoder's ``RecursionError``);
 * integers of more than 4,300 digits (its ``ValueError``), ``NaN`` and
-  ``Infinity`` (not JSON);
+  ``Infinity`` (not JSON, though the decoder reads them);
 * an object with the same key twice (the decoder keeps the last silently);
 * a lone surrogate (``"\\ud800"``: not Unicode, and not encodable as UTF-8);
 * a control character other than tab, line feed and carriage return, in any
@@ -18,6 +18,7 @@ file, the line or JSON location, and the field:
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -31,6 +32,8 @@ MAX_DEPTH = 32
 BAD_CHAR = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 
 JsonPath = list[str | int]
+
+_LONG_NUMBER = re.compile(r"\d{4301,}")
 
 
 class _Refused(Exception):
@@ -51,8 +54,23 @@ def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return out
 
 
-def _constant(name: str) -> Any:
-    raise _Refused(f"{name} is not a JSON number")
+def _too_deep_line(text: str) -> int | None:
+    """The line where ``text`` first nests deeper than :data:`MAX_DEPTH` (outside strings)."""
+    depth, in_string, escaped, line = 0, False, False, 1
+    for ch in text:
+        if ch == "\n":
+            line += 1
+        elif in_string:
+            escaped, in_string = (False, True) if escaped else (ch == "\\", ch != '"')
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                return line
+        elif ch in "]}":
+            depth -= 1
+    return None
 
 
 def loads(text: str, *, path: str, line: int | None = None) -> Any:
@@ -69,7 +87,7 @@ def loads(text: str, *, path: str, line: int | None = None) -> Any:
     kg_memory.errors.InputError: f.jsonl, line 3, field 'a': the same key appears twice in one object
     """
     try:
-        doc = json.loads(text, object_pairs_hook=_pairs, parse_constant=_constant)
+        doc = json.loads(text, object_pairs_hook=_pairs)
     except _Refused as exc:
         raise InputError(exc.message, path=path, line=line, field=exc.field) from None
     except json.JSONDecodeError as exc:
@@ -83,10 +101,17 @@ def loads(text: str, *, path: str, line: int | None = None) -> Any:
         ) from None
     except RecursionError:
         raise InputError(
-            f"JSON nested too deeply (at most {MAX_DEPTH} levels)", path=path, line=line
+            f"JSON nested too deeply (at most {MAX_DEPTH} levels)",
+            path=path,
+            line=line if line is not None else _too_deep_line(text),
         ) from None
     except ValueError:  # an integer of more than 4,300 digits
-        raise InputError("a JSON number has more than 4,300 digits", path=path, line=line) from None
+        m = _LONG_NUMBER.search(text)
+        raise InputError(
+            "a JSON number has more than 4,300 digits",
+            path=path,
+            line=line if line is not None or m is None else text.count("\n", 0, m.start()) + 1,
+        ) from None
     check_document(doc, path=path, locate=(lambda _p: line) if line is not None else None)
     return doc
 
@@ -119,6 +144,8 @@ def _first_problem(doc: Any) -> tuple[JsonPath, str] | None:
             if bad is not None:
                 return at, bad
             continue
+        if isinstance(value, float) and not math.isfinite(value):
+            return at, f"{value} is not a JSON number (NaN and Infinity are not JSON)"
         items: Iterable[tuple[str | int, Any]]
         if isinstance(value, dict):
             items = value.items()
@@ -133,7 +160,7 @@ def _first_problem(doc: Any) -> tuple[JsonPath, str] | None:
             if isinstance(key, str):
                 bad = char_problem(key)
                 if bad is not None:
-                    return at, f"a key {bad.removeprefix('contains ')}"
+                    return [*at, key], f"the key {bad}"
             children.append((item, [*at, key]))
         stack.extend(reversed(children))
     return None

@@ -159,7 +159,8 @@ class Store(ABC):
 
         Deletes every node whose ``conversation`` is this one, with its edges,
         then namespace-level nodes (``conversation`` is ``None``, e.g. shared
-        entities) that are left without any edge.
+        entities) that are left without any edge; shared entities it touched
+        keep only what other conversations support (:mod:`kg_memory.store.shared`).
         """
 
     @abstractmethod

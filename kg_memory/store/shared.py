@@ -6,7 +6,8 @@ nodes more than one conversation writes to, with the ``RELATED_TO`` edges
 between two of them. When a conversation is deleted or re-ingested, what it
 contributed to them must go, and what others contributed must stay:
 
-* a shared entity no stored turn ``MENTIONS`` any more is deleted, with its edges;
+* a shared entity no stored turn mentions (``MENTIONS``, ``SPOKEN_BY``,
+  ``ADDRESSES``) any more is deleted, with its edges;
 * a surviving one gets ``turn_ids`` and ``conversations`` recomputed from the
   turns that still mention it, and keeps only the ``aliases`` one of them still
   writes (the ``text`` of a ``MENTIONS`` edge, compared normalised);
@@ -24,6 +25,9 @@ from collections.abc import Iterable, Sequence
 
 from kg_memory.model import Edge, Node
 from kg_memory.store.base import Store
+
+#: Edges from a Turn that support an entity (a speaker is a conversation's own entity).
+SUPPORT = ("MENTIONS", "SPOKEN_BY", "ADDRESSES")
 
 #: Ids per neighbours/get_nodes call.
 CHUNK = 500
@@ -68,7 +72,11 @@ def _get(store: Store, namespace: str, ids: Sequence[str]) -> list[Node]:
 def refresh_shared(store: Store, namespace: str, ids: Sequence[str]) -> int:
     """Bring the shared entities ``ids`` (and ``RELATED_TO`` among shared ones) in line
     with what stored turns and facts support; return the nodes deleted."""
-    nodes = [n for n in _get(store, namespace, sorted(set(ids))) if n.conversation is None]
+    nodes = [
+        n
+        for n in _get(store, namespace, sorted(set(ids)))
+        if n.conversation is None and n.label == "Entity"
+    ]
     if not nodes:
         return 0
     edges = [
@@ -83,7 +91,7 @@ def refresh_shared(store: Store, namespace: str, ids: Sequence[str]) -> int:
         mentions = [
             (sources[e.src], e)
             for e in incoming.get(node.id, [])
-            if e.type == "MENTIONS" and e.src in sources and sources[e.src].label == "Turn"
+            if e.type in SUPPORT and e.src in sources and sources[e.src].label == "Turn"
         ]
         if not mentions:
             dead.append(node.id)
@@ -106,7 +114,9 @@ def _entity(node: Node, mentions: list[tuple[Node, Edge]]) -> Node | None:
     said = {_norm(str(e.props.get("text", ""))) for _, e in mentions}
     aliases = [a for a in props.get("aliases", []) if _norm(a) in said]
     props["aliases"] = aliases
-    props["turn_ids"] = sorted({str(t.props.get("turn_id")) for t, _ in mentions})
+    props["turn_ids"] = sorted(
+        {str(t.props["turn_id"]) for t, _ in mentions if "turn_id" in t.props}
+    )
     if "conversations" in props:
         props["conversations"] = sorted({str(t.conversation) for t, _ in mentions})
     text = " ".join([str(props.get("name", "")), *aliases])

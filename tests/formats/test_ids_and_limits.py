@@ -134,3 +134,28 @@ def test_oversized_names_are_refused_the_same_way(
         assert mem.stats().nodes["Turn"] == 1
     finally:
         store.delete_namespace(namespace)
+
+
+@pytest.mark.parametrize(
+    ("content", "line", "field", "says"),
+    [
+        ('{"\x7fsample_id": "demo", "speaker_a": "A"}', None, "\x7fsample_id", "the key"),
+        ('{"speaker_a": "A\\u0000"}', None, "speaker_a", "U\\+0000"),
+        ('{"speaker_a": "\\udc80"}', None, "speaker_a", "lone surrogate"),
+        ('{"speaker_a": "A", "speaker_a": "B"}', None, "speaker_a", "twice"),
+        ('{"speaker_a": NaN}', None, "speaker_a", "NaN"),
+        ('{"speaker_a": ' + "[" * 40 + "]" * 40 + "}", None, "speaker_a" + "[0]" * 31, "nested"),
+        ('{"speaker_a": ' + "[" * 5000 + "]" * 5000 + "}", 1, None, "nested"),
+        ('{"session_1": ' + "9" * 5000 + "}", 1, None, "4,300 digits"),
+    ],
+)
+def test_strict_json_names_the_place(
+    tmp_path: Path, content: str, line: int | None, field: str | None, says: str
+) -> None:
+    from kg_memory.formats import load
+
+    path = tmp_path / "conv.json"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(InputError, match=says) as caught:
+        load(path)
+    assert (caught.value.path, caught.value.line, caught.value.field) == (str(path), line, field)
