@@ -159,3 +159,24 @@ def test_strict_json_names_the_place(
     with pytest.raises(InputError, match=says) as caught:
         load(path)
     assert (caught.value.path, caught.value.line, caught.value.field) == (str(path), line, field)
+
+
+def test_special_files_and_long_names_are_one_line(tmp_path: Path) -> None:
+    """A FIFO once hung ingest forever, /dev/zero and a 300-character file name gave tracebacks."""
+    import os
+
+    from kg_memory.formats import load
+
+    fifo = tmp_path / "turns.jsonl"
+    os.mkfifo(fifo)
+    long_name = tmp_path / ("x" * 300 + ".jsonl")
+    for path, says in [
+        (fifo, "not a regular file"),
+        (Path("/dev/zero"), "not a regular file"),
+        (long_name, "cannot read file: File name too long"),
+        (tmp_path / "missing.jsonl", "file not found"),
+        (tmp_path, "is a directory"),
+    ]:
+        with pytest.raises(InputError, match=says) as caught:
+            load(path)
+        assert caught.value.path == str(path)
