@@ -294,21 +294,3 @@ def remember(
         mem.ingest_conversations(changed, stages=stages)
     report.seconds = time.perf_counter() - t0
     return report
-
-
-def forget_turn(
-    mem: Memory, conversation: str, turn_id: str, *, stages: Sequence[str] | str | None = None
-) -> int:
-    """Remove one turn and everything derived only from it; return turns left.
-
-    The conversation is re-ingested without the turn (deleted if it was the last).
-    """
-    stored = stored_conversation(mem.store, mem.namespace, conversation)
-    if stored is None:
-        raise InputError(f"no conversation {conversation!r} is stored", field="conversation")
-    rest = without_turn(stored, turn_id)
-    if not rest.sessions:
-        mem.delete_conversation(conversation)
-        return 0
-    mem.ingest_conversations([rest], stages=stages)
-    return rest.n_turns

@@ -289,6 +289,36 @@ def delete(
 
 @app.command()
 @clean_errors
+def forget(
+    conversation: Annotated[str, typer.Argument(help="Conversation id.")],
+    session: Annotated[
+        int | None, typer.Option(help="Only this session (its number).", min=1)
+    ] = None,
+    turn: Annotated[str | None, typer.Option(help="Only this turn (its id).")] = None,
+    store: StoreOpt = None,
+    namespace: NamespaceOpt = None,
+    neo4j: Neo4jOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Forget a conversation, one session or one turn, with everything derived only from it.
+
+    Example: kg-memory forget demo --turn S1:3
+    """
+    with opened(store, namespace, neo4j) as mem:
+        report = mem.forget(conversation, session=session, turn_id=turn)
+        if as_json:
+            print_json(report.as_dict())
+            return
+        what = f"turn {turn!r} of " if turn else f"session {session} of " if session else ""
+        out.print(
+            f"forgot {what}conversation {conversation!r}: {report.turns_removed} turns removed,"
+            f" {report.turns_left} left",
+            highlight=False,
+        )
+
+
+@app.command()
+@clean_errors
 def export(
     output: Annotated[Path, typer.Argument(help="File to write.")],
     format: Annotated[

@@ -8,9 +8,14 @@ only know the standard library still catch them.
 
 from __future__ import annotations
 
+import re
+
 
 class KGMemoryError(Exception):
     """Base class of every error kg-memory raises on purpose."""
+
+    #: Of several input files, those committed before this error (see :func:`with_committed`).
+    committed: tuple[str, ...] = ()
 
 
 class ConfigError(KGMemoryError):
@@ -52,7 +57,56 @@ class InputError(KGMemoryError, ValueError):
         if field is not None:
             where.append(f"field '{field}'")
         prefix = ": ".join([", ".join(where)]) if where else ""
-        super().__init__(f"{prefix}: {message}" if prefix else message)
+        super().__init__(one_line(f"{prefix}: {message}" if prefix else message))
+
+
+def with_committed(exc: KGMemoryError, committed: list[str], skipped: list[str]) -> KGMemoryError:
+    """``exc`` (an error ingesting one of several files), saying which files before it
+    were committed and which after it were not ingested; ``exc`` itself when it was the
+    only file. The new error has ``exc``'s class, and ``committed`` as an attribute.
+
+    >>> str(with_committed(InputError("bad", path="b.jsonl"), ["a.jsonl"], ["c.jsonl"]))
+    'b.jsonl: bad (committed before it: a.jsonl; not ingested: this file, c.jsonl)'
+    """
+    if not committed and not skipped:
+        return exc
+    note = f" (committed before it: {_files(committed)}; not ingested: {_files(['this file', *skipped])})"
+    try:
+        if isinstance(exc, InputError):
+            new: KGMemoryError = type(exc)(
+                exc.reason + note, path=exc.path, line=exc.line, field=exc.field
+            )
+        else:
+            new = type(exc)(f"{exc}{note}")
+    except TypeError:  # a subclass with another constructor: keep it as it is
+        return exc
+    new.committed = tuple(committed)
+    return new
+
+
+def _files(names: list[str]) -> str:
+    if not names:
+        return "none"
+    if len(names) <= 4:
+        return ", ".join(names)
+    return f"{names[0]}, {names[1]} … {names[-1]} ({len(names)} files)"
+
+
+#: Longest error message, in characters (a value quoted in it is cut).
+MAX_MESSAGE_CHARS = 600
+
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff\u2028\u2029]")
+
+
+def one_line(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:
+    """``text`` as one printable line: line breaks, control characters and lone
+    surrogates escaped, cut to ``limit`` characters.
+
+    >>> print(one_line("bad" + chr(10) + "id " + chr(31) + "x" * 10, limit=14))
+    bad\\nid \\x1fx…
+    """
+    text = _UNPRINTABLE.sub(lambda m: ascii(m.group())[1:-1], text)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 class StoreError(KGMemoryError):

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Unpack
 
 from kg_memory.config import Location, Settings
 from kg_memory.embed import Embedder, get_embedder
+from kg_memory.errors import KGMemoryError, with_committed
 from kg_memory.formats.model import RawConversation
 from kg_memory.ingest.pipeline import IngestReport, Pipeline, Progress
 from kg_memory.model import Stats
@@ -27,6 +28,7 @@ from kg_memory.store.base import Store
 
 if TYPE_CHECKING:
     from kg_memory.append import RememberReport
+    from kg_memory.forget import ForgetReport
 
 
 class Memory:
@@ -107,8 +109,12 @@ class Memory:
         pipe = self.pipeline(stages)
         report = IngestReport()
         t0 = time.perf_counter()
-        for path in paths:
-            pipe.ingest_file(path, report, format=format, force=force, progress=progress)
+        todo = [str(p) for p in paths]
+        for i, path in enumerate(todo):
+            try:
+                pipe.ingest_file(path, report, format=format, force=force, progress=progress)
+            except KGMemoryError as exc:
+                raise with_committed(exc, report.files, todo[i + 1 :]) from exc
         report.seconds = time.perf_counter() - t0
         return report
 
@@ -139,13 +145,25 @@ class Memory:
 
         return remember(self, turns, stages=stages)
 
+    def forget(
+        self,
+        conversation: str,
+        *,
+        session: int | None = None,
+        turn_id: str | None = None,
+        stages: Sequence[str] | str | None = None,
+    ) -> ForgetReport:
+        """Forget a conversation, one session of it or one turn, with everything derived
+        only from it (see :mod:`kg_memory.forget`)."""
+        from kg_memory.forget import forget
+
+        return forget(self, conversation, session=session, turn_id=turn_id, stages=stages)
+
     def forget_turn(
         self, conversation: str, turn_id: str, *, stages: Sequence[str] | str | None = None
     ) -> int:
         """Remove one turn and everything derived only from it; return the turns left."""
-        from kg_memory.append import forget_turn
-
-        return forget_turn(self, conversation, turn_id, stages=stages)
+        return self.forget(conversation, turn_id=turn_id, stages=stages).turns_left
 
     # -- query ------------------------------------------------------------
     def ask(

@@ -14,7 +14,6 @@ Loading validates the whole file first and raises one
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +21,7 @@ from kg_memory.errors import InputError
 from kg_memory.formats.jsonl import parse_jsonl
 from kg_memory.formats.locomo import parse_locomo
 from kg_memory.formats.model import RawConversation, RawQuestion, RawSession, RawTurn
+from kg_memory.formats.strict_json import loads
 from kg_memory.formats.validate import MAX_TURN_BYTES, parse_json_document, read_text
 
 FORMATS = ("locomo", "jsonl")
@@ -88,16 +88,16 @@ def _detect(text: str, path: Path) -> tuple[str, Any]:
         return "jsonl", None
     first = next(line for line in text.split("\n") if line.strip())
     try:
-        head = json.loads(first)
-    except json.JSONDecodeError:
+        head = loads(first, path=str(path))
+    except InputError:
         head = None
     if isinstance(head, dict) and "text" in head and "speaker" in head:
         return "jsonl", None
     try:
-        doc = json.loads(text)
-    except json.JSONDecodeError:
+        doc = loads(text, path=str(path))
+    except InputError:
         if path.suffix.lower() == ".json":
-            parse_json_document(text, str(path))  # raises with line and column
+            raise  # names the line and column, or what was refused
         doc = None
     if _is_locomo(doc):
         return "locomo", doc

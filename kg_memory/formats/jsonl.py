@@ -12,18 +12,22 @@ is ``S<session>:<n>`` (n 1-based). Blank lines are skipped.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
 from kg_memory.errors import InputError
 from kg_memory.formats.model import RawConversation, RawSession, RawTurn
+from kg_memory.formats.strict_json import loads
 from kg_memory.formats.validate import (
     check_schema,
+    check_session_number,
     check_text_size,
     parse_iso,
     schema_validator,
 )
+
+#: Whitespace as JSON defines it (what a line may start or end with).
+_JSON_SPACE = " \t\r\n"
 
 
 @dataclass
@@ -55,7 +59,7 @@ def parse_jsonl(text: str, source: str = "<string>") -> list[RawConversation]:
     """
     convs: dict[str, _Conversation] = {}
     for lineno, raw_line in enumerate(text.split("\n"), start=1):
-        line = raw_line.strip()
+        line = raw_line.strip(_JSON_SPACE)  # not str.strip(): it drops \x1f, \x85 too
         if not line:
             continue
         obj = _parse_line(line, source, lineno)
@@ -67,12 +71,7 @@ def parse_jsonl(text: str, source: str = "<string>") -> list[RawConversation]:
 
 
 def _parse_line(line: str, source: str, lineno: int) -> dict[str, Any]:
-    try:
-        obj = json.loads(line)
-    except json.JSONDecodeError as exc:
-        raise InputError(
-            f"malformed JSON: {exc.msg} (column {exc.colno})", path=source, line=lineno
-        ) from exc
+    obj = loads(line, path=source, line=lineno)
     check_schema(schema_validator("turns"), obj, path=source, locate=lambda _p: lineno)
     check_text_size(obj["text"], path=source, line=lineno, field="text")
     if "caption" in obj:
@@ -86,6 +85,9 @@ def _parse_line(line: str, source: str, lineno: int) -> dict[str, Any]:
             line=lineno,
             field="session_time",
         ) from exc
+    label = _session_label(obj["session"])
+    if label.isdigit():
+        check_session_number(label, path=source, line=lineno, field="session")
     return dict(obj)
 
 

@@ -13,13 +13,17 @@ from typing import Any
 
 from kg_memory.errors import InputError
 from kg_memory.formats.model import RawConversation, RawQuestion, RawSession, RawTurn
+from kg_memory.formats.strict_json import check_document
 from kg_memory.formats.validate import (
     JsonPath,
+    check_name,
     check_schema,
+    check_session_number,
     check_text_size,
     format_path,
     parse_iso,
     schema_validator,
+    shorten,
 )
 from kg_memory.text import MONTHS
 
@@ -83,6 +87,7 @@ def repair_evidence(entries: list[str]) -> tuple[tuple[str, ...], int]:
 
 def parse_locomo(doc: Any, *, source: str, default_id: str) -> list[RawConversation]:
     """Build conversations from a parsed LoCoMo document (validated first)."""
+    check_document(doc, path=source)
     if isinstance(doc, list):
         if not doc:
             raise InputError("list of LoCoMo samples is empty", path=source)
@@ -117,6 +122,7 @@ def _parse_sample(
     sample_id = sample.get("sample_id", fallback_id)
     if not isinstance(sample_id, str) or not sample_id.strip():
         raise InputError("must be a non-empty string", path=source, line=loc, field="sample_id")
+    check_name(sample_id, path=source, line=loc, field="sample_id")
     conv, conv_where = sample, where
     if "conversation" in sample:
         conv, conv_where = sample["conversation"], [*where, "conversation"]
@@ -164,6 +170,7 @@ def _sessions(
     keys: dict[int, str] = {}
     for key in conv:
         if m := _SESSION_KEY.fullmatch(key):
+            check_session_number(m[1], path=source, line=format_path(where) or None, field=key[:40])
             if int(m[1]) in keys:
                 raise InputError(
                     f"session number {int(m[1])} appears twice ({keys[int(m[1])]!r})",
@@ -182,7 +189,7 @@ def _sessions(
                 date_iso = parse_locomo_datetime(date_raw)
             except ValueError:
                 raise InputError(
-                    f"cannot parse date-time {date_raw!r}"
+                    f"cannot parse date-time {shorten(date_raw)}"
                     " (expected like '1:56 pm on 8 May, 2023' or ISO-8601)",
                     path=source,
                     line=format_path(where) or None,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import stat
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from functools import cache
@@ -21,10 +22,20 @@ if TYPE_CHECKING:  # jsonschema costs ~2 s to import: only when a file is valida
     from jsonschema.exceptions import ValidationError
 
 from kg_memory.errors import InputError
+from kg_memory.formats.strict_json import format_path, loads
 from kg_memory.resources import resource_dir
 
 MAX_TURN_BYTES = 100_000
 """Largest accepted turn text, in UTF-8 bytes (100 kB)."""
+
+MAX_FILE_BYTES = 1 << 30
+"""Largest accepted input file (1 GiB; LoCoMo's ten conversations take 2.8 MB)."""
+
+MAX_NAME_CHARS = 256
+"""Longest accepted id or speaker name, in characters (schemas' ``maxLength``)."""
+
+MAX_SESSION = 100_000
+"""Highest accepted session number."""
 
 _SURROGATE = re.compile("[\udc80-\udcff]")
 
@@ -43,14 +54,7 @@ def read_text(path: str | Path) -> str:
         Naming the file (and for bad bytes the byte offset and line).
     """
     p = Path(path)
-    if not p.exists():
-        raise InputError("file not found", path=str(p))
-    if p.is_dir():
-        raise InputError("is a directory, expected a file", path=str(p))
-    try:
-        data = p.read_bytes()
-    except OSError as exc:
-        raise InputError(f"cannot read file: {exc.strerror or exc}", path=str(p)) from exc
+    data = _read_bytes(p)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -67,14 +71,34 @@ def read_text(path: str | Path) -> str:
     return text
 
 
+def _read_bytes(p: Path) -> bytes:
+    """The bytes of a regular file of at most :data:`MAX_FILE_BYTES` (no FIFO, no device)."""
+    try:
+        st = p.stat()
+        if stat.S_ISDIR(st.st_mode):
+            raise InputError("is a directory, expected a file", path=str(p))
+        if not stat.S_ISREG(st.st_mode):
+            raise InputError("not a regular file (a device, FIFO or socket)", path=str(p))
+        if st.st_size > MAX_FILE_BYTES:
+            raise InputError(
+                f"file is {st.st_size:,} bytes, over the limit MAX_FILE_BYTES = {MAX_FILE_BYTES:,}",
+                path=str(p),
+            )
+        return p.read_bytes()
+    except FileNotFoundError:
+        raise InputError("file not found", path=str(p)) from None
+    except OSError as exc:
+        raise InputError(f"cannot read file: {exc.strerror or exc}", path=str(p)) from None
+
+
 def _field_with_bad_bytes(text: str, line: int) -> str | None:
     """Name the JSON field holding undecodable bytes (kept as lone surrogates)."""
     for candidate in (text, text.split("\n")[line - 1]):
         try:
             doc = json.loads(candidate)
-        except ValueError:
+            found = _find_surrogates(doc, [])
+        except (ValueError, RecursionError):
             continue
-        found = _find_surrogates(doc, [])
         if found is not None:
             return format_path(found)
     return None
@@ -96,15 +120,9 @@ def _find_surrogates(value: Any, at: list[str | int]) -> list[str | int] | None:
 
 
 def parse_json_document(text: str, path: str) -> Any:
-    """Parse a whole JSON document; a syntax error names its line and column."""
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(
-            f"malformed JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})",
-            path=path,
-            line=exc.lineno,
-        ) from exc
+    """Parse a whole JSON document strictly (:func:`~kg_memory.formats.strict_json.loads`);
+    a syntax error names its line and column."""
+    return loads(text, path=path)
 
 
 def check_text_size(text: str, *, path: str, line: int | str | None, field: str) -> None:
@@ -120,6 +138,49 @@ def check_text_size(text: str, *, path: str, line: int | str | None, field: str)
             line=line,
             field=field,
         )
+
+
+def check_name(value: str, *, path: str, line: int | str | None, field: str) -> None:
+    """Refuse an id or name longer than :data:`MAX_NAME_CHARS` (where no schema says so).
+
+    >>> check_name("conv-26", path="f.json", line=None, field="sample_id")
+    """
+    if len(value) > MAX_NAME_CHARS:
+        raise InputError(
+            f"is {len(value):,} characters long; at most {MAX_NAME_CHARS:,} are allowed"
+            " (MAX_NAME_CHARS)",
+            path=path,
+            line=line,
+            field=field,
+        )
+
+
+def check_session_number(digits: str, *, path: str, line: int | str | None, field: str) -> int:
+    """The session number ``digits`` spells, if it is 1 to :data:`MAX_SESSION`, else an InputError.
+
+    >>> check_session_number("007", path="f.jsonl", line=1, field="session")
+    7
+    """
+    n = int(digits) if len(digits) <= 12 else MAX_SESSION + 1
+    if not 1 <= n <= MAX_SESSION:
+        raise InputError(
+            f"session number {digits[:20]} is out of range (1 to {MAX_SESSION:,})",
+            path=path,
+            line=line,
+            field=field,
+        )
+    return n
+
+
+def shorten(value: str, limit: int = 60) -> str:
+    """``repr(value)``, cut to about ``limit`` characters for an error message.
+
+    >>> shorten("x" * 100, 10)
+    "'xxxxxxxxxx'… (100 characters)"
+    """
+    if len(value) <= limit:
+        return repr(value)
+    return f"{value[:limit]!r}… ({len(value):,} characters)"
 
 
 def parse_iso(value: str) -> str:
@@ -163,21 +224,6 @@ def json_type(value: Any) -> str:
     return "object" if isinstance(value, dict) else type(value).__name__
 
 
-def format_path(path: Iterable[str | int]) -> str:
-    """JSON location as text.
-
-    >>> format_path(["session_3", 11, "text"])
-    'session_3[11].text'
-    """
-    out = ""
-    for part in path:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += f".{part}" if out else str(part)
-    return out
-
-
 def check_schema(
     validator: Draft202012Validator, instance: Any, *, path: str, locate: Locator
 ) -> None:
@@ -219,6 +265,11 @@ def to_input_error(error: ValidationError, *, path: str, locate: Locator) -> Inp
         if isinstance(expected, list):
             expected = " or ".join(expected)
         message = f"wrong type: expected {expected}, got {json_type(error.instance)}"
+    elif kind == "maxLength":
+        message = (
+            f"is {len(error.instance):,} characters long; at most {error.validator_value:,}"
+            " are allowed (MAX_NAME_CHARS)"
+        )
     elif kind == "pattern" and error.validator_value == "\\S":
         message = "must not be empty or whitespace-only"
     elif kind == "pattern":

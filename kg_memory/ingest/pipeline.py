@@ -30,6 +30,7 @@ from kg_memory.ingest import turns as turns_stage
 from kg_memory.ingest.context import IngestContext
 from kg_memory.ingest.registry import STAGE_ORDER, resolve_stages, stage
 from kg_memory.store.base import Store
+from kg_memory.store.shared import refresh_shared
 
 #: Bumped when a change to the code changes what ingest writes for the same input.
 #: 4: dates are native Neo4j temporal values (a re-ingest rewrites older string dates).
@@ -223,6 +224,8 @@ class Pipeline:
                     self.store.delete_conversation(self.namespace, ctx.cid)
                 self.store.upsert_nodes(list(ctx.nodes.values()))
                 self.store.upsert_edges(list(ctx.edges.values()))
+                shared = [n.id for n in ctx.nodes.values() if n.conversation is None]
+                refresh_shared(self.store, self.namespace, shared)
         report.add_time("write", time.perf_counter() - t0)
         for ctx, _ in pending:
             report.conversations += 1

@@ -5,7 +5,7 @@ Routes (all JSON; the namespace is part of the path)::
     GET  /health                                    liveness, no token needed
     POST /v1/namespaces/{namespace}/remember        {"turns": [...]}
     POST /v1/namespaces/{namespace}/recall          {"question": ..., "k": 10, ...}
-    POST /v1/namespaces/{namespace}/forget          {"conversation": ..., "turn_id": null}
+    POST /v1/namespaces/{namespace}/forget          {"conversation": ..., "turn_id": null, "session": null}
     GET  /v1/namespaces/{namespace}/stats
     GET  /v1/namespaces/{namespace}/conversations
     POST /v1/namespaces/{namespace}/cypher          {"query": ..., "params": {}}
@@ -163,7 +163,7 @@ def _add_routes(app: FastAPI, service: MemoryService) -> None:
     @app.post(f"{API}/forget", response_model=s.Forgotten, tags=["memory"])
     def forget(ns: Namespace, body: s.ForgetRequest) -> dict[str, Any]:
         """Delete a conversation, or one turn with everything derived only from it."""
-        return service.forget(ns, body.conversation, body.turn_id)
+        return service.forget(ns, body.conversation, body.turn_id, body.session)
 
     @app.get(f"{API}/stats", response_model=s.StatsOut, tags=["memory"])
     def stats(ns: Namespace) -> dict[str, Any]:

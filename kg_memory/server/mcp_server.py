@@ -114,10 +114,14 @@ class Tools:
         conversation: str,
         ctx: Context,
         turn_id: str | None = None,
+        session: int | None = None,
         namespace: Namespace = None,
     ) -> dict[str, Any]:
-        """Delete a conversation (or only one of its turns) and everything derived from it."""
-        return self._call(ctx, namespace, lambda ns: self.service.forget(ns, conversation, turn_id))
+        """Delete a conversation (or only one of its sessions or turns) and everything
+        derived only from it."""
+        return self._call(
+            ctx, namespace, lambda ns: self.service.forget(ns, conversation, turn_id, session)
+        )
 
     def stats(self, ctx: Context, namespace: Namespace = None) -> dict[str, Any]:
         """Counts per node label and edge type."""

@@ -54,6 +54,9 @@ class ForgetRequest(_Body):
     turn_id: str | None = Field(
         None, description="Only this turn (and what was derived only from it)."
     )
+    session: int | None = Field(
+        None, ge=1, description="Only this session (and what was derived only from it)."
+    )
 
 
 class CypherRequest(_Body):
@@ -85,6 +88,7 @@ class Forgotten(BaseModel):
     conversation: str
     deleted_nodes: int | None = None
     turn_id: str | None = None
+    session: int | None = None
     turns_left: int | None = None
 
 

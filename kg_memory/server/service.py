@@ -203,10 +203,14 @@ class MemoryService:
         return answer.as_dict()
 
     def forget(
-        self, namespace: str, conversation: str, turn_id: str | None = None
+        self,
+        namespace: str,
+        conversation: str,
+        turn_id: str | None = None,
+        session: int | None = None,
     ) -> dict[str, Any]:
         with self.writing(namespace) as mem:
-            if turn_id is None:
+            if turn_id is None and session is None:
                 with mem.store.transaction():  # gated: no read sees half a delete
                     deleted = mem.delete_conversation(conversation)
                 return {
@@ -214,13 +218,13 @@ class MemoryService:
                     "conversation": conversation,
                     "deleted_nodes": deleted,
                 }
-            left = mem.forget_turn(conversation, turn_id, stages=self.stages)
-        return {
+            report = mem.forget(conversation, session=session, turn_id=turn_id, stages=self.stages)
+        out = {
             "namespace": namespace,
             "conversation": conversation,
-            "turn_id": turn_id,
-            "turns_left": left,
+            "turns_left": report.turns_left,
         }
+        return out | ({"turn_id": turn_id} if turn_id is not None else {"session": session})
 
     def stats(self, namespace: str) -> dict[str, Any]:
         with self.reading(namespace) as mem:

@@ -159,8 +159,17 @@ class Store(ABC):
 
         Deletes every node whose ``conversation`` is this one, with its edges,
         then namespace-level nodes (``conversation`` is ``None``, e.g. shared
-        entities) that are left without any edge.
+        entities) that are left without any edge; shared entities it touched
+        keep only what other conversations support (:mod:`kg_memory.store.shared`).
         """
+
+    @abstractmethod
+    def delete_nodes(self, namespace: str, ids: Sequence[str]) -> int:
+        """Delete these nodes of ``namespace`` with their edges; return nodes deleted."""
+
+    @abstractmethod
+    def delete_edges(self, namespace: str, keys: Sequence[tuple[str, str, str]]) -> int:
+        """Delete these ``(src, type, dst)`` edges of ``namespace``; return edges deleted."""
 
     @abstractmethod
     def delete_namespace(self, namespace: str) -> int:

@@ -25,6 +25,7 @@ from kg_memory.errors import KGMemoryError
 from kg_memory.model import Edge, Hit, Node, Stats, check_label
 from kg_memory.store.base import MAX_KEYWORD_CANDIDATES, Direction, Store, neighbour_args
 from kg_memory.store.common import Scope, translate_errors
+from kg_memory.store.shared import conversation_node_ids, linked_shared, refresh_shared
 
 
 class DatabaseHandle(Protocol):
@@ -82,7 +83,23 @@ class ModuleStore(Store, Generic[DB]):
 
     @db_errors
     def delete_conversation(self, namespace: str, conversation: str) -> int:
-        return self.modules.writes.delete_conversation(self._db, namespace, conversation)
+        """Delete the conversation, then bring the shared entities it touched in line with
+        what is left (:mod:`kg_memory.store.shared`), in one transaction."""
+        with self.transaction():
+            ids = conversation_node_ids(self, namespace, conversation)
+            linked = linked_shared(self, namespace, ids)
+            deleted = int(
+                self.modules.writes.delete_conversation(self._db, namespace, conversation)
+            )
+            return deleted + refresh_shared(self, namespace, linked)
+
+    @db_errors
+    def delete_nodes(self, namespace: str, ids: Sequence[str]) -> int:
+        return int(self.modules.writes.delete_nodes(self._db, namespace, ids))
+
+    @db_errors
+    def delete_edges(self, namespace: str, keys: Sequence[tuple[str, str, str]]) -> int:
+        return int(self.modules.writes.delete_edges(self._db, namespace, keys))
 
     @db_errors
     def delete_namespace(self, namespace: str) -> int:

@@ -218,6 +218,11 @@ def test_forget_conversation_and_turn(server: Server, namespace: str) -> None:
             for e in c.post(server.api(namespace, "recall"), json=q).json()["evidence"]
         ]
         assert ["S1:1"] not in ids and ["S1:2"] in ids
+        later = turn("Zanzibar trip", conversation="keep", session=2, turn_id="k2")
+        later["session_time"] = "2024-04-01T10:00:00"
+        c.post(server.api(namespace, "remember"), json={"turns": [later]}).raise_for_status()
+        r = c.post(server.api(namespace, "forget"), json={"conversation": "keep", "session": 2})
+        assert r.status_code == 200 and r.json()["turns_left"] == 1 and r.json()["session"] == 2
         r = c.post(server.api(namespace, "forget"), json={"conversation": "demo"})
         assert r.status_code == 200 and r.json()["deleted_nodes"] > 0
         ev = c.post(server.api(namespace, "recall"), json=q).json()["evidence"]

@@ -624,6 +624,59 @@ def test_delete_conversation_removes_it_and_its_orphans(st: Store, ns: str) -> N
     assert st.delete_conversation(ns, "c1") == 0
 
 
+def test_delete_nodes_and_edges(st: Store, ns: str, ns2: str) -> None:
+    nodes, edges = small_graph(ns)
+    write(st, nodes, edges)
+    write(st, [node(ns2, "t1", text="other namespace")])
+    key = (nid(ns, "t1"), "NEXT_TURN", nid(ns, "t2"))
+    assert st.delete_edges(ns2, [key]) == 0
+    assert st.delete_edges(ns, [key, key]) == 1
+    assert st.counts(ns).edges["NEXT_TURN"] == 1
+    assert st.delete_nodes(ns, [nid(ns, "t3"), nid(ns, "nobody")]) == 1
+    assert st.existing_ids(ns, [nid(ns, "t3")]) == set()
+    assert st.counts(ns).edges == {"HAS_SESSION": 1, "HAS_TURN": 2, "MENTIONS": 2}
+    assert st.delete_nodes(ns2, [nid(ns, "t1")]) == 0
+    assert st.existing_ids(ns2, [nid(ns2, "t1")]) == {nid(ns2, "t1")}
+    assert [h.id for h in st.keyword_search(ns, "Turn", "caroline", 10)] == [nid(ns, "t1")]
+
+
+def test_delete_conversation_keeps_shared_entities_true(st: Store, ns: str) -> None:
+    """A shared entity keeps the turns and conversations still mentioning it; one only
+    the deleted conversation mentioned goes, with its RELATED_TO edge."""
+
+    def turn(name: str, conv: str, tid: str) -> Node:
+        return node(ns, name, text=name, conversation=conv, turn_id=tid)
+
+    def entity(name: str, convs: list[str], tids: list[str]) -> Node:
+        props = {"name": name, "aliases": [], "turn_ids": tids, "conversations": convs}
+        return Node(nid(ns, name), "Entity", ns, None, name, props)
+
+    write(
+        st,
+        [
+            node(ns, "c1", "Conversation", conversation="c1"),
+            node(ns, "c2", "Conversation", conversation="c2"),
+            turn("a", "c1", "D1:1"),
+            turn("b", "c2", "D1:2"),
+            entity("Lisbon", ["c1", "c2"], ["D1:1", "D1:2"]),
+            entity("Sintra", ["c1"], ["D1:1"]),
+        ],
+        [
+            edge(ns, "c1", "HAS_SESSION", "a"),
+            edge(ns, "c2", "HAS_SESSION", "b"),
+            edge(ns, "a", "MENTIONS", "Lisbon", text="Lisbon"),
+            edge(ns, "b", "MENTIONS", "Lisbon", text="Lisbon"),
+            edge(ns, "a", "MENTIONS", "Sintra", text="Sintra"),
+            edge(ns, "Sintra", "RELATED_TO", "Lisbon", predicates=["near"]),
+        ],
+    )
+    assert st.delete_conversation(ns, "c1") == 3
+    [lisbon] = st.get_nodes(ns, [nid(ns, "Lisbon")])
+    assert (lisbon.props["turn_ids"], lisbon.props["conversations"]) == (["D1:2"], ["c2"])
+    assert st.existing_ids(ns, [nid(ns, "Sintra")]) == set()
+    assert st.counts(ns).edges == {"HAS_SESSION": 1, "MENTIONS": 1}
+
+
 def test_delete_namespace(st: Store, ns: str, ns2: str) -> None:
     nodes, edges = small_graph(ns)
     write(st, nodes, edges)

@@ -155,6 +155,35 @@ def delete_conversation(db: Database, namespace: str, conversation: str) -> int:
         return int(deleted)
 
 
+def delete_nodes(db: Database, namespace: str, ids: Sequence[str]) -> int:
+    """Delete these nodes of ``namespace`` with their edges and vectors; the number deleted."""
+    deleted = 0
+    with db.transaction():
+        conn = db.conn
+        db.generations.bump([namespace])
+        for chunk in chunks(list(dict.fromkeys(ids)), CHUNK):
+            args = (*chunk, namespace)
+            where = f"IN ({marks(len(chunk))}) AND namespace = ?"
+            conn.execute(f"DELETE FROM edges WHERE src {where}", args)
+            conn.execute(f"DELETE FROM edges WHERE dst {where}", args)
+            conn.execute(f"DELETE FROM vectors WHERE id {where}", args)
+            deleted += conn.execute(f"DELETE FROM nodes WHERE id {where}", args).rowcount
+    return int(deleted)
+
+
+def delete_edges(db: Database, namespace: str, keys: Sequence[tuple[str, str, str]]) -> int:
+    """Delete these ``(src, type, dst)`` edges of ``namespace``; the number deleted."""
+    deleted = 0
+    with db.transaction():
+        db.generations.bump([namespace])
+        for src, etype, dst in dict.fromkeys(keys):
+            deleted += db.conn.execute(
+                "DELETE FROM edges WHERE src = ? AND type = ? AND dst = ? AND namespace = ?",
+                (src, check_edge_type(etype), dst, namespace),
+            ).rowcount
+    return int(deleted)
+
+
 def delete_namespace(db: Database, namespace: str) -> int:
     with db.transaction():
         conn = db.conn

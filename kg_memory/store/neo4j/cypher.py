@@ -139,6 +139,22 @@ DELETE_ORPHANS = (
     "WHERE m.namespace = $ns AND m.conversation IS NULL "
     "AND NOT EXISTS { (m)--() } DELETE m RETURN count(*) AS c"
 )
+#: The nodes ``$ids`` of a namespace, with their edges.
+DELETE_NODES = (
+    "UNWIND $ids AS id MATCH (n:Memory {id: id}) USING INDEX SEEK n:Memory(id) "
+    "WHERE n.namespace = $ns DETACH DELETE n RETURN count(*) AS c"
+)
+
+
+def delete_edges_query(edge_type: str) -> str:
+    """The ``(src, dst)`` pairs ``$pairs`` of one (allow-listed) edge type, deleted."""
+    return (
+        "UNWIND $pairs AS p MATCH (a:Memory {id: p.src}) USING INDEX SEEK a:Memory(id) "
+        f"MATCH (a)-[r:{check_edge_type(edge_type)}]->(b:Memory {{id: p.dst}}) "
+        "WHERE a.namespace = $ns AND b.namespace = $ns DELETE r RETURN count(*) AS c"
+    )
+
+
 #: Up to ``$batch`` nodes of a namespace, with their edges.
 DELETE_NAMESPACE_BATCH = (
     "MATCH (n:Memory) WHERE n.namespace = $ns "

@@ -279,6 +279,39 @@ def delete_conversation(db: Connection, namespace: str, conversation: str) -> in
     return _delete(db, namespace, functools.partial(_delete_conversation, namespace, conversation))
 
 
+def _delete_nodes(namespace: str, ids: list[str], tx: Tx) -> int:
+    deleted = 0
+    for chunk in chunks(ids, READ_CHUNK):
+        rec = tx.run(cypher.DELETE_NODES, ids=Quiet(chunk), ns=namespace).single()
+        deleted += int(rec["c"]) if rec else 0
+    return deleted
+
+
+def delete_nodes(db: Connection, namespace: str, ids: Sequence[str]) -> int:
+    """Delete these nodes of ``namespace`` with their edges; the number deleted."""
+    wanted = list(dict.fromkeys(ids))
+    return _delete(db, namespace, functools.partial(_delete_nodes, namespace, wanted))
+
+
+def _delete_edges(namespace: str, keys: list[tuple[str, str, str]], tx: Tx) -> int:
+    by_type: dict[str, list[dict[str, str]]] = defaultdict(list)
+    for src, etype, dst in keys:
+        by_type[check_edge_type(etype)].append({"src": src, "dst": dst})
+    deleted = 0
+    for etype, pairs in sorted(by_type.items()):
+        for chunk in chunks(pairs, READ_CHUNK):
+            query = cypher.delete_edges_query(etype)
+            rec = tx.run(query, pairs=Quiet(chunk), ns=namespace).single()
+            deleted += int(rec["c"]) if rec else 0
+    return deleted
+
+
+def delete_edges(db: Connection, namespace: str, keys: Sequence[tuple[str, str, str]]) -> int:
+    """Delete these ``(src, type, dst)`` edges of ``namespace``; the number deleted."""
+    wanted = list(dict.fromkeys(keys))
+    return _delete(db, namespace, functools.partial(_delete_edges, namespace, wanted))
+
+
 def delete_namespace(db: Connection, namespace: str) -> int:
     """Delete a namespace in one transaction, :data:`DELETE_BATCH` nodes per statement."""
     return _delete(
