@@ -40,6 +40,10 @@ Neo4jOpt = Annotated[
     str | None,
     typer.Option("--neo4j", help="Use Neo4j at this Bolt URI [env: KG_MEMORY_NEO4J_URI]."),
 ]
+CreateOpt = Annotated[
+    bool,
+    typer.Option("--create", help="Create an empty embedded store if there is none at the path."),
+]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 ParamOpt = Annotated[
     list[str] | None, typer.Option("--param", "-p", help="key=value parameter (repeatable).")
@@ -67,9 +71,15 @@ def clean_errors(fn: F) -> F:
 
 
 @contextmanager
-def opened(store: Path | None, namespace: str | None, neo4j: str | None) -> Iterator[Memory]:
-    """The memory the options name (then the environment, then defaults), closed after."""
-    mem = Memory.open(store, namespace=namespace, neo4j_uri=neo4j)
+def opened(
+    store: Path | None, namespace: str | None, neo4j: str | None, create: bool = False
+) -> Iterator[Memory]:
+    """The memory the options name (then the environment, then defaults), closed after.
+
+    An embedded store that does not exist is an error unless ``create`` (a mistyped
+    ``--store`` must not silently become a new, empty store).
+    """
+    mem = Memory.open(store, namespace=namespace, neo4j_uri=neo4j, create=create)
     try:
         yield mem
     finally:

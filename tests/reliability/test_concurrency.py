@@ -1,0 +1,128 @@
+"""Concurrency (issue 16, item 6), on both stores.
+
+* ``ask`` runs in a loop in this process while ``kg-memory ingest`` runs in
+  another: first a new conversation, then ``--force`` over the stored one (its
+  nodes deleted and written again in one transaction). Every answer must come
+  without error, and every evidence item must be whole: text, turn ids, and
+  each of those turns stored with its text.
+* Two ``kg-memory ingest`` of one file into one store at once: each completes,
+  or is refused in one clear line, and the store then holds exactly what one
+  clean ingest stores (no duplicate, nothing missing).
+
+Each test prints its runs tried and errors.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kg_memory import Memory
+from tests.reliability.helpers import KINDS, Child, locomo_part, open_memory, snapshot, store_args
+
+TRIALS = 3
+QUESTIONS = (
+    "What did Jon do after losing his job?",
+    "Where did Gina open her store?",
+    "When did Jon start the dance studio?",
+    "What does Gina like about dancing?",
+    "Which competitions did they talk about?",
+)
+
+
+def _partial(mem: Memory, answer: Any) -> list[str]:
+    """What is not whole in an answer: evidence without text or turns, turns without text."""
+    bad = []
+    for e in answer.evidence:
+        if not e.text or not e.turn_ids:
+            bad.append(f"evidence without text or turn ids: {e}")
+            continue
+        turns = {n.id: n for n in mem.store.get_nodes(mem.namespace, list(e.turn_ids))}
+        for tid in e.turn_ids:
+            if tid not in turns or not turns[tid].text:
+                bad.append(f"turn {tid} of {e.text[:40]!r} missing or without text")
+    return bad
+
+
+def _ask_while(mem: Memory, child: Child) -> tuple[int, list[str]]:
+    """Ask in a loop until ``child`` exits (at least once after); asks tried, problems."""
+    tried, problems = 0, []
+    while True:
+        running = child.proc.poll() is None
+        for q in QUESTIONS:
+            tried += 1
+            try:
+                problems += _partial(mem, mem.ask(q, k=10))
+            except Exception as exc:  # any error is a finding, reported below
+                problems.append(f"{q!r}: {type(exc).__name__}: {exc}")
+        if not running:
+            return tried, problems
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", KINDS)
+def test_ask_while_ingesting(kind: str, locomo_dir: Path, tmp_path: Path, places: Any) -> None:
+    conv = locomo_part(locomo_dir, tmp_path / "conv.json")
+    other = tmp_path / "other.json"  # another conversation: same turns under another id
+    other.write_text(conv.read_text(encoding="utf-8"), encoding="utf-8")
+    where = places(kind)
+    with open_memory(kind, where) as mem:
+        mem.ingest([conv])
+        runs = []
+        for args in (["ingest", str(other)], ["ingest", str(conv), "--force"]):
+            child = Child([*args, *store_args(kind, where), "--json"])
+            tried, problems = _ask_while(mem, child)
+            rc, _, err = child.finish()
+            runs.append((args[-1], tried, problems, rc, err))
+        print(f"\nask during ingest on the {kind} store:")
+        for name, tried, problems, rc, _ in runs:
+            print(
+                f"  during ingest {name}: asks tried {tried}, errors {len(problems)}; ingest rc {rc}"
+            )
+        for name, tried, problems, rc, err in runs:
+            assert rc == 0, err
+            assert tried >= len(QUESTIONS) * 2 and not problems, (name, problems[:5])
+        assert sorted(mem.conversations()) == ["conv", "other"]
+
+
+def _one_clear_line(err: str) -> bool:
+    lines = [ln for ln in err.splitlines() if ln.strip()]
+    return len(lines) == 1 and lines[0].startswith("error:") and "Traceback" not in err
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", KINDS)
+def test_two_ingests_of_one_file(kind: str, locomo_dir: Path, tmp_path: Path, places: Any) -> None:
+    conv = locomo_part(locomo_dir, tmp_path / "conv.json")
+    where = places(kind)
+    results = []
+    for trial in range(TRIALS):
+        with open_memory(kind, where) as mem:
+            mem.store.delete_namespace(mem.namespace)
+        children = [Child(["ingest", str(conv), *store_args(kind, where), "--json"]) for _ in "ab"]
+        done = [c.finish() for c in children]
+        with open_memory(kind, where) as mem:
+            together = snapshot(mem)
+            mem.store.delete_namespace(mem.namespace)
+            mem.ingest([conv])
+            alone = snapshot(mem)
+        written = [json.loads(out)["conversations"] for rc, out, _ in done if rc == 0]
+        results.append((trial, [rc for rc, _, _ in done], written, together == alone, done))
+    print(f"\ntwo concurrent ingests of one file on the {kind} store:")
+    for trial, rcs, written, same, _ in results:
+        print(
+            f"  trial {trial}: exit codes {rcs}, conversations written {written}, "
+            f"store {'identical to' if same else 'DIFFERS from'} one clean ingest"
+        )
+    errors = 0
+    for _, rcs, written, same, done in results:
+        for rc, _, err in done:
+            if rc != 0 and not (rc == 2 and _one_clear_line(err)):
+                errors += 1
+        # the file is stored exactly once: one ingest wrote it, the other found it stored
+        errors += (not same) + (sum(written) != 1 if rcs == [0, 0] else 0)
+    print(f"  runs tried {2 * TRIALS}, errors {errors}")
+    assert errors == 0, [(r[1], r[4]) for r in results]

@@ -1,0 +1,130 @@
+"""Crash safety (issue 16, item 2): ``kg-memory ingest`` killed with SIGKILL at 20 points.
+
+For each store, one uninterrupted run of ``kg-memory ingest`` on the first
+sessions of a LoCoMo conversation gives the reference (what a clean ingest
+stores) and the run's timing. Twenty kill points follow, from a fixed seed:
+twelve spread over the whole run by time (one in each twelfth of it, the
+imports and model loading included), eight inside the write transaction (after
+the child announces it, one in each eighth of the reference write's length).
+After each kill the store must open and hold either nothing or exactly the
+reference (a file lands whole or not at all), and ingesting the file again
+must give exactly the reference: the same counts per label and edge type, the
+same node ids, the same edge keys. The test prints every kill point and its
+outcome.
+"""
+
+from __future__ import annotations
+
+import random
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.reliability.helpers import (
+    KINDS,
+    Child,
+    locomo_part,
+    open_memory,
+    snapshot,
+    store_args,
+)
+
+SEED = 16
+BY_TIME = 12
+IN_WRITE = 8
+#: The write-anchored points cover the reference write and a quarter more (the commit).
+WRITE_SPAN = 1.25
+
+
+def _reset(kind: str, where: str) -> None:
+    """Make the store location empty again."""
+    if kind == "embedded":
+        shutil.rmtree(where, ignore_errors=True)
+        return
+    with open_memory(kind, where) as mem:
+        mem.store.delete_namespace(where)
+
+
+def _kill_points(total: float, write: float) -> list[tuple[str, float]]:
+    """``(anchor, seconds after it)``: by time from the start, then after ``KG-WRITE``."""
+    rng = random.Random(SEED)
+    points = [("start", total * (i + rng.random()) / BY_TIME) for i in range(BY_TIME)]
+    span = write * WRITE_SPAN
+    points += [("write", span * (i + rng.random()) / IN_WRITE) for i in range(IN_WRITE)]
+    return points
+
+
+def _kill_at(args: list[str], anchor: str, delay: float) -> tuple[str, float]:
+    """Run the child, SIGKILL it ``delay`` s after ``anchor``; its phase and age then."""
+    child = Child(args)
+    t0 = child.wait_for("KG-WRITE") if anchor == "write" else 0.0
+    deadline = child.started + t0 + delay
+    while time.monotonic() < deadline and child.proc.poll() is None:
+        time.sleep(0.002)
+    exited = child.proc.poll() is not None
+    child.kill()
+    age = time.monotonic() - child.started
+    return ("exited before the kill" if exited else child.phase), age
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", KINDS)
+def test_sigkill_at_twenty_points_then_reingest_is_clean(
+    kind: str, locomo_dir: Path, tmp_path: Path, places: Any
+) -> None:
+    data = locomo_part(locomo_dir, tmp_path / "conv.json")
+    where = places(kind)
+    args = ["ingest", str(data), *store_args(kind, where), "--json"]
+
+    ref = Child(args)
+    rc, _, err = ref.finish()
+    assert rc == 0, err
+    total = time.monotonic() - ref.started
+    write = ref.seen("KG-COMMITTED") - ref.wait_for("KG-WRITE")  # type: ignore[operator]
+    with open_memory(kind, where) as mem:
+        clean = snapshot(mem)
+    assert clean["counts"]["nodes"]["Turn"] > 40 and len(clean["edges"]) > 1000
+
+    outcomes: list[dict[str, Any]] = []
+    for i, (anchor, delay) in enumerate(_kill_points(total, write)):
+        _reset(kind, where)
+        phase, age = _kill_at(args, anchor, delay)
+        with open_memory(kind, where) as mem:  # the store opens
+            after_kill = snapshot(mem)
+            state = (
+                "empty"
+                if not after_kill["nodes"]
+                else "whole"
+                if after_kill == clean
+                else "PARTIAL"
+            )
+            mem.ingest([data])
+            again = snapshot(mem) == clean
+        outcomes.append(
+            {
+                "point": i,
+                "anchor": anchor,
+                "delay": delay,
+                "age": age,
+                "phase": phase,
+                "store": state,
+                "reingest_clean": again,
+            }
+        )
+
+    print(f"\nkill points on the {kind} store (reference run {total:.1f} s, write {write:.2f} s):")
+    for o in outcomes:
+        print(
+            f"  #{o['point']:2d} {o['anchor']:>5} +{o['delay']:6.2f}s (at {o['age']:5.1f}s, "
+            f"in {o['phase']}): store {o['store']}, re-ingest "
+            f"{'clean' if o['reingest_clean'] else 'DIFFERS'}"
+        )
+    survived = sum(o["store"] != "PARTIAL" and o["reingest_clean"] for o in outcomes)
+    print(f"  tried {len(outcomes)}, survived {survived}")
+    assert survived == len(outcomes) == BY_TIME + IN_WRITE
+    # the points really are spread: some before the write, some inside it
+    phases = {o["phase"] for o in outcomes}
+    assert {"start", "write"} <= phases, phases
