@@ -34,16 +34,21 @@ QUESTIONS = (
 
 
 def _partial(mem: Memory, answer: Any) -> list[str]:
-    """What is not whole in an answer: evidence without text or turns, turns without text."""
+    """What is not whole in an answer: evidence without its stored node, text or turns,
+    and source turns not stored with their text."""
     bad = []
+    texts: dict[str | None, dict[str, str]] = {}
     for e in answer.evidence:
-        if not e.text or not e.turn_ids:
-            bad.append(f"evidence without text or turn ids: {e}")
+        stored = mem.store.get_nodes(mem.namespace, [e.node_id])
+        if not e.text or not e.turn_ids or not stored or not stored[0].text:
+            bad.append(f"evidence {e.node_id} without its node, text or turn ids: {e.text!r}")
             continue
-        turns = {n.id: n for n in mem.store.get_nodes(mem.namespace, list(e.turn_ids))}
+        if e.conversation not in texts:
+            turns = mem.store.find_nodes(mem.namespace, "Turn", conversation=e.conversation)
+            texts[e.conversation] = {n.props["turn_id"]: n.text for n in turns}
         for tid in e.turn_ids:
-            if tid not in turns or not turns[tid].text:
-                bad.append(f"turn {tid} of {e.text[:40]!r} missing or without text")
+            if not texts[e.conversation].get(tid):
+                bad.append(f"turn {tid} of {e.node_id} missing or without text")
     return bad
 
 
