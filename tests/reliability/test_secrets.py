@@ -30,7 +30,9 @@ def _kgm(*args: str, env: dict[str, str] | None = None) -> tuple[int, str]:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("kind", KINDS)
-def test_no_secret_in_errors_logs_or_exports(kind: str, tmp_path: Path, places: Any) -> None:
+def test_no_secret_in_errors_logs_or_exports(
+    kind: str, tmp_path: Path, places: Any, monkeypatch: Any
+) -> None:
     where = places(kind)
     store = (
         ["--store", where] if kind == "embedded" else ["--neo4j", os.environ["KG_MEMORY_NEO4J_URI"]]
@@ -41,31 +43,29 @@ def test_no_secret_in_errors_logs_or_exports(kind: str, tmp_path: Path, places: 
     secrets = [token, wrong_token, wrong_pw]
     if kind == "neo4j":
         secrets.append(os.environ["KG_MEMORY_NEO4J_PASSWORD"])
-    env = {**os.environ, "KG_MEMORY_EMBEDDER": "hash"}
+    monkeypatch.setenv("KG_MEMORY_EMBEDDER", "hash")
     seen: dict[str, str] = {}
 
-    code, seen["ingest"] = _kgm("ingest", str(DEMO), *store, *ns, env=env)
+    code, seen["ingest"] = _cli("ingest", str(DEMO), *store, *ns)
     assert code == 0, seen["ingest"]
     for what in ("stats", "conversations"):
-        code, seen[what] = _kgm(what, *store, *ns, env=env)
+        code, seen[what] = _cli(what, *store, *ns)
         assert code == 0, seen[what]
-    code, seen["ask"] = _kgm(
-        "ask", "Where did Maya adopt the puppy?", "--trace", *store, *ns, env=env
-    )
+    code, seen["ask"] = _cli("ask", "Where did Maya adopt the puppy?", "--trace", *store, *ns)
     assert code == 0, seen["ask"]
     for fmt in ("jsonl", "graphml", "ttl"):
         target = tmp_path / f"export.{fmt}"
-        code, seen[f"export {fmt}"] = _kgm("export", str(target), "-f", fmt, *store, *ns, env=env)
+        code, seen[f"export {fmt}"] = _cli("export", str(target), "-f", fmt, *store, *ns)
         assert code == 0, seen[f"export {fmt}"]
         seen[f"export file {fmt}"] = target.read_text(encoding="utf-8")
     if kind == "neo4j":
         uri = os.environ["KG_MEMORY_NEO4J_URI"]
         code, seen["wrong password"] = _kgm(
-            "stats", "--neo4j", uri, env={**env, "KG_MEMORY_NEO4J_PASSWORD": wrong_pw}
+            "stats", "--neo4j", uri, env={**os.environ, "KG_MEMORY_NEO4J_PASSWORD": wrong_pw}
         )
         assert code == 2 and "rejected the credentials" in seen["wrong password"]
         with_pw = uri.replace("bolt://", f"bolt://neo4j:{wrong_pw}@")
-        code, seen["password in URI"] = _kgm("stats", "--neo4j", with_pw, env=env)
+        code, seen["password in URI"] = _cli("stats", "--neo4j", with_pw)
         assert code == 2 and "credentials do not go in the URI" in seen["password in URI"]
 
     log = tmp_path / "server.log"
