@@ -131,3 +131,41 @@ def test_two_ingests_of_one_file(kind: str, locomo_dir: Path, tmp_path: Path, pl
         errors += (not same) + (sum(written) != 1 if rcs == [0, 0] else 0)
     print(f"  runs tried {2 * TRIALS}, errors {errors}")
     assert errors == 0, [(r[1], r[4]) for r in results]
+
+
+def test_lock_namespace_makes_writers_take_turns(store: Any, namespace: str) -> None:
+    """The contract: a second transaction's ``lock_namespace`` waits for the first to end,
+    then sees what it committed; outside a transaction it is an error."""
+    import threading
+    import time
+
+    from kg_memory.errors import StoreError
+    from kg_memory.model import Node
+
+    with pytest.raises(StoreError, match="transaction"):
+        store.lock_namespace(namespace)
+    other = type(store)(store.config)  # another connection, as another process has
+    seen: list[Any] = []
+    locked = threading.Event()
+
+    def second() -> None:
+        locked.wait()
+        t0 = time.monotonic()
+        with other.transaction():
+            other.lock_namespace(namespace)
+            seen.append((time.monotonic() - t0, other.get_nodes(namespace, ["first"])))
+
+    thread = threading.Thread(target=second)
+    thread.start()
+    try:
+        with store.transaction():
+            store.lock_namespace(namespace)
+            locked.set()
+            time.sleep(0.5)
+            store.upsert_nodes([Node("first", "Turn", namespace, "c1", "hello there")])
+    finally:
+        thread.join(timeout=60)
+        other.close()
+    ((waited, found),) = seen
+    assert waited >= 0.4 and [n.id for n in found] == ["first"]
+    store.delete_namespace(namespace)
