@@ -7,6 +7,7 @@ Commands live in :mod:`kg_memory.cli` (the memory) and :mod:`kg_memory.cli_bench
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -64,7 +65,9 @@ def clean_errors(fn: F) -> F:
         try:
             return fn(*args, **kwargs)
         except KGMemoryError as exc:
-            err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
+            # One line, even when a driver's message spans several (Neo4j's connection errors).
+            line = re.sub(r"\s*\n\s*", " ", str(exc).strip())
+            err.print(f"[red]error:[/red] {escape(line)}", highlight=False, soft_wrap=True)
             raise typer.Exit(2) from None
 
     return wrapper  # type: ignore[return-value]
