@@ -7,6 +7,7 @@ Commands live in :mod:`kg_memory.cli` (the memory) and :mod:`kg_memory.cli_bench
 from __future__ import annotations
 
 import json
+import logging
 import re
 import sys
 from collections.abc import Callable, Iterator
@@ -24,6 +25,11 @@ from kg_memory.memory import Memory
 
 out = Console()
 err = Console(stderr=True)
+
+# The Neo4j driver logs each retry of a transaction as a warning; without a handler Python
+# would print those lines on stderr beside the one error line (the store's retries and
+# their final error are what the user sees).
+logging.getLogger("neo4j").addHandler(logging.NullHandler())
 
 StoreOpt = Annotated[
     Path | None,
