@@ -18,6 +18,7 @@ from __future__ import annotations
 import random
 import shutil
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -48,26 +49,54 @@ def _reset(kind: str, where: str) -> None:
         mem.store.delete_namespace(where)
 
 
-def _kill_points(total: float, write: float) -> list[tuple[str, float]]:
-    """``(anchor, seconds after it)``: by time from the start, then after ``KG-WRITE``."""
+def _kill_points() -> list[tuple[str, float]]:
+    """``(anchor, fraction)``: of the run from its start, or of the write after ``KG-WRITE``
+    (stratified: one point in each equal slice)."""
     rng = random.Random(SEED)
-    points = [("start", total * (i + rng.random()) / BY_TIME) for i in range(BY_TIME)]
-    span = write * WRITE_SPAN
-    points += [("write", span * (i + rng.random()) / IN_WRITE) for i in range(IN_WRITE)]
+    points = [("start", (i + rng.random()) / BY_TIME) for i in range(BY_TIME)]
+    points += [("write", WRITE_SPAN * (i + rng.random()) / IN_WRITE) for i in range(IN_WRITE)]
     return points
 
 
-def _kill_at(args: list[str], anchor: str, delay: float) -> tuple[str, float]:
-    """Run the child, SIGKILL it ``delay`` s after ``anchor``; its phase and age then."""
-    child = Child(args)
-    t0 = child.wait_for("KG-WRITE") if anchor == "write" else 0.0
-    deadline = child.started + t0 + delay
-    while time.monotonic() < deadline and child.proc.poll() is None:
-        time.sleep(0.002)
-    exited = child.proc.poll() is not None
-    child.kill()
-    age = time.monotonic() - child.started
-    return ("exited before the kill" if exited else child.phase), age
+@dataclass
+class Pace:
+    """How long a run and its write take: from the reference run, then from every run
+    that got that far (the machine's speed drifts; a point is a fraction of these)."""
+
+    total: float
+    write: float
+
+    def delay(self, anchor: str, fraction: float) -> float:
+        return fraction * (self.total if anchor == "start" else self.write)
+
+    def learn(self, child: Child) -> None:
+        begun, committed = child.seen("KG-WRITE"), child.seen("KG-COMMITTED")
+        if begun is not None and committed is not None:
+            self.write = committed - begun
+
+
+def _kill_at(args: list[str], anchor: str, fraction: float, pace: Pace) -> tuple[str, float, float]:
+    """Run the child, SIGKILL it at ``fraction`` of the run (or write); its phase, age and
+    the delay used.
+
+    A child that ended before its kill point teaches the pace its run time, and the
+    point is tried again once at that pace.
+    """
+    for _ in range(2):
+        child = Child(args)
+        t0 = child.wait_for("KG-WRITE") if anchor == "write" else 0.0
+        delay = pace.delay(anchor, fraction)
+        deadline = child.started + t0 + delay
+        while time.monotonic() < deadline and child.proc.poll() is None:
+            time.sleep(0.002)
+        exited = child.proc.poll() is not None
+        child.kill()
+        age = time.monotonic() - child.started
+        pace.learn(child)
+        if not exited:
+            return child.phase, age, delay
+        pace.total = age
+    return "exited before the kill", age, delay
 
 
 @pytest.mark.slow
@@ -84,14 +113,15 @@ def test_sigkill_at_twenty_points_then_reingest_is_clean(
     assert rc == 0, err
     total = time.monotonic() - ref.started
     write = ref.seen("KG-COMMITTED") - ref.wait_for("KG-WRITE")  # type: ignore[operator]
+    pace = Pace(total, write)
     with open_memory(kind, where) as mem:
         clean = snapshot(mem)
     assert clean["counts"]["nodes"]["Turn"] > 40 and len(clean["edges"]) > 1000
 
     outcomes: list[dict[str, Any]] = []
-    for i, (anchor, delay) in enumerate(_kill_points(total, write)):
+    for i, (anchor, fraction) in enumerate(_kill_points()):
         _reset(kind, where)
-        phase, age = _kill_at(args, anchor, delay)
+        phase, age, delay = _kill_at(args, anchor, fraction, pace)
         with open_memory(kind, where) as mem:  # the store opens
             after_kill = snapshot(mem)
             state = (
