@@ -15,9 +15,11 @@ outcome.
 
 from __future__ import annotations
 
+import functools
 import random
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -75,14 +77,17 @@ class Pace:
             self.write = committed - begun
 
 
-def _kill_at(args: list[str], anchor: str, fraction: float, pace: Pace) -> tuple[str, float, float]:
+def _kill_at(
+    args: list[str], anchor: str, fraction: float, pace: Pace, reset: Callable[[], None]
+) -> tuple[str, float, float]:
     """Run the child, SIGKILL it at ``fraction`` of the run (or write); its phase, age and
     the delay used.
 
     A child that ended before its kill point teaches the pace its run time, and the
-    point is tried again once at that pace.
+    point is tried again once at that pace, on an empty store again.
     """
     for _ in range(2):
+        reset()  # an empty store: the child has the whole ingest to do
         child = Child(args)
         t0 = child.wait_for("KG-WRITE") if anchor == "write" else 0.0
         delay = pace.delay(anchor, fraction)
@@ -120,8 +125,9 @@ def test_sigkill_at_twenty_points_then_reingest_is_clean(
 
     outcomes: list[dict[str, Any]] = []
     for i, (anchor, fraction) in enumerate(_kill_points()):
-        _reset(kind, where)
-        phase, age, delay = _kill_at(args, anchor, fraction, pace)
+        phase, age, delay = _kill_at(
+            args, anchor, fraction, pace, functools.partial(_reset, kind, where)
+        )
         with open_memory(kind, where) as mem:  # the store opens
             after_kill = snapshot(mem)
             state = (
