@@ -20,6 +20,7 @@ from rich.table import Table
 
 from kg_memory.cli_bench import bench_app
 from kg_memory.cli_common import (
+    CreateOpt,
     JsonOpt,
     NamespaceOpt,
     Neo4jOpt,
@@ -71,7 +72,7 @@ def ingest(
 
     Example: kg-memory ingest ingest/samples/demo.jsonl --namespace alice
     """
-    with opened(store, namespace, neo4j) as mem:
+    with opened(store, namespace, neo4j, create=True) as mem:
         with _progress_bar(disable=as_json) as bar:
             task = bar.add_task("load", total=0)
 
@@ -145,6 +146,7 @@ def ask(
     store: StoreOpt = None,
     namespace: NamespaceOpt = None,
     neo4j: Neo4jOpt = None,
+    create: CreateOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Retrieve ranked evidence (with source turn ids) for a question.
@@ -153,7 +155,7 @@ def ask(
     """
     if (question is None) == (batch is None):
         raise InputError("give either a QUESTION or --batch FILE")
-    with opened(store, namespace, neo4j) as mem:
+    with opened(store, namespace, neo4j, create) as mem:
         if batch is not None:
             for qid, q, conv in _read_batch(batch):
                 ans = mem.ask(q, k=k, conversation=conv or conversation, preset=preset)
@@ -230,13 +232,14 @@ def stats(
     store: StoreOpt = None,
     namespace: NamespaceOpt = None,
     neo4j: Neo4jOpt = None,
+    create: CreateOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Counts per node label and edge type in the namespace.
 
     Example: kg-memory stats --json
     """
-    with opened(store, namespace, neo4j) as mem:
+    with opened(store, namespace, neo4j, create) as mem:
         st = mem.stats()
         if as_json:
             print_json({"namespace": mem.namespace, **st.as_dict()})
@@ -260,12 +263,13 @@ def conversations(
     store: StoreOpt = None,
     namespace: NamespaceOpt = None,
     neo4j: Neo4jOpt = None,
+    create: CreateOpt = False,
 ) -> None:
     """List the conversations stored in the namespace.
 
     Example: kg-memory conversations
     """
-    with opened(store, namespace, neo4j) as mem:
+    with opened(store, namespace, neo4j, create) as mem:
         for cid in mem.conversations():
             out.print(cid, highlight=False)
 
@@ -277,12 +281,13 @@ def delete(
     store: StoreOpt = None,
     namespace: NamespaceOpt = None,
     neo4j: Neo4jOpt = None,
+    create: CreateOpt = False,
 ) -> None:
     """Delete one conversation and everything derived from it.
 
     Example: kg-memory delete demo-1
     """
-    with opened(store, namespace, neo4j) as mem:
+    with opened(store, namespace, neo4j, create) as mem:
         n = mem.delete_conversation(conversation)
         out.print(f"deleted {n} nodes of conversation {conversation!r}", highlight=False)
 
@@ -330,6 +335,7 @@ def export(
     store: StoreOpt = None,
     namespace: NamespaceOpt = None,
     neo4j: Neo4jOpt = None,
+    create: CreateOpt = False,
 ) -> None:
     """Export the namespace's graph as JSONL, GraphML, RDF Turtle or JSON-LD.
 
@@ -337,7 +343,7 @@ def export(
     """
     from kg_memory.export import export as do_export
 
-    with opened(store, namespace, neo4j) as mem:
+    with opened(store, namespace, neo4j, create) as mem:
         counts = do_export(mem.store, mem.namespace, output, format)
         out.print(
             f"wrote {counts['nodes']} nodes and {counts['edges']} edges to {output}",
@@ -396,6 +402,7 @@ def cypher(
     store: StoreOpt = None,
     namespace: NamespaceOpt = None,
     neo4j: Neo4jOpt = None,
+    create: CreateOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Run read-only Cypher (Neo4j store); write clauses are refused.
@@ -404,7 +411,7 @@ def cypher(
     """
     from kg_memory.queries import parse_params
 
-    with opened(store, namespace, neo4j) as mem:
+    with opened(store, namespace, neo4j, create) as mem:
         _print_rows(mem.cypher(query, parse_params(param or [])), as_json)
 
 
@@ -438,6 +445,7 @@ def queries_run(
     store: StoreOpt = None,
     namespace: NamespaceOpt = None,
     neo4j: Neo4jOpt = None,
+    create: CreateOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Run a named query from queries/ (read-only).
@@ -447,7 +455,7 @@ def queries_run(
     from kg_memory.queries import get_query, parse_params
 
     q = get_query(name)
-    with opened(store, namespace, neo4j) as mem:
+    with opened(store, namespace, neo4j, create) as mem:
         _print_rows(mem.cypher(q.text, parse_params(param or [])), as_json)
 
 

@@ -7,6 +7,8 @@ Commands live in :mod:`kg_memory.cli` (the memory) and :mod:`kg_memory.cli_bench
 from __future__ import annotations
 
 import json
+import logging
+import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -24,6 +26,11 @@ from kg_memory.memory import Memory
 out = Console()
 err = Console(stderr=True)
 
+# The Neo4j driver logs each retry of a transaction as a warning; without a handler Python
+# would print those lines on stderr beside the one error line (the store's retries and
+# their final error are what the user sees).
+logging.getLogger("neo4j").addHandler(logging.NullHandler())
+
 StoreOpt = Annotated[
     Path | None,
     typer.Option(
@@ -39,6 +46,10 @@ NamespaceOpt = Annotated[
 Neo4jOpt = Annotated[
     str | None,
     typer.Option("--neo4j", help="Use Neo4j at this Bolt URI [env: KG_MEMORY_NEO4J_URI]."),
+]
+CreateOpt = Annotated[
+    bool,
+    typer.Option("--create", help="Create an empty embedded store if there is none at the path."),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 ParamOpt = Annotated[
@@ -60,16 +71,24 @@ def clean_errors(fn: F) -> F:
         try:
             return fn(*args, **kwargs)
         except KGMemoryError as exc:
-            err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
+            # One line, even when a driver's message spans several (Neo4j's connection errors).
+            line = re.sub(r"\s*\n\s*", " ", str(exc).strip())
+            err.print(f"[red]error:[/red] {escape(line)}", highlight=False, soft_wrap=True)
             raise typer.Exit(2) from None
 
     return wrapper  # type: ignore[return-value]
 
 
 @contextmanager
-def opened(store: Path | None, namespace: str | None, neo4j: str | None) -> Iterator[Memory]:
-    """The memory the options name (then the environment, then defaults), closed after."""
-    mem = Memory.open(store, namespace=namespace, neo4j_uri=neo4j)
+def opened(
+    store: Path | None, namespace: str | None, neo4j: str | None, create: bool = False
+) -> Iterator[Memory]:
+    """The memory the options name (then the environment, then defaults), closed after.
+
+    An embedded store that does not exist is an error unless ``create`` (a mistyped
+    ``--store`` must not silently become a new, empty store).
+    """
+    mem = Memory.open(store, namespace=namespace, neo4j_uri=neo4j, create=create)
     try:
         yield mem
     finally:

@@ -62,7 +62,8 @@ class StoreConfig:
 
 @dataclass(frozen=True)
 class EmbeddedConfig(StoreConfig):
-    """The embedded store in directory ``path`` (created if missing).
+    """The embedded store in directory ``path``, created if missing unless ``create``
+    is false (then a path without a store is an error: a mistyped ``--store``).
 
     >>> EmbeddedConfig(Path("/tmp/m")).backend
     'embedded'
@@ -70,6 +71,7 @@ class EmbeddedConfig(StoreConfig):
 
     backend: ClassVar[str] = "embedded"
     path: Path
+    create: bool = True
 
     @classmethod
     def from_env(cls, path: str | Path | None = None) -> EmbeddedConfig:
@@ -107,6 +109,8 @@ class Location(TypedDict, total=False):
 
     namespace: str | None
     neo4j_uri: str | None
+    #: Create the embedded store if it does not exist (default ``True``).
+    create: bool
 
 
 @dataclass(frozen=True)
@@ -117,6 +121,7 @@ class Settings:
     namespace: str = DEFAULT_NAMESPACE
     neo4j: Neo4jConfig | None = None
     embedder: str = "minilm"
+    create: bool = True
 
     @classmethod
     def resolve(
@@ -133,9 +138,12 @@ class Settings:
             namespace=check_namespace(ns),
             neo4j=Neo4jConfig.from_env(where.get("neo4j_uri")),
             embedder=embedder or os.environ.get("KG_MEMORY_EMBEDDER", "minilm"),
+            create=where.get("create", True),
         )
 
     @property
     def store(self) -> StoreConfig:
         """The store to open: Neo4j when a URI is set, else the embedded store."""
-        return self.neo4j if self.neo4j is not None else EmbeddedConfig(self.store_dir)
+        if self.neo4j is not None:
+            return self.neo4j
+        return EmbeddedConfig(self.store_dir, create=self.create)

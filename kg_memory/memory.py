@@ -63,8 +63,9 @@ class Memory:
         embedder: Embedder | str | None = None,
         **where: Unpack[Location],
     ) -> Memory:
-        """Open the memory described by arguments (``namespace``, ``neo4j_uri``: see
-        :class:`~kg_memory.config.Location`), then environment, then defaults."""
+        """Open the memory described by arguments (``namespace``, ``neo4j_uri``, ``create``:
+        see :class:`~kg_memory.config.Location`), then environment, then defaults.
+        ``create=False`` refuses an embedded store path that holds no store."""
         name = embedder if isinstance(embedder, str) else None
         settings = Settings.resolve(store_dir, embedder=name, **where)
         store = open_store(settings.store)

@@ -21,6 +21,12 @@
 CREATE CONSTRAINT memory_id IF NOT EXISTS
 FOR (n:Memory) REQUIRE n.id IS UNIQUE;
 
+// One write-lock node per namespace (not :Memory, so no read or count sees it): an
+// ingest takes it first in its write transaction (MERGE, then SET), so two ingests
+// into one namespace take turns instead of colliding on memory_id.
+CREATE CONSTRAINT write_lock_namespace IF NOT EXISTS
+FOR (l:WriteLock) REQUIRE l.namespace IS UNIQUE;
+
 // Namespace scans: namespaces(), counts(namespace), delete_namespace().
 CREATE INDEX memory_namespace IF NOT EXISTS
 FOR (n:Memory) ON (n.namespace);

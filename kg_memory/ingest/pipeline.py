@@ -197,8 +197,14 @@ class Pipeline:
         force: bool = False,
         progress: Progress | None = None,
     ) -> None:
-        """Process ``convs`` and write them in one transaction (all or nothing)."""
-        pending: list[tuple[IngestContext, bool]] = []
+        """Process ``convs`` and write them in one transaction (all or nothing).
+
+        The transaction first takes the namespace's write lock, then reads again
+        what is stored: a conversation another ingest stored meanwhile with the same
+        fingerprint is skipped, a different one replaced. Concurrent ingests of one
+        file thus take turns and store it once.
+        """
+        pending: list[tuple[IngestContext, str]] = []
         for conv in convs:
             fp = fingerprint(conv, self.stages, self.embedder)
             if not force and self._unchanged(conv, fp):
@@ -213,21 +219,27 @@ class Pipeline:
                 "Conversation",
                 props={**conv_node.props, "fingerprint": fp, "stages": list(self.stages)},
             )
-            exists = bool(self.store.existing_ids(self.namespace, [ctx.conversation_node_id]))
-            pending.append((ctx, exists))
+            pending.append((ctx, fp))
         if not pending:
             return
         t0 = time.perf_counter()
+        written: list[IngestContext] = []
         with _gc_paused(), self.store.transaction():
-            for ctx, exists in pending:
-                if exists:
+            self.store.lock_namespace(self.namespace)
+            for ctx, fp in pending:
+                stored = self.store.get_nodes(self.namespace, [ctx.conversation_node_id])
+                if stored and not force and stored[0].props.get("fingerprint") == fp:
+                    continue  # stored by a concurrent ingest while this one ran
+                if stored:
                     self.store.delete_conversation(self.namespace, ctx.cid)
                 self.store.upsert_nodes(list(ctx.nodes.values()))
                 self.store.upsert_edges(list(ctx.edges.values()))
                 shared = [n.id for n in ctx.nodes.values() if n.conversation is None]
                 refresh_shared(self.store, self.namespace, shared)
+                written.append(ctx)
         report.add_time("write", time.perf_counter() - t0)
-        for ctx, _ in pending:
+        report.skipped += len(pending) - len(written)
+        for ctx in written:
             report.conversations += 1
             report.turns += len(ctx.turns)
             report.nodes += len(ctx.nodes)

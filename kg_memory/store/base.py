@@ -175,6 +175,17 @@ class Store(ABC):
     def delete_namespace(self, namespace: str) -> int:
         """Delete a whole namespace (every node and edge); return nodes deleted."""
 
+    @abstractmethod
+    def lock_namespace(self, namespace: str) -> None:
+        """Inside ``transaction()``: hold ``namespace``'s write lock until the transaction ends.
+
+        A transaction of another thread or process that asks for it meanwhile waits.
+        Ingest takes it before it re-reads what is stored and writes, so two ingests
+        into one namespace take turns (the second finds the first's conversations).
+        A backend whose transactions already hold an exclusive write lock need not
+        do more. Outside a transaction: :class:`~kg_memory.errors.StoreError`.
+        """
+
     # -- reads -----------------------------------------------------------
     @abstractmethod
     def get_nodes(

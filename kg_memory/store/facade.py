@@ -105,6 +105,10 @@ class ModuleStore(Store, Generic[DB]):
     def delete_namespace(self, namespace: str) -> int:
         return self.modules.writes.delete_namespace(self._db, namespace)
 
+    @db_errors
+    def lock_namespace(self, namespace: str) -> None:
+        self.modules.writes.lock_namespace(self._db, namespace)
+
     # -- reads -----------------------------------------------------------
     @db_errors
     def get_nodes(

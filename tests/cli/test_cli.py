@@ -81,7 +81,9 @@ def test_bad_namespace_and_unknown_stage(runner: CliRunner, tmp_path: Path) -> N
 
 
 def test_cypher_needs_neo4j_on_embedded(runner: CliRunner, tmp_path: Path) -> None:
-    code, _, err = run(runner, "cypher", "MATCH (n) RETURN n", "--store", str(tmp_path / "s"))
+    code, _, err = run(
+        runner, "cypher", "MATCH (n) RETURN n", "--store", str(tmp_path / "s"), "--create"
+    )
     assert code == 2 and "Cypher" in err
 
 

@@ -64,6 +64,6 @@ def test_the_cli_refuses_in_one_line(tmp_path: Any) -> None:
 
     from kg_memory.cli import app
 
-    out = CliRunner().invoke(app, ["ask", HUGE, "--store", str(tmp_path / "s")])
+    out = CliRunner().invoke(app, ["ask", HUGE, "--store", str(tmp_path / "s"), "--create"])
     assert out.exit_code == 2
     assert out.output.startswith("error: the question has ") and out.output.count("\n") == 1

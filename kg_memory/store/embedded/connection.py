@@ -94,13 +94,14 @@ def _make_dir(path: Path) -> None:
 class Database:
     """The store directory's SQLite database, shared by the store's modules.
 
+    ``create=False`` refuses a directory without a store file instead of creating it.
     Thread-safe: one connection, serialised by :attr:`lock`; a transaction holds
     the lock until it ends. Several processes may open the same store (SQLite
     locking; writers wait up to :data:`BUSY_TIMEOUT_MS`). Holds the read caches
     (:attr:`vectors`, :attr:`text_stats`), dropped on close and on rollback.
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, create: bool = True) -> None:
         self.path = path
         self.db_path = path / DB_FILE
         self.lock = threading.RLock()
@@ -111,6 +112,11 @@ class Database:
         #: scope -> (generation, data_version, (count, mean length)); text_stats scans an index.
         self.text_stats: dict[tuple[str, str, str | None], tuple[int, int, tuple[int, float]]] = {}
         self._conn: sqlite3.Connection | None = None
+        if not create and not self.db_path.is_file():
+            raise StoreUnavailableError(
+                f"no kg-memory store at {path} (a mistyped --store or KG_MEMORY_STORE?); "
+                "`kg-memory ingest` creates one, --create makes an empty one"
+            )
         _make_dir(path)
         if self.db_path.exists() and not self.db_path.is_file():
             raise StoreUnavailableError(f"{self.db_path} is not a file")

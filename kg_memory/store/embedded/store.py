@@ -52,7 +52,7 @@ class EmbeddedStore(ModuleStore[Database]):
         self.check_config(config)
         self.config = config
         self.path = Path(config.path).expanduser()
-        self._db = Database(self.path)
+        self._db = Database(self.path, create=config.create)
         self.db_path = self._db.db_path
 
     def __repr__(self) -> str:

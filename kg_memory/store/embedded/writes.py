@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from kg_memory.errors import StoreError
 from kg_memory.model import Edge, Node, check_edge_type
 from kg_memory.store.common import (
     chunks,
@@ -191,3 +192,10 @@ def delete_namespace(db: Database, namespace: str) -> int:
         conn.execute("DELETE FROM edges WHERE namespace = ?", (namespace,))
         conn.execute("DELETE FROM vectors WHERE namespace = ?", (namespace,))
         return int(conn.execute("DELETE FROM nodes WHERE namespace = ?", (namespace,)).rowcount)
+
+
+def lock_namespace(db: Database, namespace: str) -> None:
+    """Nothing to take: the open transaction began with ``BEGIN IMMEDIATE``, which holds
+    the whole database's write lock until it ends (other writers wait for it)."""
+    if not db.depth:
+        raise StoreError("lock_namespace needs an open store.transaction()")

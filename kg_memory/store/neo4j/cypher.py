@@ -120,6 +120,13 @@ MISSING_ENDS = (
     "RETURN p.id AS id, p.ns AS ns"
 )
 
+#: Take the namespace's write lock (held until the transaction ends; see lock_namespace).
+LOCK_NAMESPACE = (
+    "MERGE (l:WriteLock {namespace: $ns}) SET l.taken = timestamp() RETURN count(*) AS n"
+)
+#: The namespace's write-lock node (deleted with the namespace).
+DELETE_LOCK = "MATCH (l:WriteLock {namespace: $ns}) DELETE l RETURN count(*) AS c"
+
 # -- deletes --------------------------------------------------------------------------
 
 #: Namespace-level nodes linked to a conversation (they may become orphans).

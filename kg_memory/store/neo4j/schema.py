@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 from neo4j import Session
@@ -13,6 +14,9 @@ from kg_memory.store.neo4j.cypher import vector_index_name
 
 #: Seconds to wait for indexes to come online after applying the schema.
 INDEX_WAIT_SECONDS = 300
+
+#: Tries of one DDL statement that deadlocks with another process applying the schema.
+DDL_ATTEMPTS = 5
 
 #: Errors of a statement racing another process creating the same index or constraint.
 _BENIGN = (
@@ -52,6 +56,30 @@ def schema_statements() -> list[str]:
     )
 
 
+def _apply(s: Session, stmt: str, uri: str) -> None:
+    """Run one DDL statement; a race with another process creating it is no error.
+
+    Two processes creating the same rule at once can also deadlock on the schema
+    lock (a transient error): the statement is then run again, up to
+    :data:`DDL_ATTEMPTS` times.
+    """
+    for attempt in range(1, DDL_ATTEMPTS + 1):
+        try:
+            s.run(stmt).consume()
+            return
+        except neo4j_errors.ClientError as exc:
+            if exc.code in _BENIGN:  # created by the other process meanwhile
+                return
+            raise StoreUnavailableError(
+                f"Neo4j at {uri}: cannot apply schema statement "
+                f"{stmt.splitlines()[0]!r}: {exc.message or exc}"
+            ) from exc
+        except neo4j_errors.TransientError:
+            if attempt == DDL_ATTEMPTS:
+                raise
+            time.sleep(0.2 * attempt)
+
+
 def apply_schema(session: Callable[[], Session], uri: str) -> None:
     """Run every DDL statement (idempotent) in a ``session()``, then wait for the indexes.
 
@@ -60,15 +88,7 @@ def apply_schema(session: Callable[[], Session], uri: str) -> None:
     try:
         with session() as s:
             for stmt in schema_statements():
-                try:
-                    s.run(stmt).consume()
-                except neo4j_errors.ClientError as exc:
-                    # Two processes creating the same index at once.
-                    if exc.code not in _BENIGN:
-                        raise StoreUnavailableError(
-                            f"Neo4j at {uri}: cannot apply schema statement "
-                            f"{stmt.splitlines()[0]!r}: {exc.message or exc}"
-                        ) from exc
+                _apply(s, stmt, uri)
             s.run(f"CALL db.awaitIndexes({INDEX_WAIT_SECONDS})").consume()
     except KGMemoryError:
         raise

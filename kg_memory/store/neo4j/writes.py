@@ -312,10 +312,20 @@ def delete_edges(db: Connection, namespace: str, keys: Sequence[tuple[str, str, 
     return _delete(db, namespace, functools.partial(_delete_edges, namespace, wanted))
 
 
+def _delete_namespace(namespace: str, tx: Tx) -> int:
+    deleted = _delete_batches(tx, cypher.DELETE_NAMESPACE_BATCH, ns=namespace)
+    tx.run(cypher.DELETE_LOCK, ns=namespace).consume()
+    return deleted
+
+
 def delete_namespace(db: Connection, namespace: str) -> int:
     """Delete a namespace in one transaction, :data:`DELETE_BATCH` nodes per statement."""
-    return _delete(
-        db,
-        namespace,
-        functools.partial(_delete_batches, query=cypher.DELETE_NAMESPACE_BATCH, ns=namespace),
-    )
+    return _delete(db, namespace, functools.partial(_delete_namespace, namespace))
+
+
+def lock_namespace(db: Connection, namespace: str) -> None:
+    """Take ``namespace``'s write lock in the open transaction (a ``WriteLock`` node,
+    unique per namespace): another transaction taking it waits until this one ends."""
+    if db.open_tx is None:
+        raise StoreError("lock_namespace needs an open store.transaction()")
+    db.write(lambda tx: tx.run(cypher.LOCK_NAMESPACE, ns=namespace).consume(), {namespace})
