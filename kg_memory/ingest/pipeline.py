@@ -28,6 +28,7 @@ from kg_memory.formats.model import RawConversation
 from kg_memory.ids import stable_id
 from kg_memory.ingest import turns as turns_stage
 from kg_memory.ingest.context import IngestContext
+from kg_memory.ingest.prior import StoredConversation
 from kg_memory.ingest.registry import STAGE_ORDER, resolve_stages, stage
 from kg_memory.store.base import Store
 
@@ -145,15 +146,25 @@ class Pipeline:
         return bool(found) and found[0].props.get("fingerprint") == fp
 
     def process(
-        self, conv: RawConversation, report: IngestReport, progress: Progress | None = None
+        self,
+        conv: RawConversation,
+        report: IngestReport,
+        progress: Progress | None = None,
+        *,
+        prior: StoredConversation | None = None,
     ) -> IngestContext:
-        """Run every enabled stage on one conversation, in memory (nothing is written)."""
+        """Run every enabled stage on one conversation, in memory (nothing is written).
+
+        With ``prior`` (the stored conversation ``conv``'s turns are added to),
+        each stage processes only ``conv``'s turns (:meth:`StageSpec.update`).
+        """
         ctx = IngestContext(
             namespace=self.namespace,
             conversation=conv,
             conversation_node_id=self.conversation_node_id(conv.conversation_id),
             store=self.store,
             embedder=self.embedder,
+            prior=prior,
         )
         t0 = time.perf_counter()
         turns_stage.build(ctx)
@@ -181,7 +192,10 @@ class Pipeline:
 
         for name in self.stages:
             t0 = time.perf_counter()
-            stage(name).run(ctx)
+            if prior is None:
+                stage(name).run(ctx)
+            else:
+                stage(name).update(ctx)
             report.add_time(name, time.perf_counter() - t0)
             if progress:
                 progress(name, len(ctx.turns))
@@ -196,29 +210,49 @@ class Pipeline:
         progress: Progress | None = None,
     ) -> None:
         """Process ``convs`` and write them in one transaction (all or nothing)."""
-        pending: list[tuple[IngestContext, bool]] = []
-        for conv in convs:
-            fp = fingerprint(conv, self.stages, self.embedder)
-            if not force and self._unchanged(conv, fp):
-                report.skipped += 1
-                if progress:
-                    progress("skip", conv.n_turns * self.units_per_turn)
-                continue
-            ctx = self.process(conv, report, progress)
-            conv_node = ctx.nodes[ctx.conversation_node_id]
-            ctx.add_node(
-                ctx.conversation_node_id,
-                "Conversation",
-                props={**conv_node.props, "fingerprint": fp, "stages": list(self.stages)},
-            )
-            exists = bool(self.store.existing_ids(self.namespace, [ctx.conversation_node_id]))
-            pending.append((ctx, exists))
+        pending = [self.prepare(conv, report, force=force, progress=progress) for conv in convs]
+        self.write([p for p in pending if p is not None], report)
+
+    def prepare(
+        self,
+        conv: RawConversation,
+        report: IngestReport,
+        *,
+        force: bool = False,
+        progress: Progress | None = None,
+    ) -> tuple[IngestContext, bool] | None:
+        """Process one conversation whole: its context and whether it replaces a stored one.
+
+        ``None`` when it is stored with the same fingerprint (unless ``force``).
+        """
+        fp = fingerprint(conv, self.stages, self.embedder)
+        if not force and self._unchanged(conv, fp):
+            report.skipped += 1
+            if progress:
+                progress("skip", conv.n_turns * self.units_per_turn)
+            return None
+        ctx = self.process(conv, report, progress)
+        conv_node = ctx.nodes[ctx.conversation_node_id]
+        ctx.add_node(
+            ctx.conversation_node_id,
+            "Conversation",
+            props={**conv_node.props, "fingerprint": fp, "stages": list(self.stages)},
+        )
+        exists = bool(self.store.existing_ids(self.namespace, [ctx.conversation_node_id]))
+        return ctx, exists
+
+    def write(self, pending: Sequence[tuple[IngestContext, bool]], report: IngestReport) -> None:
+        """Write processed conversations in one transaction; ``True`` replaces the stored one.
+
+        A context of turns added to a stored conversation (``False``) is upserted
+        over it: its nodes were merged with the stored ones, nothing is deleted.
+        """
         if not pending:
             return
         t0 = time.perf_counter()
         with _gc_paused(), self.store.transaction():
-            for ctx, exists in pending:
-                if exists:
+            for ctx, replace in pending:
+                if replace:
                     self.store.delete_conversation(self.namespace, ctx.cid)
                 self.store.upsert_nodes(list(ctx.nodes.values()))
                 self.store.upsert_edges(list(ctx.edges.values()))

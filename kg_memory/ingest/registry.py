@@ -97,7 +97,9 @@ STAGES: tuple[Stage, ...] = check_order(
             False,
             ("Hyperedge",),
         ),
-        StageSpec("granularity", "kg_memory.ingest.granularity", labels=("Summary", "Topic")),
+        StageSpec(
+            "granularity", "kg_memory.ingest.granularity", labels=("Summary", "Topic"), per_turn=False
+        ),
     )
 )
 

@@ -73,13 +73,18 @@ def run(ctx: IngestContext) -> None:
 
 
 def _load_existing(ctx: IngestContext, res: EntityResolver) -> None:
-    """The namespace's stored shared entities: one store query per conversation."""
+    """The namespace's stored shared entities (and, on an incremental add, the stored
+    conversation's own): one store query per conversation."""
     try:
-        for node in ctx.store.find_nodes(ctx.namespace, "Entity"):
-            if node.conversation is None:
-                res.existing[node.id] = node
+        nodes = ctx.store.find_nodes(ctx.namespace, "Entity")
     except Exception:  # store without entities yet / not available in a unit test
         res.existing = {}
+        return
+    for node in nodes:
+        if node.conversation is None:
+            res.existing[node.id] = node
+        elif ctx.prior is not None and node.conversation == ctx.cid:
+            res.seed(node)  # turns added to a stored conversation resolve to its entities
 
 
 def _add_speakers(ctx: IngestContext, res: EntityResolver) -> None:
@@ -143,7 +148,11 @@ def _turn_mentions(
     for ch, cname, head in counts.chunks[ti]:
         if head.i in named_toks:
             continue
-        if " " not in cname and counts.chunk_heads[cname] < CONCEPT_MIN_TURNS:
+        if (
+            " " not in cname
+            and counts.chunk_heads[cname] < CONCEPT_MIN_TURNS
+            and not res.stored_concept(cname)
+        ):
             continue
         found = res.by_norm.get(cname, [])
         eid = found[0] if found else res.entity(("concept", cname), cname, "CONCEPT", shared=False)
@@ -161,7 +170,8 @@ def _write(
 ) -> None:
     """Entity nodes, then per turn SPOKEN_BY, ADDRESSES and MENTIONS (pronouns left out)."""
     for eid in res.infos:
-        write_node(ctx, res, eid)
+        if eid not in res.seeded or res.turn_ids[eid]:  # a stored one only if mentioned again
+            write_node(ctx, res, eid)
     for ti, (rec, turn_mentions) in enumerate(zip(ctx.turns, mentions, strict=True)):
         ctx.add_edge(rec.id, "SPOKEN_BY", res.speaker_ids[rec.raw.speaker])
         addr = addressed[ti]
