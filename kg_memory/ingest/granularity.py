@@ -352,9 +352,7 @@ def _join_topics(ctx: IngestContext, x: np.ndarray) -> None:
     for i, rec in enumerate(ctx.turns):
         best = int(np.argmax(sims[i]))
         grown.setdefault(best, []).append(rec)
-        ctx.add_edge(
-            rec.id, "IN_TOPIC", topics[best].id, {"p": round(float(sims[i, best]), 4)}
-        )
+        ctx.add_edge(rec.id, "IN_TOPIC", topics[best].id, {"p": round(float(sims[i, best]), 4)})
     for t, recs in grown.items():
         p = topics[t].props
         ctx.add_node(

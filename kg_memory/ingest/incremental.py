@@ -102,8 +102,7 @@ def add_turns(
             "n_turns": merged.n_turns,
             "fingerprint": fingerprint,
             "stages": list(pipe.stages),
-            "incremental_turns": int(prior.node.props.get("incremental_turns", 0))
-            + len(ctx.turns),
+            "incremental_turns": int(prior.node.props.get("incremental_turns", 0)) + len(ctx.turns),
         },
     )
     merge_stored(ctx)

@@ -77,7 +77,9 @@ def load(
         p = node.props
         index = int(p["index"])
         sessions.append(
-            RawSession(index, p.get("date_time"), p.get("date_time_raw"), tuple(turns.get(index, [])))
+            RawSession(
+                index, p.get("date_time"), p.get("date_time_raw"), tuple(turns.get(index, []))
+            )
         )
     sessions.sort(key=lambda s: s.index)
     raw = RawConversation(

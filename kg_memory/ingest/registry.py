@@ -98,7 +98,10 @@ STAGES: tuple[Stage, ...] = check_order(
             ("Hyperedge",),
         ),
         StageSpec(
-            "granularity", "kg_memory.ingest.granularity", labels=("Summary", "Topic"), per_turn=False
+            "granularity",
+            "kg_memory.ingest.granularity",
+            labels=("Summary", "Topic"),
+            per_turn=False,
         ),
     )
 )
