@@ -41,8 +41,9 @@ from kg_memory.errors import ConflictError, InputError
 from kg_memory.formats.jsonl import parse_jsonl
 from kg_memory.formats.model import RawConversation, RawSession, RawTurn
 from kg_memory.formats.validate import parse_iso
-from kg_memory.ingest.incremental import add_turns
+from kg_memory.ingest.incremental import add_turns, written
 from kg_memory.ingest.pipeline import IngestReport, fingerprint
+from kg_memory.ingest.prior import keep as keep_prior
 from kg_memory.ingest.prior import load as load_prior
 from kg_memory.store.base import Store
 
@@ -286,6 +287,9 @@ def remember(
                 ctx = add_turns(pipe, prior, conv, merged.added, ingest, fp)
                 pending.append((ctx, False))
         pipe.write([p for p in pending if p is not None], ingest)
+        for (prior, merged), done in zip(merges, pending, strict=True):
+            if prior is not None and done is not None:  # the next add needs no re-read
+                keep_prior(mem.namespace, written(prior, merged.conversation, done[0]))
         report.stage_seconds = ingest.stage_seconds
     report.seconds = time.perf_counter() - t0
     return report

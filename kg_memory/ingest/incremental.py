@@ -109,6 +109,15 @@ def add_turns(
     return ctx
 
 
+def written(
+    prior: StoredConversation, merged: RawConversation, ctx: IngestContext
+) -> StoredConversation:
+    """The stored conversation after ``ctx`` (an add to ``prior``) was written."""
+    turns = prior.turns + [n for n in ctx.nodes.values() if n.label == "Turn"]
+    turns.sort(key=lambda n: (int(n.props["session"]), int(n.props["position"])))
+    return StoredConversation(ctx.nodes[ctx.conversation_node_id], merged, turns)
+
+
 def link_turns(ctx: IngestContext, prior: StoredConversation, merged: RawConversation) -> None:
     """``NEXT_TURN`` and ``NEXT_SESSION`` into the new turns; sessions' turn counts."""
     sizes = {s.index: len(s.turns) for s in merged.sessions}

@@ -10,7 +10,9 @@ conversation that was stored, and the turn vectors are the ones ingest wrote
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -28,6 +30,7 @@ class StoredConversation:
     conversation: RawConversation
     #: Turn nodes in conversation order (session, then position).
     turns: list[Node]
+    _matrix: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     @property
     def cid(self) -> str:
@@ -35,10 +38,13 @@ class StoredConversation:
 
     def matrix(self, dim: int) -> np.ndarray:
         """The stored turn vectors, one row per turn in order (zeros where one is missing)."""
+        if self._matrix is not None and self._matrix.shape == (len(self.turns), dim):
+            return self._matrix
         out = np.zeros((len(self.turns), dim), dtype=np.float32)
         for i, node in enumerate(self.turns):
             if node.embedding is not None and len(node.embedding) == dim:
                 out[i] = node.embedding
+        self._matrix = out
         return out
 
     def last_turn_before(self, session: int, position: int) -> Node | None:
@@ -51,15 +57,54 @@ def _place(node: Node) -> tuple[int, int]:
     return int(node.props["session"]), int(node.props["position"])
 
 
+#: Conversations read back with their vectors, most recent last (see :func:`load`).
+_CACHE: OrderedDict[tuple[str, str], StoredConversation] = OrderedDict()
+_CACHE_SIZE = 16
+_CACHE_LOCK = threading.Lock()
+
+
 def load(
     store: Store, namespace: str, conversation: str, *, with_embeddings: bool = False
 ) -> StoredConversation | None:
-    """Read a stored conversation back (``None`` if it is not stored)."""
+    """Read a stored conversation back (``None`` if it is not stored).
+
+    With ``with_embeddings`` the result is kept in a small process cache and
+    reused while the stored Conversation node has the same ``fingerprint``: the
+    fingerprint covers every turn's id, text, speaker, caption, position and
+    session date, the pipeline version and the embedder, so the same
+    fingerprint means the same Turn nodes and vectors (in any store). A
+    successful add puts the conversation it wrote back (:func:`keep`).
+    """
     conv_id = stable_id("conversation", namespace, conversation)
     found = store.get_nodes(namespace, [conv_id])
     if not found:
         return None
-    props = found[0].props
+    key = (namespace, conversation)
+    if with_embeddings:
+        with _CACHE_LOCK:
+            hit = _CACHE.get(key)
+        fp = found[0].props.get("fingerprint")
+        if hit is not None and fp and hit.node.props.get("fingerprint") == fp:
+            return StoredConversation(found[0], hit.conversation, list(hit.turns))
+    out = _read(store, namespace, conversation, found[0], with_embeddings)
+    if with_embeddings:
+        keep(namespace, out)
+    return out
+
+
+def keep(namespace: str, stored: StoredConversation) -> None:
+    """Remember ``stored`` (as just read or written) for the next :func:`load`."""
+    with _CACHE_LOCK:
+        _CACHE[(namespace, stored.cid)] = stored
+        _CACHE.move_to_end((namespace, stored.cid))
+        while len(_CACHE) > _CACHE_SIZE:
+            _CACHE.popitem(last=False)
+
+
+def _read(
+    store: Store, namespace: str, conversation: str, conv_node: Node, with_embeddings: bool
+) -> StoredConversation:
+    props = conv_node.props
     turn_nodes = store.find_nodes(
         namespace, "Turn", conversation=conversation, with_embeddings=with_embeddings
     )
@@ -88,4 +133,4 @@ def load(
         tuple(sessions),
         source=str(props.get("source") or ""),
     )
-    return StoredConversation(found[0], raw, turn_nodes)
+    return StoredConversation(conv_node, raw, turn_nodes)
