@@ -24,6 +24,17 @@ def snapshot(c: httpx.Client, ns: str) -> tuple[dict[str, Any], list[Any]]:
     return stats, [a["evidence"] for a in answers]
 
 
+def demo_with_ids() -> list[dict[str, Any]]:
+    """The demo turns with the ids a JSONL file gives them (``S<session>:<n>``), explicit:
+    re-sending a turn without an id would append it again."""
+    seen: dict[Any, int] = {}
+    out = []
+    for t in demo_turns():
+        seen[t["session"]] = seen.get(t["session"], 0) + 1
+        out.append(dict(t, turn_id=f"S{t['session']}:{seen[t['session']]}"))
+    return out
+
+
 @pytest.mark.slow
 def test_turn_by_turn_answers_as_well_as_whole_with_every_stage(tmp_path: Path) -> None:
     """Turns remembered one per request (incremental add) answer as the whole ingest does."""
@@ -33,7 +44,7 @@ def test_turn_by_turn_answers_as_well_as_whole_with_every_stage(tmp_path: Path) 
     )
     try:
         with httpx.Client(base_url=srv.url, timeout=300) as c:
-            for t in demo_turns():
+            for t in demo_with_ids():
                 r = c.post("/v1/namespaces/steps/remember", json={"turns": [t]})
                 assert r.status_code == 200, r.text
             c.post("/v1/namespaces/whole/remember", json={"turns": demo_turns()}).raise_for_status()
@@ -47,7 +58,7 @@ def test_turn_by_turn_answers_as_well_as_whole_with_every_stage(tmp_path: Path) 
                 # the whole ingest's best turn is among the incremental memory's best three
                 assert full[0]["turn_ids"] in [e["turn_ids"] for e in steps[:3]]
             # re-adding every turn changes nothing (idempotent per turn id)
-            again = c.post("/v1/namespaces/steps/remember", json={"turns": demo_turns()}).json()
+            again = c.post("/v1/namespaces/steps/remember", json={"turns": demo_with_ids()}).json()
             assert again["added"] == 0 and snapshot(c, "steps") == by_turn
             # forgetting and remembering whole builds exactly the whole ingest
             c.post("/v1/namespaces/steps/forget", json={"conversation": "demo"}).raise_for_status()
