@@ -204,6 +204,7 @@ def run_serve_bench(
     turns = jsonl_turns(conv)
     qs = [q.question for q in conv.questions][:questions]
     recall_conv = load(data_dir / f"{recall_conversation}.json")[0]
+    load_start = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="kgm-bench-serve-") as tmp:
         store = Path(tmp) / "store"
         server = ServerProcess(store, Path(tmp) / "server.log")
@@ -226,6 +227,8 @@ def run_serve_bench(
         "cores": available_cores(),
         "stages": "all",
         "embedder": "all-MiniLM-L6-v2",
+        "loadavg_start": round(load_start, 2),
+        "loadavg_end": round(os.getloadavg()[0], 2),
     }
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "serve.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
