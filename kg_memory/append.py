@@ -7,7 +7,7 @@ ingest pipeline's input holds is kept on them (speaker, utterance, caption,
 position, session number and date), so the read-back conversation is the one
 that was ingested, and its fingerprint matches the stored one.
 
-Design (first step of issue 15's incremental add)
+Design (issue 15's incremental add)
 -------------------------------------------------
 * New turns come in the JSONL turn format (``schemas/turns.schema.json``) and
   are validated by the same loader as a ``.jsonl`` file
@@ -20,10 +20,10 @@ Design (first step of issue 15's incremental add)
   the format's default ``S<session>:<n>``, ``n`` its position in the *stored*
   session, so remembering a JSONL file line by line gives the ids of ingesting
   it whole. Retries should therefore send ``turn_id``.
-* The merged conversation is re-ingested whole, in one transaction (the
-  pipeline replaces the stored conversation atomically). Incremental
-  per-turn processing -- only the new turns, linked to what is stored -- is a
-  later step; until then an add costs a re-ingest of its conversation.
+* A conversation not stored yet is ingested whole. Turns added to a stored
+  conversation run through the stages alone and are linked to what is stored
+  (:mod:`kg_memory.ingest.incremental`): an add costs its own turns, not a
+  re-ingest. :func:`forget_turn` still re-ingests the rest of its conversation.
 * Sessions are placed by number: ``session`` must be a positive integer (or
   all-digit string) here, because stored sessions keep their number, not a
   free-text label.
@@ -41,7 +41,10 @@ from kg_memory.errors import ConflictError, InputError
 from kg_memory.formats.jsonl import parse_jsonl
 from kg_memory.formats.model import RawConversation, RawSession, RawTurn
 from kg_memory.formats.validate import parse_iso
-from kg_memory.ids import stable_id
+from kg_memory.ingest.incremental import add_turns, written
+from kg_memory.ingest.pipeline import IngestReport, PendingWrite, fingerprint
+from kg_memory.ingest.prior import keep as keep_prior
+from kg_memory.ingest.prior import load as load_prior
 from kg_memory.store.base import Store
 
 if TYPE_CHECKING:
@@ -127,32 +130,8 @@ def _new_turn(i: int, obj: Mapping[str, Any]) -> NewTurn:
 
 def stored_conversation(store: Store, namespace: str, conversation: str) -> RawConversation | None:
     """Read a stored conversation back from its nodes (``None`` if it is not stored)."""
-    conv_id = stable_id("conversation", namespace, conversation)
-    found = store.get_nodes(namespace, [conv_id])
-    if not found:
-        return None
-    props = found[0].props
-    turns: dict[int, list[RawTurn]] = {}
-    for node in store.find_nodes(namespace, "Turn", conversation=conversation):
-        p = node.props
-        turns.setdefault(int(p["session"]), []).append(
-            RawTurn(
-                p["turn_id"], p["speaker"], p["utterance"], int(p["position"]), p.get("caption")
-            )
-        )
-    sessions = []
-    for node in store.find_nodes(namespace, "Session", conversation=conversation):
-        p = node.props
-        index = int(p["index"])
-        ordered = tuple(sorted(turns.get(index, []), key=lambda t: t.position))
-        sessions.append(RawSession(index, p.get("date_time"), p.get("date_time_raw"), ordered))
-    sessions.sort(key=lambda s: s.index)
-    return RawConversation(
-        conversation,
-        tuple(props.get("speakers") or ()),
-        tuple(sessions),
-        source=str(props.get("source") or ""),
-    )
+    prior = load_prior(store, namespace, conversation)
+    return prior.conversation if prior is not None else None
 
 
 def merge_turns(
@@ -257,6 +236,7 @@ class RememberReport:
     added: list[str] = field(default_factory=list)  # "conversation/turn_id"
     unchanged: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    stage_seconds: dict[str, float] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -272,10 +252,13 @@ class RememberReport:
 def remember(
     mem: Memory, turns: Any, *, stages: Sequence[str] | str | None = None
 ) -> RememberReport:
-    """Validate ``turns``, merge them into their stored conversations, re-ingest those.
+    """Validate ``turns`` and add them to their conversations.
 
-    All conversations of one call are written in one transaction; nothing is
-    written if any turn is invalid or conflicts.
+    A conversation not stored yet is ingested whole; turns added to a stored
+    one run through the stages alone and are linked to what is stored
+    (:mod:`kg_memory.ingest.incremental`). All conversations of one call are
+    written in one transaction; nothing is written if any turn is invalid or
+    conflicts.
     """
     t0 = time.perf_counter()
     new = validate_turns(turns)
@@ -283,14 +266,31 @@ def remember(
     for t in new:
         by_conv.setdefault(t.conversation, []).append(t)
     report = RememberReport(conversations=list(by_conv))
-    changed = []
+    merges = []
     for cid, conv_turns in by_conv.items():
-        merged = merge_turns(stored_conversation(mem.store, mem.namespace, cid), cid, conv_turns)
+        prior = load_prior(mem.store, mem.namespace, cid, with_embeddings=True)
+        merged = merge_turns(prior.conversation if prior else None, cid, conv_turns)
         report.added += [f"{cid}/{tid}" for tid in merged.added]
         report.unchanged += [f"{cid}/{tid}" for tid in merged.unchanged]
         if merged.added:
-            changed.append(merged.conversation)
-    if changed:
-        mem.ingest_conversations(changed, stages=stages)
+            merges.append((prior, merged))
+    if merges:  # every turn is valid and free of conflicts: process, then write at once
+        pipe = mem.pipeline(stages)
+        ingest = IngestReport()
+        pending = []
+        for prior, merged in merges:
+            conv = merged.conversation
+            if prior is None:
+                pending.append(pipe.prepare(conv, ingest, force=True))
+            else:
+                fp = fingerprint(conv, pipe.stages, pipe.embedder)
+                ctx = add_turns(pipe, prior, conv, merged.added, ingest, fp)
+                prior_fp = str(prior.node.props.get("fingerprint") or "")
+                pending.append(PendingWrite(ctx, fp, prior_fingerprint=prior_fp))
+        pipe.write([p for p in pending if p is not None], ingest)
+        for (prior, merged), done in zip(merges, pending, strict=True):
+            if prior is not None and done is not None:  # the next add needs no re-read
+                keep_prior(mem.namespace, written(prior, merged.conversation, done.ctx))
+        report.stage_seconds = ingest.stage_seconds
     report.seconds = time.perf_counter() - t0
     return report

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -33,9 +34,10 @@ from kg_memory.cli_common import (
     print_json,
 )
 from kg_memory.cli_server import server_app
+from kg_memory.client import REMEMBER_BATCH, ServerClient, find_server, turn_objects
 from kg_memory.errors import InputError
 from kg_memory.ingest.pipeline import IngestReport
-from kg_memory.retrieval.evidence import Answer
+from kg_memory.retrieval.evidence import Answer, Evidence
 
 app = typer.Typer(
     help="kg-memory: graph-structured long-term memory for conversational agents.",
@@ -71,7 +73,15 @@ def ingest(
     """Ingest conversations: validate each file whole, build the graph, store it atomically.
 
     Example: kg-memory ingest ingest/samples/demo.jsonl --namespace alice
+
+    With a server running on the same store (KG_MEMORY_URL, or one on the
+    default port) the turns are sent to it (remember) unless --stages or --force is given.
     """
+    remote = find_server(store, namespace, neo4j) if stages == "all" and not force else None
+    if remote is not None:
+        with closing(remote):
+            if _ingest_remote(remote, paths, format, as_json):
+                return
     with opened(store, namespace, neo4j, create=True) as mem:
         with _progress_bar(disable=as_json) as bar:
             task = bar.add_task("load", total=0)
@@ -87,6 +97,43 @@ def ingest(
             print_json(report.as_dict())
         else:
             out.print(_ingest_table(report, mem.namespace))
+
+
+def _ingest_remote(
+    remote: ServerClient, paths: list[Path], format: str | None, as_json: bool
+) -> bool:
+    """Send the files' turns to a running server (``remember`` batches); False: cannot.
+
+    Every file is validated here first. Turns of a session without a date cannot
+    be sent (the turn format needs one): such an ingest runs in-process.
+    """
+    from kg_memory.formats import load
+
+    convs = [c for p in paths for c in load(p, format)]
+    turns = turn_objects(convs)
+    if turns is None:
+        return False
+    done: dict[str, Any] = {"conversations": [], "added": 0, "unchanged": 0, "seconds": 0.0}
+    for i in range(0, len(turns), REMEMBER_BATCH):
+        got = remote.remember(turns[i : i + REMEMBER_BATCH])
+        done["conversations"] += [c for c in got["conversations"] if c not in done["conversations"]]
+        for key in ("added", "unchanged", "seconds"):
+            done[key] += got[key]
+    if as_json:
+        print_json(done | {"files": [str(p) for p in paths], "server": remote.url})
+    else:
+        table = Table(title=f"remembered by {remote.url}, namespace '{remote.namespace}'")
+        for col in ("files", "conversations", "turns added", "unchanged", "seconds"):
+            table.add_column(col, justify="right")
+        table.add_row(
+            str(len(paths)),
+            str(len(done["conversations"])),
+            str(done["added"]),
+            str(done["unchanged"]),
+            f"{done['seconds']:.1f}",
+        )
+        out.print(table)
+    return True
 
 
 def _progress_bar(disable: bool) -> Progress:
@@ -152,9 +199,17 @@ def ask(
     """Retrieve ranked evidence (with source turn ids) for a question.
 
     Example: kg-memory ask "When did Caroline go to the support group?" --k 5
+
+    With a server running on the same store (KG_MEMORY_URL, or one on the
+    default port 127.0.0.1:8765) the ranked preset is asked through it.
     """
     if (question is None) == (batch is None):
         raise InputError("give either a QUESTION or --batch FILE")
+    remote = find_server(store, namespace, neo4j) if preset == "ranked" else None
+    if remote is not None:
+        with closing(remote):
+            _ask_remote(remote, question, batch, k, conversation, trace, as_json)
+        return
     with opened(store, namespace, neo4j, create) as mem:
         if batch is not None:
             for qid, q, conv in _read_batch(batch):
@@ -170,6 +225,42 @@ def ask(
         if trace:
             for step in ans.trace:
                 out.print(f"[dim]trace:[/dim] {step}")
+
+
+def _ask_remote(
+    remote: ServerClient,
+    question: str | None,
+    batch: Path | None,
+    k: int,
+    conversation: str | None,
+    trace: bool,
+    as_json: bool,
+) -> None:
+    """``ask`` through a running server (:mod:`kg_memory.client`): the same output."""
+    if batch is not None:
+        for qid, q, conv in _read_batch(batch):
+            ans = _answer(remote.ask(q, k=k, conversation=conv or conversation))
+            sys.stdout.write(json.dumps(_batch_line(qid, ans), ensure_ascii=False) + "\n")
+        return
+    assert question is not None
+    got = remote.ask(question, k=k, conversation=conversation)
+    if as_json:
+        print_json(got)
+        return
+    ans = _answer(got)
+    out.print(_evidence_table(ans, trace))
+    if trace:
+        for step in ans.trace:
+            out.print(f"[dim]trace:[/dim] {step}")
+
+
+def _answer(obj: dict[str, Any]) -> Answer:
+    return Answer(
+        obj["question"],
+        [Evidence(**e) for e in obj["evidence"]],
+        list(obj.get("trace") or []),
+        float(obj.get("seconds") or 0.0),
+    )
 
 
 #: The evidence fields of a batch answer line (a stable contract, see the README).

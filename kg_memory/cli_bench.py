@@ -73,7 +73,7 @@ def bench_serve(
     out_dir: Annotated[
         Path, typer.Option("--out", help="Where to write serve.json and serve.md.")
     ] = Path("results/serve"),
-    adds: Annotated[int, typer.Option(min=1, help="Single-turn adds to time.")] = 6,
+    adds: Annotated[int, typer.Option(min=1, help="Single-turn adds to time.")] = 30,
     questions: Annotated[int, typer.Option(min=2, help="Questions to time.")] = 40,
     clients: Annotated[int, typer.Option(min=2, help="Concurrent HTTP clients.")] = 8,
 ) -> None:

@@ -19,6 +19,12 @@ server_app = typer.Typer()
 StagesOpt = Annotated[
     str, typer.Option(help="Ingest stages for remembered turns: comma-separated, 'all' or 'turns'.")
 ]
+TorchThreadsOpt = Annotated[
+    int,
+    typer.Option(
+        min=0, help="Torch threads per request (0: one per core); 1 lets requests run side by side."
+    ),
+]
 ToolNamespaceOpt = Annotated[
     str | None, typer.Option("--namespace", "-n", help="Default namespace of the MCP tools.")
 ]
@@ -45,6 +51,7 @@ def serve(
     ] = None,
     stages: StagesOpt = "all",
     readers: Annotated[int, typer.Option(min=1, help="Concurrent read connections.")] = 4,
+    torch_threads: TorchThreadsOpt = 1,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
 ) -> None:
     """Serve the HTTP JSON API (docs at /docs) and MCP (streamable HTTP at /mcp), models loaded once.
@@ -61,6 +68,7 @@ def serve(
             namespace=namespace,
             stages=stages,
             readers=readers,
+            torch_threads=torch_threads,
             host=host,
             port=port,
             tokens=token or [],

@@ -139,8 +139,9 @@ class Memory:
     def remember(self, turns: Any, *, stages: Sequence[str] | str | None = None) -> RememberReport:
         """Add turns (objects of the JSONL turn format) to their conversations.
 
-        Idempotent per turn id; the conversations they touch are re-ingested
-        whole for now (see :mod:`kg_memory.append`).
+        Idempotent per turn id. A new conversation is ingested whole; turns
+        added to a stored one run through the stages alone and are linked to
+        what is stored (:mod:`kg_memory.ingest.incremental`).
         """
         from kg_memory.append import remember
 

@@ -28,6 +28,7 @@ from kg_memory.embed import Embedder
 from kg_memory.formats.model import RawConversation, RawSession, RawTurn
 from kg_memory.ids import stable_id
 from kg_memory.ingest.artifacts import Artifacts
+from kg_memory.ingest.prior import StoredConversation
 from kg_memory.model import Edge, Node, check_edge_type, check_label
 from kg_memory.store.base import Store
 
@@ -69,6 +70,9 @@ class IngestContext:
     edges: dict[tuple[str, str, str], Edge] = field(default_factory=dict)
     #: What stages leave for later stages (typed, one field per artifact).
     artifacts: Artifacts = field(default_factory=Artifacts)
+    #: Incremental add: the stored conversation the turns are added to (``None``: whole ingest).
+    #: ``turns`` then holds only the new turns; stages resolve and link against what is stored.
+    prior: StoredConversation | None = None
 
     @property
     def cid(self) -> str:

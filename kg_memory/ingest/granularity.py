@@ -56,6 +56,8 @@ from typing import Any
 import numpy as np
 
 from kg_memory.embed import unit_mean
+from kg_memory.formats.model import RawConversation, RawSession
+from kg_memory.ingest import turns as turns_stage
 from kg_memory.ingest.context import IngestContext, TurnRecord
 from kg_memory.ingest.stage import settings
 from kg_memory.ingest.turns import human_date
@@ -303,6 +305,93 @@ def _add_summaries(
         for t, c in sorted(share.items()):
             if c / len(idxs) >= TOPIC_SHARE:
                 ctx.add_edge(summ, "IN_TOPIC", topic_ids[t], {"share": round(c / len(idxs), 4)})
+
+
+def update(ctx: IngestContext) -> None:
+    """Turns added to a stored conversation (``ctx.prior``): update summaries and topics in place.
+
+    The Summary of every session that gains turns is rebuilt from all its turns
+    (the stored vectors and the new ones; its keywords are then weighed within
+    the session alone), and each new turn joins its nearest stored Topic (cosine
+    to the topic's centroid; ``p`` is that cosine, not a GMM responsibility):
+    topics are never re-fitted on the add path. A conversation stored with too
+    few turns for topics keeps none until it is ingested whole again.
+    """
+    prior = ctx.prior
+    emb = ctx.turn_embeddings
+    if prior is None or emb is None or len(emb) != len(ctx.turns) or not ctx.turns:
+        return
+    x_new = np.asarray(emb, dtype=np.float32)
+    x_old = prior.matrix(x_new.shape[1])
+    rows: dict[int, list[int]] = {}
+    for i, node in enumerate(prior.turns):
+        rows.setdefault(int(node.props["session"]), []).append(i)
+    stored = {s.index: s for s in prior.conversation.sessions}
+    for session in ctx.conversation.sessions:
+        old = stored.get(session.index)
+        whole = RawSession(
+            session.index,
+            session.date_time,
+            session.date_time_raw,
+            (old.turns if old else ()) + session.turns,
+        )
+        new_rows = [i for i, r in enumerate(ctx.turns) if r.session.index == session.index]
+        x = np.vstack([x_old[rows.get(session.index, [])], x_new[new_rows]])
+        _rebuild_summary(ctx, whole, x)
+    _join_topics(ctx, x_new)
+
+
+def _rebuild_summary(ctx: IngestContext, session: RawSession, x: np.ndarray) -> None:
+    """The Summary of ``session`` (all its turns, vectors ``x``) into ``ctx``."""
+    sub = IngestContext(
+        namespace=ctx.namespace,
+        conversation=RawConversation(ctx.cid, ctx.conversation.speakers, (session,)),
+        conversation_node_id=ctx.conversation_node_id,
+        store=ctx.store,
+        embedder=ctx.embedder,
+    )
+    turns_stage.build(sub)
+    _add_summaries(sub, x, [[] for _ in sub.turns], [])
+    for node in sub.nodes.values():
+        if node.label == "Summary":
+            ctx.nodes[node.id] = node
+    for key, edge in sub.edges.items():
+        if sub.nodes[edge.src].label == "Summary":
+            ctx.edges[key] = edge
+
+
+def _join_topics(ctx: IngestContext, x: np.ndarray) -> None:
+    """Each new turn joins its nearest stored topic (``IN_TOPIC``; the topic's size grows)."""
+    topics = [
+        t
+        for t in ctx.store.find_nodes(
+            ctx.namespace, "Topic", conversation=ctx.cid, with_embeddings=True
+        )
+        if t.embedding is not None and len(t.embedding) == x.shape[1]
+    ]
+    if not topics:
+        return
+    centroids = np.vstack([np.asarray(t.embedding, dtype=np.float32) for t in topics])
+    sims = x @ centroids.T
+    grown: dict[int, list[TurnRecord]] = {}
+    for i, rec in enumerate(ctx.turns):
+        best = int(np.argmax(sims[i]))
+        grown.setdefault(best, []).append(rec)
+        ctx.add_edge(rec.id, "IN_TOPIC", topics[best].id, {"p": round(float(sims[i, best]), 4)})
+    for t, recs in grown.items():
+        p = topics[t].props
+        ctx.add_node(
+            topics[t].id,
+            "Topic",
+            text=topics[t].text,
+            props={
+                **p,
+                "size": int(p.get("size", 0)) + len(recs),
+                "sessions": sorted({*p.get("sessions", []), *(r.session.index for r in recs)}),
+                "speakers": sorted({*p.get("speakers", []), *(r.raw.speaker for r in recs)}),
+            },
+            embedding=topics[t].embedding,
+        )
 
 
 def config() -> dict[str, object]:

@@ -45,7 +45,10 @@ Algorithm
 
 Leaves ``ctx.artifacts.notes`` (the Note ids, in turn order). The memory
 links read every stored Note of the namespace once per conversation; set
-``MEMORY_LINKS = False`` to skip them.
+``MEMORY_LINKS = False`` to skip them. Turns added to a stored conversation
+(``ctx.prior``) are linked among themselves here and to the conversation's
+earlier notes by :func:`kg_memory.ingest.incremental.link_notes` (no memory
+links to other conversations and no evolution of stored notes on that path).
 
 Everything is deterministic: ids derive from source turn ids and revision
 numbers, and ties are broken by position.
@@ -265,7 +268,7 @@ def run(ctx: IngestContext) -> None:
         mean = centring_mean(emb[rows])
     if emb is not None and len(rows) > 1:
         _link_within(ctx, notes, centred(emb[rows], mean), rows, entities)
-    if MEMORY_LINKS and emb is not None and mean is not None:
+    if MEMORY_LINKS and emb is not None and mean is not None and ctx.prior is None:
         _memory_links(ctx, notes, centred(emb[rows], mean), mean, entities)
     for note in notes:
         _write_note(ctx, note, entities)

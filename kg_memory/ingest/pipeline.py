@@ -23,11 +23,13 @@ from pathlib import Path
 from typing import Any
 
 from kg_memory.embed import Embedder
+from kg_memory.errors import ConflictError
 from kg_memory.formats import load
 from kg_memory.formats.model import RawConversation
 from kg_memory.ids import stable_id
 from kg_memory.ingest import turns as turns_stage
 from kg_memory.ingest.context import IngestContext
+from kg_memory.ingest.prior import StoredConversation
 from kg_memory.ingest.registry import STAGE_ORDER, resolve_stages, stage
 from kg_memory.store.base import Store
 from kg_memory.store.shared import refresh_shared
@@ -80,6 +82,18 @@ def _gc_paused() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
+
+
+@dataclass(frozen=True)
+class PendingWrite:
+    """A processed conversation waiting for :meth:`Pipeline.write`."""
+
+    ctx: IngestContext
+    fingerprint: str
+    force: bool = False
+    #: Set for turns added to a stored conversation: the stored fingerprint they
+    #: were processed against (the write is refused if it changed meanwhile).
+    prior_fingerprint: str | None = None
 
 
 @dataclass
@@ -147,15 +161,25 @@ class Pipeline:
         return bool(found) and found[0].props.get("fingerprint") == fp
 
     def process(
-        self, conv: RawConversation, report: IngestReport, progress: Progress | None = None
+        self,
+        conv: RawConversation,
+        report: IngestReport,
+        progress: Progress | None = None,
+        *,
+        prior: StoredConversation | None = None,
     ) -> IngestContext:
-        """Run every enabled stage on one conversation, in memory (nothing is written)."""
+        """Run every enabled stage on one conversation, in memory (nothing is written).
+
+        With ``prior`` (the stored conversation ``conv``'s turns are added to),
+        each stage processes only ``conv``'s turns (:meth:`StageSpec.update`).
+        """
         ctx = IngestContext(
             namespace=self.namespace,
             conversation=conv,
             conversation_node_id=self.conversation_node_id(conv.conversation_id),
             store=self.store,
             embedder=self.embedder,
+            prior=prior,
         )
         t0 = time.perf_counter()
         turns_stage.build(ctx)
@@ -183,7 +207,10 @@ class Pipeline:
 
         for name in self.stages:
             t0 = time.perf_counter()
-            stage(name).run(ctx)
+            if prior is None:
+                stage(name).run(ctx)
+            else:
+                stage(name).update(ctx)
             report.add_time(name, time.perf_counter() - t0)
             if progress:
                 progress(name, len(ctx.turns))
@@ -197,40 +224,59 @@ class Pipeline:
         force: bool = False,
         progress: Progress | None = None,
     ) -> None:
-        """Process ``convs`` and write them in one transaction (all or nothing).
+        """Process ``convs`` and write them in one transaction (all or nothing)."""
+        pending = [self.prepare(conv, report, force=force, progress=progress) for conv in convs]
+        self.write([p for p in pending if p is not None], report)
+
+    def prepare(
+        self,
+        conv: RawConversation,
+        report: IngestReport,
+        *,
+        force: bool = False,
+        progress: Progress | None = None,
+    ) -> PendingWrite | None:
+        """Process one conversation whole, ready for :meth:`write`.
+
+        ``None`` when it is stored with the same fingerprint (unless ``force``).
+        """
+        fp = fingerprint(conv, self.stages, self.embedder)
+        if not force and self._unchanged(conv, fp):
+            report.skipped += 1
+            if progress:
+                progress("skip", conv.n_turns * self.units_per_turn)
+            return None
+        ctx = self.process(conv, report, progress)
+        conv_node = ctx.nodes[ctx.conversation_node_id]
+        ctx.add_node(
+            ctx.conversation_node_id,
+            "Conversation",
+            props={**conv_node.props, "fingerprint": fp, "stages": list(self.stages)},
+        )
+        return PendingWrite(ctx, fp, force=force)
+
+    def write(self, pending: Sequence[PendingWrite], report: IngestReport) -> None:
+        """Write processed conversations in one transaction (all or nothing).
 
         The transaction first takes the namespace's write lock, then reads again
-        what is stored: a conversation another ingest stored meanwhile with the same
-        fingerprint is skipped, a different one replaced. Concurrent ingests of one
-        file thus take turns and store it once.
+        what is stored: a whole conversation another ingest stored meanwhile with
+        the same fingerprint is skipped, a different one replaced, so concurrent
+        ingests of one file take turns and store it once. Turns added to a stored
+        conversation (``prior_fingerprint`` set) are upserted over it, nothing
+        deleted, and refused with :class:`ConflictError` if it changed meanwhile.
         """
-        pending: list[tuple[IngestContext, str]] = []
-        for conv in convs:
-            fp = fingerprint(conv, self.stages, self.embedder)
-            if not force and self._unchanged(conv, fp):
-                report.skipped += 1
-                if progress:
-                    progress("skip", conv.n_turns * self.units_per_turn)
-                continue
-            ctx = self.process(conv, report, progress)
-            conv_node = ctx.nodes[ctx.conversation_node_id]
-            ctx.add_node(
-                ctx.conversation_node_id,
-                "Conversation",
-                props={**conv_node.props, "fingerprint": fp, "stages": list(self.stages)},
-            )
-            pending.append((ctx, fp))
         if not pending:
             return
         t0 = time.perf_counter()
         written: list[IngestContext] = []
         with _gc_paused(), self.store.transaction():
             self.store.lock_namespace(self.namespace)
-            for ctx, fp in pending:
-                stored = self.store.get_nodes(self.namespace, [ctx.conversation_node_id])
-                if stored and not force and stored[0].props.get("fingerprint") == fp:
+            for item in pending:
+                ctx = item.ctx
+                action = self._action(item)
+                if action == "skip":
                     continue  # stored by a concurrent ingest while this one ran
-                if stored:
+                if action == "replace":
                     self.store.delete_conversation(self.namespace, ctx.cid)
                 self.store.upsert_nodes(list(ctx.nodes.values()))
                 self.store.upsert_edges(list(ctx.edges.values()))
@@ -244,6 +290,23 @@ class Pipeline:
             report.turns += len(ctx.turns)
             report.nodes += len(ctx.nodes)
             report.edges += len(ctx.edges)
+
+    def _action(self, item: PendingWrite) -> str:
+        """What :meth:`write` does with ``item`` under the lock: skip, insert, replace or add."""
+        stored = self.store.get_nodes(self.namespace, [item.ctx.conversation_node_id])
+        stored_fp = str(stored[0].props.get("fingerprint") or "") if stored else None
+        if item.prior_fingerprint is not None:
+            if stored_fp != item.prior_fingerprint:
+                raise ConflictError(
+                    f"conversation {item.ctx.cid!r} changed while turns were added to it; "
+                    "send the turns again"
+                )
+            return "add"
+        if stored_fp is None:
+            return "insert"
+        if not item.force and stored_fp == item.fingerprint:
+            return "skip"
+        return "replace"
 
     def ingest_file(
         self,

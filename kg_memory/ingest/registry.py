@@ -106,6 +106,7 @@ STAGES: tuple[Stage, ...] = check_order(
             "kg_memory.ingest.granularity",
             labels=("Summary", "Topic"),
             vectors=("Summary", "Topic"),
+            per_turn=False,
         ),
     )
 )

@@ -57,6 +57,8 @@ class Stage(Protocol):
     def labels(self) -> tuple[str, ...]: ...
     @property
     def vectors(self) -> tuple[str, ...]: ...
+    @property
+    def per_turn(self) -> bool: ...
 
     def config(self) -> Mapping[str, Any]:
         """Every setting that changes what it writes (part of the ingest fingerprint)."""
@@ -64,6 +66,10 @@ class Stage(Protocol):
 
     def run(self, ctx: IngestContext) -> None:
         """Add this stage's nodes, edges and artifacts to ``ctx``."""
+        ...
+
+    def update(self, ctx: IngestContext) -> None:
+        """Turns added to a stored conversation (``ctx.prior``): process the new turns."""
         ...
 
 
@@ -96,6 +102,11 @@ class StageSpec:
     needs_parse: bool = False
     labels: tuple[str, ...] = ()
     vectors: tuple[str, ...] = ()
+    #: Whether it runs on the new turns alone when turns are added to a stored
+    #: conversation; a stage over whole sessions or the whole conversation
+    #: (``False``) implements ``update(ctx)`` instead, which updates its stored
+    #: nodes in place (``ctx.prior`` holds the stored conversation).
+    per_turn: bool = True
 
     def _impl(self) -> Any:
         return import_module(self.module)
@@ -105,3 +116,10 @@ class StageSpec:
 
     def run(self, ctx: IngestContext) -> None:
         self._impl().run(ctx)
+
+    def update(self, ctx: IngestContext) -> None:
+        """Incremental add: the stage's ``run`` on the new turns, or its ``update``."""
+        if self.per_turn:
+            self._impl().run(ctx)
+        else:
+            self._impl().update(ctx)

@@ -148,7 +148,13 @@ Namespace = Annotated[str, Depends(_namespace)]
 def _add_routes(app: FastAPI, service: MemoryService) -> None:
     @app.get("/health", tags=["server"])
     def health() -> dict[str, Any]:
-        return {"status": "ok", "version": __version__, "backend": service.backend}
+        return {
+            "status": "ok",
+            "version": __version__,
+            "backend": service.backend,
+            "store": service.location,
+            "namespace": service.default_namespace,
+        }
 
     @app.post(f"{API}/remember", response_model=s.Remembered, tags=["memory"])
     def remember(ns: Namespace, body: s.RememberRequest) -> dict[str, Any]:

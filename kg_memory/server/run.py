@@ -24,6 +24,8 @@ class ServeOptions:
     embedder: str | None = None
     stages: str = "all"
     readers: int = DEFAULT_READERS
+    #: Torch threads (0: torch's default); one per request lets concurrent requests share the cores.
+    torch_threads: int = 1
     host: str = DEFAULT_HOST
     port: int = DEFAULT_PORT
     tokens: Sequence[str] = field(default_factory=list)
@@ -31,6 +33,9 @@ class ServeOptions:
     log_level: str = "info"
 
     def open_service(self) -> MemoryService:
+        from kg_memory.embed import set_threads
+
+        set_threads(self.torch_threads or None)
         return MemoryService.open(
             self.store_dir,
             neo4j_uri=self.neo4j_uri,

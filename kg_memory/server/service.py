@@ -144,6 +144,13 @@ class MemoryService:
     def backend(self) -> str:
         return self._writer.name
 
+    @property
+    def location(self) -> str:
+        """Which store it serves (:func:`kg_memory.client.store_location`); clients compare it."""
+        from kg_memory.client import store_location
+
+        return store_location(self.settings)
+
     def warm_up(self) -> None:
         """Load the models now, so that the first request does not pay for it."""
         self.embedder.embed(["warm up"])

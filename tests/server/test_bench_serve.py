@@ -25,6 +25,14 @@ def test_target_rows_say_what_is_met() -> None:
         "throughput_ratio": 1.2,
         "cli_stats_seconds": 0.5,
         "cli_ask_seconds": 3.0,
+        "turn_by_turn": {
+            "conversation": "conv-26",
+            "recall10_whole": 0.86,
+            "recall10_turn_by_turn": 0.85,
+            "difference": -0.01,
+        },
     }
     met = {row[0]: row[3] for row in target_rows(report)}
-    assert list(met.values()) == ["yes", "NO", "yes", "NO", "yes", "NO", "–"]
+    assert list(met.values()) == ["yes", "NO", "yes", "NO", "yes", "NO", "yes"]
+    report["turn_by_turn"]["difference"] = -0.03
+    assert target_rows(report)[-1][1:] == ["-0.030", "within 0.02", "NO"]

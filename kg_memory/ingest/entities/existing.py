@@ -60,9 +60,8 @@ def _stored_by_name(res: EntityResolver) -> dict[str, list[Any]]:
 def _pending(res: EntityResolver) -> list[str]:
     """Shared entities, and names of unknown type (MISC) that may be a known shared one."""
     speakers = set(res.speaker_ids.values())
-    return sorted(
-        res.shared | {e for e, i in res.infos.items() if i.type == "MISC" and e not in speakers}
-    )
+    misc = {e for e, i in res.infos.items() if i.type == "MISC" and e not in speakers}
+    return sorted(res.shared | misc - res.seeded)
 
 
 def _by_name(res: EntityResolver, eid: str, by_norm: dict[str, list[Any]]) -> Any | None:

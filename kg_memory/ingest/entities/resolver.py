@@ -23,6 +23,8 @@ class EntityResolver:
         self.by_norm: dict[str, list[str]] = {}  # normalised name/alias -> entity ids
         self.speaker_ids: dict[str, str] = {}
         self.existing: dict[str, Any] = {}  # id -> stored Node (shared entities of the namespace)
+        #: Entities of the stored conversation turns are added to (incremental add).
+        self.seeded: set[str] = set()
 
     # -- entity creation -------------------------------------------------
     def entity(self, key: tuple[str, ...], name: str, etype: str, shared: bool) -> str:
@@ -37,6 +39,23 @@ class EntityResolver:
                 self.shared.add(eid)
             self._index(eid, name)
         return eid
+
+    def seed(self, node: Any) -> None:
+        """Know a stored Entity node of this conversation (turns are being added to it)."""
+        p = node.props
+        info = EntityInfo(id=node.id, name=p["name"], type=p["type"])
+        self.infos[node.id] = info
+        self.turn_ids[node.id] = set()
+        self.seeded.add(node.id)
+        self._index(node.id, info.name)
+        for alias in p.get("aliases") or ():
+            self.add_alias(node.id, alias)
+
+    def stored_concept(self, name: str) -> bool:
+        """Whether the stored conversation already has the concept ``name`` (incremental add)."""
+        return any(
+            e in self.seeded and self.infos[e].type == "CONCEPT" for e in self.by_norm.get(name, ())
+        )
 
     def _index(self, eid: str, name: str) -> None:
         n = normalise(name)

@@ -6,6 +6,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from kg_memory.ids import stable_id
 from kg_memory.ingest.artifacts import Mention
 from kg_memory.ingest.context import IngestContext
 from kg_memory.ingest.entities import existing
@@ -13,6 +14,7 @@ from kg_memory.ingest.entities.existing import match_existing
 from kg_memory.ingest.entities.lexicon import FIRST_PERSON, SECOND_PERSON
 from kg_memory.ingest.entities.names import concept_name, named_spans, normalise
 from kg_memory.ingest.entities.resolver import EntityResolver, addressees, write_node
+from kg_memory.text import STOPWORDS, tokenize
 
 #: A one-word concept is kept only when this many turns name it.
 CONCEPT_MIN_TURNS = 2
@@ -72,14 +74,48 @@ def run(ctx: IngestContext) -> None:
     ctx.artifacts.addressees = addressed
 
 
+#: Most distinct words of the new turns looked up among the stored entities (incremental add).
+NEAR_TERMS = 64
+
+
+def _load_near(ctx: IngestContext, res: EntityResolver) -> None:
+    """Incremental add: the stored entities whose name or alias shares a word with the new
+    turns (their words and lemmas), and the speakers: one keyword lookup, one read.
+
+    Only these can be what a new mention resolves to by name; a shared entity
+    spelt differently (fuzzy or embedding match) is found on a whole ingest.
+    """
+    words: set[str] = set()
+    for rec, doc in zip(ctx.turns, ctx.docs or [], strict=False):
+        words.update(tokenize(rec.raw.text))
+        words.update(tokenize(" ".join(tok.lemma_ for tok in doc)))
+    terms = sorted(w for w in words - STOPWORDS if len(w) > 1)[:NEAR_TERMS]
+    hits = ctx.store.keyword_candidates(ctx.namespace, "Entity", terms) if terms else []
+    speakers = {rec.raw.speaker for rec in ctx.turns} | set(ctx.conversation.speakers)
+    ids = [i for i, _ in hits] + [
+        stable_id("entity", ctx.namespace, ctx.cid, "speaker", sp) for sp in sorted(speakers)
+    ]
+    for node in ctx.store.get_nodes(ctx.namespace, list(dict.fromkeys(ids))):
+        if node.conversation is None:
+            res.existing[node.id] = node
+        elif node.conversation == ctx.cid:
+            res.seed(node)
+
+
 def _load_existing(ctx: IngestContext, res: EntityResolver) -> None:
-    """The namespace's stored shared entities: one store query per conversation."""
+    """The namespace's stored shared entities: one store query per conversation (on an
+    incremental add, :func:`_load_near`)."""
+    if ctx.prior is not None:
+        _load_near(ctx, res)
+        return
     try:
-        for node in ctx.store.find_nodes(ctx.namespace, "Entity"):
-            if node.conversation is None:
-                res.existing[node.id] = node
+        nodes = ctx.store.find_nodes(ctx.namespace, "Entity")
     except Exception:  # store without entities yet / not available in a unit test
         res.existing = {}
+        return
+    for node in nodes:
+        if node.conversation is None:
+            res.existing[node.id] = node
 
 
 def _add_speakers(ctx: IngestContext, res: EntityResolver) -> None:
@@ -143,7 +179,11 @@ def _turn_mentions(
     for ch, cname, head in counts.chunks[ti]:
         if head.i in named_toks:
             continue
-        if " " not in cname and counts.chunk_heads[cname] < CONCEPT_MIN_TURNS:
+        if (
+            " " not in cname
+            and counts.chunk_heads[cname] < CONCEPT_MIN_TURNS
+            and not res.stored_concept(cname)
+        ):
             continue
         found = res.by_norm.get(cname, [])
         eid = found[0] if found else res.entity(("concept", cname), cname, "CONCEPT", shared=False)
@@ -161,7 +201,8 @@ def _write(
 ) -> None:
     """Entity nodes, then per turn SPOKEN_BY, ADDRESSES and MENTIONS (pronouns left out)."""
     for eid in res.infos:
-        write_node(ctx, res, eid)
+        if eid not in res.seeded or res.turn_ids[eid]:  # a stored one only if mentioned again
+            write_node(ctx, res, eid)
     for ti, (rec, turn_mentions) in enumerate(zip(ctx.turns, mentions, strict=True)):
         ctx.add_edge(rec.id, "SPOKEN_BY", res.speaker_ids[rec.raw.speaker])
         addr = addressed[ti]
