@@ -460,7 +460,7 @@ def import_(
     """
     from kg_memory.export import import_jsonl
 
-    with opened(store, namespace, neo4j) as mem:
+    with opened(store, namespace, neo4j, create=True) as mem:
         counts = import_jsonl(mem.store, file, namespace)
         out.print(
             f"imported {counts['nodes']} nodes and {counts['edges']} edges from {file}",
