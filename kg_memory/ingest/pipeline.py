@@ -32,7 +32,7 @@ from kg_memory.ingest.registry import STAGE_ORDER, resolve_stages, stage
 from kg_memory.store.base import Store
 
 #: Bumped when a change to the code changes what ingest writes for the same input.
-PIPELINE_VERSION = "3"
+PIPELINE_VERSION = "4"
 
 Progress = Callable[[str, int], None]  # (phase, n_units_done)
 

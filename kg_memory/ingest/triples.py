@@ -48,6 +48,7 @@ from typing import Any
 from kg_memory.ingest.artifacts import EntityInfo, FactInfo, Mention, TimeMention
 from kg_memory.ingest.context import IngestContext
 from kg_memory.ingest.entities import concept_name, ensure_concept, normalise
+from kg_memory.ingest.factform import modality, readable, tense, validity, verb_lemma
 
 RELATION_NOUNS = frozenset(
     [
@@ -220,8 +221,13 @@ _QUANT_HEAD = frozenset(
         "part",
     ]
 )
-_BAD_CLAUSE_VERBS = frozenset({"wish", "hope", "bet", "guess"})
 _SUBJ = ("nsubj", "nsubjpass")
+#: Objects that are conversational filler, not content ("thanks", "know haha").
+_FILLER = frozenset(
+    {"thank", "thanks", "haha", "lol", "bye", "hmm", "yay", "wow", "yeah", "ok", "okay", "woohoo"}
+)
+#: How a fact reads and how sure it is (:mod:`kg_memory.ingest.factform`).
+Form = dict[str, Any]
 #: Prepositions that do not introduce the verb's object ("besides Italy, I was in Turkey").
 _SKIP_PREPS = frozenset(
     ["besides", "except", "despite", "like", "than", "as", "including", "unlike", "beyond"]
@@ -269,28 +275,6 @@ def _subject_of(verb: Any) -> Any | None:
             continue
         return None
     return None
-
-
-def _clause_ok(verb: Any) -> bool:
-    sent = verb.sent
-    if sent.text.rstrip().endswith("?"):
-        return False
-    v = verb
-    for _ in range(6):
-        for c in v.children:
-            if c.dep_ == "mark" and c.lower_ in ("if", "unless", "whether"):
-                return False
-            if c.dep_ == "aux" and c.lower_ in ("would", "'d", "could", "might", "should"):
-                return False
-        if v.dep_ in ("ROOT",) or v.head is v:
-            break
-        if v.dep_ == "relcl":
-            break
-        h = v.head
-        if v.dep_ in ("ccomp", "xcomp") and h.lemma_.lower() in _BAD_CLAUSE_VERBS:
-            return False
-        v = h
-    return True
 
 
 class _Extractor:
@@ -349,10 +333,10 @@ class _Extractor:
         eid = ensure_concept(self.ctx, name, ti, tok.text)
         return eid, self.entities[eid].name
 
-    def verb_facts(self, verb: Any) -> list[tuple[Any, str, Any, bool]]:
-        """(subject token, predicate, object token, negated) for one clause verb."""
+    def verb_facts(self, verb: Any) -> list[tuple[Any, str, Any, bool, Form]]:
+        """(subject token, predicate, object token, negated, form) for one clause verb."""
         subj = _subject_of(verb)
-        if subj is None or not _clause_ok(verb):
+        if subj is None:
             return []
         preds = [verb]
         negated = _has_neg(verb)
@@ -373,9 +357,12 @@ class _Extractor:
             preds.append(x)
             negated = negated or _has_neg(x)
             v = x
+        why = modality(verb, preds, subj.lower_ in ("i", "me"))
+        if why == "question":
+            return []
         parts: list[str] = []
         for p in preds:
-            parts.append(p.lemma_.lower())
+            parts.append(verb_lemma(p))
             parts.extend(c.lower_ for c in p.children if c.dep_ == "prt")
         inner = preds[-1]
         objs: list[Any] = []
@@ -410,12 +397,18 @@ class _Extractor:
                     prep_word = c.lower_
                     objs = _conjuncts(head)
                     break
+        objs = [o for o in objs if not (o.pos_ == "INTJ" or o.lemma_.lower() in _FILLER)]
         if not objs:
             return []
         if prep_word:
             parts.append(prep_word)
         pred = "_".join(parts)
-        return [(s, pred, o, negated) for s in _conjuncts(subj) for o in objs]
+        form: Form = {"hypothetical": why is not None, "modality": why, "tense": tense(preds)}
+        return [
+            (s, pred, o, negated or any(c.lower_ == "no" for c in o.children), {**form, "chain": preds})
+            for s in _conjuncts(subj)
+            for o in objs
+        ]
 
     def _pcomp(self, verb: Any) -> tuple[str, list[Any]] | None:
         """ "thinking of working with people" -> ("work_with", [people])."""
@@ -436,8 +429,9 @@ class _Extractor:
 
 
 Ent = tuple[str, str]  # (entity id, name)
-#: (subject, predicate, object entity or None, object text, negated, sentence span)
-Triple = tuple[Ent, str, Ent | None, str, bool, Any]
+#: (subject, predicate, object entity or None, object text, negated, sentence span, form:
+#: ``text``, ``hypothetical``, ``modality``, ``tense``)
+Triple = tuple[Ent, str, Ent | None, str, bool, Any, Form]
 
 
 def run(ctx: IngestContext) -> None:
@@ -462,13 +456,15 @@ def run(ctx: IngestContext) -> None:
                 triples += _possessive_triples(ex, tok, ti, mentions)
         seen: set[tuple[str, str, str, bool]] = set()
         for tr in triples:
-            subj, pred, obj, obj_text, neg, _ = tr
+            subj, pred, obj, obj_text, neg, _, form = tr
             key = (subj[0], pred, obj[0] if obj else obj_text, neg)
             if key in seen or (obj is not None and obj[0] == subj[0]):
                 continue
             seen.add(key)
             times = times_all[ti] if ti < len(times_all) else None
-            facts.append(_add_fact(ctx, ti, tr, times, related))
+            fact = _add_fact(ctx, ti, tr, times, related)
+            if not form["hypothetical"]:
+                facts.append(fact)  # the plain facts later stages and the scorer read
     for (a, b), preds in related.items():
         ctx.add_edge(a, "RELATED_TO", b, {"predicates": sorted(preds)})
     ctx.artifacts.facts = facts
@@ -489,7 +485,7 @@ def _verb_triples(
 ) -> list[Triple]:
     """The facts of one verb; "X is my Y" (a relation noun) becomes (X, Y_of, speaker)."""
     out: list[Triple] = []
-    for s, pred, o, neg in ex.verb_facts(tok):
+    for s, pred, o, neg, form in ex.verb_facts(tok):
         subj = ex.entity_for(s, ti, mentions, subject=True)
         if subj is None:
             continue
@@ -504,11 +500,14 @@ def _verb_triples(
                 if poss.lower_ == "my":
                     owner = _owner(ex, ti, mine=True)
                 if owner is not None:
-                    out.append((subj, f"{o.lemma_.lower()}_of", owner, owner[1], neg, s.sent))
+                    text = f"{subj[1]} is {'not ' if neg else ''}{owner[1]}'s {o.text}"
+                    rel = f"{o.lemma_.lower()}_of"
+                    out.append((subj, rel, owner, owner[1], neg, s.sent, {**form, "text": text}))
                     continue
         obj = ex.entity_for(o, ti, mentions, subject=False)
         obj_text = obj[1] if obj else (o.lemma_.lower() if o.pos_ == "NOUN" else o.lower_)
-        out.append((subj, pred, obj, obj_text, neg, s.sent))
+        form = {**form, "text": readable(subj[1], s, form["chain"], o)}
+        out.append((subj, pred, obj, obj_text, neg, s.sent, form))
     return out
 
 
@@ -524,7 +523,8 @@ def _possessive_triples(ex: _Extractor, tok: Any, ti: int, mentions: list[Mentio
     for h in _conjuncts(head):
         obj = ex.entity_for(h, ti, mentions, subject=False)
         word = h.lemma_.lower() if h.pos_ == "NOUN" else h.lower_
-        out.append((owner, "have", obj, obj[1] if obj else word, False, tok.sent))
+        form = {"text": f"{owner[1]} has {h.text}", "hypothetical": False, "tense": "present"}
+        out.append((owner, "have", obj, obj[1] if obj else word, False, tok.sent, form))
     return out
 
 
@@ -535,17 +535,27 @@ def _add_fact(
     times: list[TimeMention] | None,
     related: dict[tuple[str, str], set[str]],
 ) -> FactInfo:
-    """The Fact node of one triple and its edges; the time is the first in its sentence."""
-    subj, pred, obj, obj_text, neg, sent = triple
+    """The Fact node of one triple and its edges; the time is the first in its sentence.
+
+    Node text is the readable clause; ``lemma`` the lemma chain used for matching.
+    """
+    subj, pred, obj, obj_text, neg, sent, form = triple
     rec = ctx.turns[ti]
     tm = (
         next((t for t in times if sent.start_char <= t.start < sent.end_char), None)
         if times is not None
         else None
     )
-    fid = ctx.make_id("fact", rec.raw.turn_id, subj[0], pred, obj[0] if obj else obj_text, neg)
+    key = [rec.raw.turn_id, subj[0], pred, obj[0] if obj else obj_text, neg]
+    fid = ctx.make_id("fact", *key, *(["hypothetical"] if form["hypothetical"] else []))
     words = [subj[1], "not" if neg else "", pred.replace("_", " "), obj_text]
+    lemma = " ".join(w for w in words if w)
     props = {
+        "lemma": lemma,
+        "hypothetical": form["hypothetical"],
+        "modality": form.get("modality"),
+        "tense": form["tense"],
+        **validity(rec.raw.text, tm),
         "subject": subj[1],
         "predicate": pred,
         "object": obj_text,
@@ -556,7 +566,7 @@ def _add_fact(
         "subject_id": subj[0],
         "object_id": obj[0] if obj else None,
     }
-    ctx.add_node(fid, "Fact", text=" ".join(w for w in words if w), props=props)
+    ctx.add_node(fid, "Fact", text=form.get("text") or lemma, props=props)
     ctx.add_edge(fid, "SUBJECT", subj[0])
     if obj is not None:
         ctx.add_edge(fid, "OBJECT", obj[0])
