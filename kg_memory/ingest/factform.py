@@ -33,6 +33,10 @@ _HEDGES = frozenset({"maybe", "perhaps", "probably", "possibly", "hopefully"})
 _NOT_ASSERTED = frozenset(
     {"wish", "hope", "bet", "guess", "imagine", "suppose", "pretend"}
 )
+#: Words a cut-off clause must not end on ("strength to", "a place to").
+_DANGLING = frozenset(
+    {"to", "of", "for", "that", "who", "which", "i", "and", "or", "with", "in", "on", "at", "so"}
+)
 _CONTRACTIONS = {
     "'m": "am",
     "'re": "are",
@@ -152,6 +156,8 @@ def readable(subject: str, subj_tok: Any, chain: list[Any], obj_tok: Any) -> str
             if t.tag_ in ("VBP", "VB") or w.lower() in ("am", "are", "have", "do"):
                 w = _third_person(w)
         words.append(f"{subject}'s" if t.lower_ in own else w)
+    while words and words[-1].lower() in _DANGLING:
+        words.pop()
     return " ".join([subject, *words])
 
 

@@ -46,6 +46,7 @@ from __future__ import annotations
 from typing import Any
 
 from kg_memory.ingest.artifacts import EntityInfo, FactInfo, Mention, TimeMention
+from kg_memory.ingest import pronouns
 from kg_memory.ingest.context import IngestContext
 from kg_memory.ingest.entities import concept_name, ensure_concept, normalise
 from kg_memory.ingest.factform import modality, readable, tense, validity, verb_lemma
@@ -226,6 +227,16 @@ _SUBJ = ("nsubj", "nsubjpass")
 _FILLER = frozenset(
     {"thank", "thanks", "haha", "lol", "bye", "hmm", "yay", "wow", "yeah", "ok", "okay", "woohoo"}
 )
+#: Adjectives the parser sometimes takes for nouns ("the colors are awesome--").
+_ADJ_AS_NOUN = frozenset({"awesome", "amazing", "cool", "nice", "incredible", "fantastic", "wonderful"})
+
+
+def _filler(tok: Any) -> bool:
+    """An interjection, thanks or an evaluative adjective in a noun's place: not content."""
+    low = tok.lemma_.lower()
+    return tok.pos_ == "INTJ" or low in _FILLER or low in _ADJ_AS_NOUN or not tok.is_alpha
+
+
 #: How a fact reads and how sure it is (:mod:`kg_memory.ingest.factform`).
 Form = dict[str, Any]
 #: Prepositions that do not introduce the verb's object ("besides Italy, I was in Turkey").
@@ -308,6 +319,17 @@ class _Extractor:
             addr = self.addressees[ti] if ti < len(self.addressees) else None
             aid = self.speaker_ids.get(addr) if addr else None
             return (aid, self.entities[aid].name) if aid else None
+        if tok.pos_ == "PRON" and (subject or low not in ("we", "us")):
+            eid = pronouns.resolve(
+                tok,
+                ti,
+                self.speaker_ids.get(self.ctx.turns[ti].raw.speaker),
+                self.ctx.artifacts.mentions or [],
+                self.entities,
+                set(self.speaker_ids.values()),
+            )
+            if eid is not None:
+                return eid, self.entities[eid].name
         if tok.pos_ == "PRON" or low in _UNRESOLVABLE:
             return None
         if any(
@@ -336,7 +358,7 @@ class _Extractor:
     def verb_facts(self, verb: Any) -> list[tuple[Any, str, Any, bool, Form]]:
         """(subject token, predicate, object token, negated, form) for one clause verb."""
         subj = _subject_of(verb)
-        if subj is None:
+        if subj is None or _filler(subj) or subj.lower_ in _QUANT_OBJ:
             return []
         preds = [verb]
         negated = _has_neg(verb)
@@ -397,7 +419,7 @@ class _Extractor:
                     prep_word = c.lower_
                     objs = _conjuncts(head)
                     break
-        objs = [o for o in objs if not (o.pos_ == "INTJ" or o.lemma_.lower() in _FILLER)]
+        objs = [o for o in objs if not _filler(o)]
         if not objs:
             return []
         if prep_word:
@@ -579,5 +601,5 @@ def _add_fact(
 
 
 def config() -> dict[str, object]:
-    """No numeric settings: the patterns are code (``PIPELINE_VERSION``)."""
-    return {}
+    """The pronoun settings; the patterns are code (``PIPELINE_VERSION``)."""
+    return {"pronoun_lookback": pronouns.LOOKBACK, "resolve_we": pronouns.RESOLVE_WE}
