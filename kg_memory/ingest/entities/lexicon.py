@@ -220,6 +220,55 @@ EVALUATIVE = frozenset(
         "recent",
     ]
 )
+#: Semantically light nouns and chat formulas: never a one-word concept on their own
+#: ("thanks" had 74 mentions in one conversation; "time", "way", "lot" say nothing).
+LIGHT_NOUNS = frozenset(
+    [
+        "thank",
+        "thanks",
+        "time",
+        "way",
+        "lot",
+        "lots",
+        "thing",
+        "stuff",
+        "one",
+        "day",
+        "while",
+        "bit",
+        "kind",
+        "sort",
+        "type",
+        "part",
+        "top",
+        "try",
+        "look",
+        "care",
+        "luck",
+        "chance",
+        "sense",
+        "point",
+        "deal",
+        "kudos",
+        "congrats",
+        "congratulation",
+        "congratulations",
+        "sound",
+        "idea",
+        "question",
+        "news",
+        "update",
+        "glad",
+        "pleasure",
+        "problem",
+        "worry",
+        "blast",
+        "fun",
+        "awesome",
+        "people",
+        "everyone",
+    ]
+)
 #: Words left out of a normalised name.
 ARTICLES = {"the", "a", "an"}
 #: Short first names -> the full name they may stand for.

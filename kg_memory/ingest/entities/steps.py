@@ -10,8 +10,13 @@ from kg_memory.ingest.artifacts import Mention
 from kg_memory.ingest.context import IngestContext
 from kg_memory.ingest.entities import existing
 from kg_memory.ingest.entities.existing import match_existing
-from kg_memory.ingest.entities.lexicon import FIRST_PERSON, SECOND_PERSON
-from kg_memory.ingest.entities.names import concept_name, named_spans, normalise
+from kg_memory.ingest.entities.lexicon import FIRST_PERSON, LIGHT_NOUNS, SECOND_PERSON
+from kg_memory.ingest.entities.names import (
+    concept_name,
+    is_interjection,
+    named_spans,
+    normalise,
+)
 from kg_memory.ingest.entities.resolver import EntityResolver, addressees, write_node
 
 #: A one-word concept is kept only when this many turns name it.
@@ -143,7 +148,11 @@ def _turn_mentions(
     for ch, cname, head in counts.chunks[ti]:
         if head.i in named_toks:
             continue
-        if " " not in cname and counts.chunk_heads[cname] < CONCEPT_MIN_TURNS:
+        if " " not in cname and (
+            counts.chunk_heads[cname] < CONCEPT_MIN_TURNS
+            or cname in LIGHT_NOUNS
+            or is_interjection(head)
+        ):
             continue
         found = res.by_norm.get(cname, [])
         eid = found[0] if found else res.entity(("concept", cname), cname, "CONCEPT", shared=False)
