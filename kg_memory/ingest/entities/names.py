@@ -52,8 +52,10 @@ def compatible(a: str, b: str) -> bool:
 
 
 #: Spelled-out sounds: a letter repeated three times ("awww", "hmmm", "sooo"), laughter
-#: ("haha", "ahhahha", "hehe"), or a word of the letters a/h/m/o/u/w alone ("ahh", "umm").
-_SOUND = re.compile(r"(.)\1\1|^(?:a?h+a+)+h*$|^(?:he)+h?$|^[ahmouw]+$", re.I)
+#: ("haha", "ahhahha", "hehe"), or a bare sound ("ahh", "ohh", "umm", "hmm", "aww"; not "mum").
+_SOUND = re.compile(
+    r"(.)\1\1|^(?:a?h+a+)+h*$|^(?:he)+h?$|^(?:a+h+|o+h+|u+h+|h+m+|u+m+|m+|a+w+|o+)$", re.I
+)
 
 
 def is_interjection(tok: Any) -> bool:

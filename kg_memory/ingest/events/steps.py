@@ -84,7 +84,8 @@ def run(ctx: IngestContext) -> None:
         event_vecs[k] = vec
         for i in idxs:
             event_of_turn[i] = k
-        events.append(_add_event(ctx, inp, idxs, vec, events[-1] if events else None))
+        events.append(_add_event(ctx, inp, idxs, vec))
+    _next_edges(ctx, events)
     subevents = add_causes(ctx, events, event_of_turn, inp.emb, inp.speakers)
     _back_references(ctx, events, event_vecs)
     ctx.artifacts.events = events
@@ -143,9 +144,7 @@ def _participants_and_place(
     return participants, place
 
 
-def _add_event(
-    ctx: IngestContext, inp: _Inputs, idxs: list[int], vec: np.ndarray, prev: EventInfo | None
-) -> EventInfo:
+def _add_event(ctx: IngestContext, inp: _Inputs, idxs: list[int], vec: np.ndarray) -> EventInfo:
     """The Event node of one segment, its edges, and its :class:`EventInfo`."""
     first, last = ctx.turns[idxs[0]], ctx.turns[idxs[-1]]
     eid = ctx.make_id("event", first.raw.turn_id, last.raw.turn_id)
@@ -186,10 +185,29 @@ def _add_event(
         ctx.add_edge(eid, "LOCATED_AT", place)
     if tm and tm.node_id:
         ctx.add_edge(eid, "DURING", tm.node_id)
-    if prev is not None:
-        same = ctx.turns[prev.turn_indexes[0]].session_id == first.session_id
-        ctx.add_edge(prev.id, "NEXT", eid, {"same_session": same})
     return EventInfo(eid, idxs, text, participants, place, begin, end_date)
+
+
+def _next_edges(ctx: IngestContext, events: list[EventInfo]) -> None:
+    """``NEXT`` between consecutive events in time order: an event with an explicit time
+    expression is placed by the end of its interval, every other one by its session date;
+    ties (and everything without a time) keep conversation order. Props ``same_session``
+    and ``by`` ("time" when either event's own time expression decided the place)."""
+
+    def explicit(ev: EventInfo) -> bool:
+        return ev.end is not None and ctx.nodes[ev.id].props.get("time_text") is not None
+
+    def key(k: int) -> tuple[str, int]:
+        ev = events[k]
+        day = (ctx.turns[ev.turn_indexes[0]].date or "")[:10]
+        return ((ev.end or day) if explicit(ev) else day, k)
+
+    order = sorted(range(len(events)), key=key)
+    for a, b in zip(order, order[1:], strict=False):
+        ea, eb = events[a], events[b]
+        same = ctx.turns[ea.turn_indexes[0]].session_id == ctx.turns[eb.turn_indexes[0]].session_id
+        by = "time" if explicit(ea) or explicit(eb) else "conversation"
+        ctx.add_edge(ea.id, "NEXT", eb.id, {"same_session": same, "by": by})
 
 
 def _back_references(ctx: IngestContext, events: list[EventInfo], vecs: np.ndarray) -> None:
