@@ -44,8 +44,9 @@ Algorithm
    ``CAUSES`` the effect one.
 5. **Back-references** become ``SUBEVENT_OF``: an event containing a cue such
    as "I told you about", "remember the/when", "last time", "as I mentioned" is
-   attached to the most similar event of an *earlier* session (cosine of the
-   event embeddings, one matrix product, at least ``SUBEVENT_MIN_SIM``).
+   attached to the most similar event of an *earlier* session that shares a
+   content noun with the cue's sentence (cosine of the event embeddings, at
+   least ``SUBEVENT_MIN_SIM``); a cue naming nothing links nothing.
 
 Leaves ``ctx.artifacts.events`` (top-level events, in time order, as
 :class:`~kg_memory.ingest.artifacts.EventInfo`) and ``ctx.artifacts.subevents``

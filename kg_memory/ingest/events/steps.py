@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -12,6 +13,7 @@ from kg_memory.embed import unit_mean
 from kg_memory.ingest import shared
 from kg_memory.ingest.artifacts import EntityInfo, EventInfo, Mention, TimeMention
 from kg_memory.ingest.context import IngestContext
+from kg_memory.ingest.entities.lexicon import LIGHT_NOUNS
 from kg_memory.ingest.events import describe as description
 from kg_memory.ingest.events import segmentation
 from kg_memory.ingest.events.causes import add_causes
@@ -211,20 +213,24 @@ def _next_edges(ctx: IngestContext, events: list[EventInfo]) -> None:
 
 
 def _back_references(ctx: IngestContext, events: list[EventInfo], vecs: np.ndarray) -> None:
-    """``SUBEVENT_OF`` from an event with a back-reference cue to the closest earlier one."""
-    if len(events) < 2:
+    """``SUBEVENT_OF`` from an event with a back-reference cue to the earlier event it names.
+
+    The target must share a content noun with the cue's sentence ("remember the
+    *camping trip*": an earlier-session event whose turns say "camping" or "trip")
+    and be the most similar such event, at least ``SUBEVENT_MIN_SIM``; a cue whose
+    sentence names nothing ("as I said") links nothing.
+    """
+    if len(events) < 2 or ctx.docs is None:
         return
     unit = centred(vecs)
     sims = unit @ unit.T
     sessions = [ctx.turns[ev.turn_indexes[0]].session.index for ev in events]
+    nouns = [_nouns(ctx.docs[ev.turn_indexes[0] : ev.turn_indexes[-1] + 1]) for ev in events]
     for k, ev in enumerate(events):
-        cue = next(
-            (m for i in ev.turn_indexes if (m := BACK_REFERENCE.search(ctx.turns[i].raw.text))),
-            None,
-        )
-        if cue is None:
+        cue, words = _cue(ctx, ev)
+        if cue is None or not words:
             continue
-        earlier = [j for j in range(k) if sessions[j] < sessions[k]]
+        earlier = [j for j in range(k) if sessions[j] < sessions[k] and words & nouns[j]]
         if not earlier:
             continue
         j = max(earlier, key=lambda j: (float(sims[k, j]), -j))
@@ -235,7 +241,31 @@ def _back_references(ctx: IngestContext, events: list[EventInfo], vecs: np.ndarr
                 events[j].id,
                 {
                     "reason": "back-reference",
-                    "cue": cue.group(0),
+                    "cue": cue,
                     "similarity": round(float(sims[k, j]), 4),
+                    "shared": sorted(words & nouns[j]),
                 },
             )
+
+
+def _nouns(docs: list[Any]) -> set[str]:
+    """Content-noun lemmas of some parses (light nouns such as "time" left out)."""
+    return {
+        t.lemma_.lower()
+        for d in docs
+        for t in d
+        if t.pos_ in ("NOUN", "PROPN") and t.is_alpha and t.lemma_.lower() not in LIGHT_NOUNS
+    }
+
+
+def _cue(ctx: IngestContext, ev: EventInfo) -> tuple[str | None, set[str]]:
+    """The first back-reference cue of an event and the content nouns of its sentence."""
+    docs = ctx.docs or []
+    for i in ev.turn_indexes:
+        m = BACK_REFERENCE.search(ctx.turns[i].raw.text)
+        if m is None:
+            continue
+        span = docs[i].char_span(m.start(), m.end(), alignment_mode="expand")
+        sent = [span.sent] if span is not None else [docs[i]]
+        return m.group(0), _nouns(sent)
+    return None, set()
