@@ -67,7 +67,8 @@ def is_interjection(tok: Any) -> bool:
     [True, True, True, False, False]
     """
     low = tok.lower_
-    return low in INTERJECTIONS or tok.pos_ == "INTJ" or bool(_SOUND.search(low))
+    tagged = tok.pos_ == "INTJ" and not getattr(tok, "ent_type_", "")  # "Hi Ev!": Ev is UH
+    return low in INTERJECTIONS or tagged or bool(_SOUND.search(low))
 
 
 def is_common_word(tok: Any, lower_seen: Counter[str]) -> bool:

@@ -8,7 +8,7 @@ from typing import Any
 
 from kg_memory.ingest.artifacts import Mention
 from kg_memory.ingest.context import IngestContext
-from kg_memory.ingest.entities import existing
+from kg_memory.ingest.entities import existing, resolver
 from kg_memory.ingest.entities.existing import match_existing
 from kg_memory.ingest.entities.lexicon import FIRST_PERSON, LIGHT_NOUNS, SECOND_PERSON
 from kg_memory.ingest.entities.names import (
@@ -27,6 +27,7 @@ def config() -> dict[str, object]:
     """The thresholds of the stage (read when called: they are part of the ingest fingerprint)."""
     return {
         "concept_min_turns": CONCEPT_MIN_TURNS,
+        "nick_min_ratio": resolver.NICK_MIN_RATIO,
         "fuzzy_min_chars": existing.FUZZY_MIN_CHARS,
         "fuzzy_min_ratio": existing.FUZZY_MIN_RATIO,
         "embed_min_sim": existing.EMBED_MIN_SIM,
