@@ -49,93 +49,9 @@ from kg_memory.ingest.artifacts import EntityInfo, FactInfo, Mention, TimeMentio
 from kg_memory.ingest import pronouns
 from kg_memory.ingest.context import IngestContext
 from kg_memory.ingest.entities import concept_name, ensure_concept, normalise
+from kg_memory.ingest.entities.lexicon import RELATION_NOUNS
 from kg_memory.ingest.factform import modality, readable, tense, validity, verb_lemma
 
-RELATION_NOUNS = frozenset(
-    [
-        "family",
-        "fam",
-        "kid",
-        "kids",
-        "child",
-        "children",
-        "son",
-        "daughter",
-        "baby",
-        "babies",
-        "mom",
-        "mother",
-        "mum",
-        "dad",
-        "father",
-        "parent",
-        "parents",
-        "brother",
-        "sister",
-        "sibling",
-        "siblings",
-        "grandma",
-        "grandmother",
-        "grandpa",
-        "grandfather",
-        "grandparent",
-        "grandparents",
-        "aunt",
-        "uncle",
-        "cousin",
-        "niece",
-        "nephew",
-        "husband",
-        "wife",
-        "partner",
-        "spouse",
-        "boyfriend",
-        "girlfriend",
-        "fiance",
-        "fiancee",
-        "friend",
-        "friends",
-        "pal",
-        "pals",
-        "buddy",
-        "buddies",
-        "bestie",
-        "mate",
-        "colleague",
-        "coworker",
-        "boss",
-        "neighbor",
-        "neighbour",
-        "roommate",
-        "team",
-        "crew",
-        "group",
-        "club",
-        "band",
-        "classmate",
-        "teammate",
-        "mentor",
-        "student",
-        "students",
-        "youngest",
-        "oldest",
-        "dog",
-        "dogs",
-        "cat",
-        "cats",
-        "pet",
-        "pets",
-        "puppy",
-        "kitten",
-        "turtle",
-        "turtles",
-        "bird",
-        "fish",
-        "horse",
-        "hamster",
-        "rabbit",
-    ]
-)
 _UNRESOLVABLE = frozenset(
     [
         "we",
@@ -339,7 +255,8 @@ class _Extractor:
         m = self._mention_at(mentions, tok)
         if m is not None and not m.pronoun and m.entity_id in self.entities:
             info = self.entities[m.entity_id]
-            if info.type != "CONCEPT" or normalise(info.name).split()[-1] == tok.lemma_.lower():
+            heads = {normalise(x).split()[-1] for x in (info.name, *info.aliases) if normalise(x)}
+            if info.type != "CONCEPT" or tok.lemma_.lower() in heads or tok.lower_ in heads:
                 return m.entity_id, info.name
         if tok.pos_ not in ("NOUN", "PROPN"):
             return None
@@ -528,6 +445,8 @@ def _verb_triples(
                     continue
         obj = ex.entity_for(o, ti, mentions, subject=False)
         obj_text = obj[1] if obj else (o.lemma_.lower() if o.pos_ == "NOUN" else o.lower_)
+        if obj and o.lemma_.lower() in RELATION_NOUNS and "'s " in obj[1]:
+            obj_text = o.lemma_.lower()  # the node is "Deborah's mother"; the object "mother"
         form = {**form, "text": readable(subj[1], s, form["chain"], o)}
         out.append((subj, pred, obj, obj_text, neg, s.sent, form))
     return out
@@ -546,7 +465,7 @@ def _possessive_triples(ex: _Extractor, tok: Any, ti: int, mentions: list[Mentio
         obj = ex.entity_for(h, ti, mentions, subject=False)
         word = h.lemma_.lower() if h.pos_ == "NOUN" else h.lower_
         form = {"text": f"{owner[1]} has {h.text}", "hypothetical": False, "tense": "present"}
-        out.append((owner, "have", obj, obj[1] if obj else word, False, tok.sent, form))
+        out.append((owner, "have", obj, word, False, tok.sent, form))
     return out
 
 

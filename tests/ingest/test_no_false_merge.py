@@ -81,3 +81,30 @@ def test_nicknames_resolve_to_their_speaker() -> None:
     assert by_text.get("Ev") == speakers["Evan"]
     assert by_text.get("Debs") == speakers["Deborah"]
     assert len([i for i in ents.values() if i.type == "PERSON"]) == 2
+
+
+def test_relation_words_are_scoped_to_their_owner() -> None:
+    """Deborah's mother and Jolene's mother are two nodes; "mom" and "mum" of one owner one."""
+    from kg_memory.testing import make_context, make_conversation
+
+    conv = make_conversation(
+        "c1",
+        [
+            ("Deborah", "My mom taught me to paint."),
+            ("Jolene", "My mother taught me too!"),
+            ("Deborah", "My mum is visiting next week."),
+        ],
+        "2023-05-08T13:56:00",
+    )
+    ctx = make_context(conv, store=None)
+    ctx.docs = [load_nlp()(t.raw.text) for t in ctx.turns]
+    run_entities(ctx)
+    ents = ctx.artifacts.entities or {}
+    mentions = ctx.artifacts.mentions or []
+
+    def owner_node(ti: int, word: str) -> str:
+        return next(m.entity_id for m in mentions[ti] if word in m.text.lower())
+
+    debs, jolene, debs2 = owner_node(0, "mom"), owner_node(1, "mother"), owner_node(2, "mum")
+    assert debs == debs2 != jolene
+    assert ents[debs].name == "Deborah's mom" and ents[jolene].name == "Jolene's mother"
