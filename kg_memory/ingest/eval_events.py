@@ -210,15 +210,21 @@ def main(argv: Sequence[str] | None = None) -> int:
             for e in sample:
                 fh.write(json.dumps(e, ensure_ascii=False) + "\n")
         counts = Counter(e["kind"] for e in sample)
-        print(f"{args.out}: {len(sample)} edges ({', '.join(f'{k} {v}' for k, v in sorted(counts.items()))})")
+        print(
+            f"{args.out}: {len(sample)} edges ({', '.join(f'{k} {v}' for k, v in sorted(counts.items()))})"
+        )
         return 0
     res = score(sample, _read_jsonl(args.judgements))
     for k, c in res.items():
         p = "n/a" if c["precision"] is None else f"{c['precision']:.3f}"
-        print(f"  events {k}: precision={p} ({c['correct']}/{c['judged']} judged, {c['unjudged']} unjudged)")
+        print(
+            f"  events {k}: precision={p} ({c['correct']}/{c['judged']} judged, {c['unjudged']} unjudged)"
+        )
     overall = res.get("overall", {}).get("precision")
     ok = overall is not None and overall >= TARGET_PRECISION
-    print(f"event-relation precision {overall if overall is None else round(overall, 3)} >= {TARGET_PRECISION}: {'met' if ok else 'NOT MET'}")
+    print(
+        f"event-relation precision {overall if overall is None else round(overall, 3)} >= {TARGET_PRECISION}: {'met' if ok else 'NOT MET'}"
+    )
     return 0 if ok else 1
 
 

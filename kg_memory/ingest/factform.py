@@ -30,9 +30,7 @@ _FUTURE = frozenset({"will", "'ll", "wo", "shall", "gon", "gonna"})
 _MODALS = frozenset({"would", "'d", "could", "might", "may", "should", "ought"})
 _HEDGES = frozenset({"maybe", "perhaps", "probably", "possibly", "hopefully"})
 #: Verbs and adjectives whose complement clause is not asserted.
-_NOT_ASSERTED = frozenset(
-    {"wish", "hope", "bet", "guess", "imagine", "suppose", "pretend"}
-)
+_NOT_ASSERTED = frozenset({"wish", "hope", "bet", "guess", "imagine", "suppose", "pretend"})
 #: Words a cut-off clause must not end on ("strength to", "a place to").
 _DANGLING = frozenset(
     {"to", "of", "for", "that", "who", "which", "i", "and", "or", "with", "in", "on", "at", "so"}
@@ -115,7 +113,12 @@ def tense(chain: list[Any]) -> str:
     aux = _aux_words(first)
     if any(a in _FUTURE for a in aux) or first.lower_ in ("gon", "gonna"):
         return "future"
-    if first.lemma_ == "go" and first.tag_ == "VBG" and len(chain) > 1 and "to" in _aux_words(chain[1]):
+    if (
+        first.lemma_ == "go"
+        and first.tag_ == "VBG"
+        and len(chain) > 1
+        and "to" in _aux_words(chain[1])
+    ):
         return "future"
     if first.tag_ in ("VBD", "VBN") or any(a in ("did", "was", "were", "had") for a in aux):
         return "past"
@@ -164,12 +167,33 @@ def readable(subject: str, subj_tok: Any, chain: list[Any], obj_tok: Any) -> str
 def _third_person(word: str) -> str:
     """ "am"/"are" -> "is", "have" -> "has", "do" -> "does", "play" -> "plays"."""
     low = word.lower()
-    fixed = {"am": "is", "are": "is", "have": "has", "do": "does", "were": "was", "wanna": "wants to"}
+    fixed = {
+        "am": "is",
+        "are": "is",
+        "have": "has",
+        "do": "does",
+        "were": "was",
+        "wanna": "wants to",
+    }
     fixed["gotta"] = "has to"
     if low in fixed:
         return fixed[low]
-    if low in ("is", "was", "has", "does", "can", "will", "would", "could", "should", "might",
-               "may", "must", "not", "shall"):
+    if low in (
+        "is",
+        "was",
+        "has",
+        "does",
+        "can",
+        "will",
+        "would",
+        "could",
+        "should",
+        "might",
+        "may",
+        "must",
+        "not",
+        "shall",
+    ):
         return word
     if low.endswith(("s", "sh", "ch", "x", "z", "o")):
         return word + "es"

@@ -35,8 +35,13 @@ def resolve(
     """The entity id a pronoun token stands for, or ``None``."""
     low = tok.lower_
     if low in ("we", "us"):
-        if not RESOLVE_WE or any(c.lower_ == "all" for c in tok.children) or any(
-            c.lower_ == "all" and c.dep_ in ("advmod", "det", "appos") for c in tok.head.children
+        if (
+            not RESOLVE_WE
+            or any(c.lower_ == "all" for c in tok.children)
+            or any(
+                c.lower_ == "all" and c.dep_ in ("advmod", "det", "appos")
+                for c in tok.head.children
+            )
         ):
             return None
         return speaker

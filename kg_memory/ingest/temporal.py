@@ -450,10 +450,7 @@ def run(ctx: IngestContext) -> None:
             ref is not None
             and text
             and re.search(
-                _SCAN_WORDS
-                + _WD_RE
-                + "|"
-                + _MONTH_RE,
+                _SCAN_WORDS + _WD_RE + "|" + _MONTH_RE,
                 text,
                 re.I,
             )

@@ -45,8 +45,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from kg_memory.ingest.artifacts import EntityInfo, FactInfo, Mention, TimeMention
 from kg_memory.ingest import pronouns
+from kg_memory.ingest.artifacts import EntityInfo, FactInfo, Mention, TimeMention
 from kg_memory.ingest.context import IngestContext
 from kg_memory.ingest.entities import concept_name, ensure_concept, normalise
 from kg_memory.ingest.entities.lexicon import RELATION_NOUNS
@@ -144,7 +144,9 @@ _FILLER = frozenset(
     {"thank", "thanks", "haha", "lol", "bye", "hmm", "yay", "wow", "yeah", "ok", "okay", "woohoo"}
 )
 #: Adjectives the parser sometimes takes for nouns ("the colors are awesome--").
-_ADJ_AS_NOUN = frozenset({"awesome", "amazing", "cool", "nice", "incredible", "fantastic", "wonderful"})
+_ADJ_AS_NOUN = frozenset(
+    {"awesome", "amazing", "cool", "nice", "incredible", "fantastic", "wonderful"}
+)
 
 
 def _filler(tok: Any) -> bool:
@@ -344,7 +346,13 @@ class _Extractor:
         pred = "_".join(parts)
         form: Form = {"hypothetical": why is not None, "modality": why, "tense": tense(preds)}
         return [
-            (s, pred, o, negated or any(c.lower_ == "no" for c in o.children), {**form, "chain": preds})
+            (
+                s,
+                pred,
+                o,
+                negated or any(c.lower_ == "no" for c in o.children),
+                {**form, "chain": preds},
+            )
             for s in _conjuncts(subj)
             for o in objs
         ]

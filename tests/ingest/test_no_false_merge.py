@@ -49,7 +49,11 @@ def test_no_two_people_merged_on_any_locomo_conversation(locomo_dir: Path) -> No
             for alias in info.aliases:
                 a = normalise(alias)
                 # an alias is the name, a part of it, or a nickname of its first name...
-                assert a in names[eid] or nickname_of(a.split()[0], first), (path.name, info.name, alias)
+                assert a in names[eid] or nickname_of(a.split()[0], first), (
+                    path.name,
+                    info.name,
+                    alias,
+                )
                 # ...and never another person's name
                 others = [o for o, n in names.items() if o != eid and n == a]
                 assert not others, (path.name, info.name, alias)

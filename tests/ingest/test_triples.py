@@ -117,10 +117,18 @@ def test_modality_tense_and_hypotheticals() -> None:
     assert ("Melanie", "paint", "mural", False) in facts  # a plan of the speaker's own
     assert ("Caroline", "hope_visit", "Rome", False) in facts  # not "hop_visit"
     assert ("Caroline", "have", "pet", True) in facts  # "no" negates the object
-    hyp = {n.props["modality"]: n for n in ctx.nodes.values() if n.label == "Fact" and n.props["hypothetical"]}
+    hyp = {
+        n.props["modality"]: n
+        for n in ctx.nodes.values()
+        if n.label == "Fact" and n.props["hypothetical"]
+    }
     assert hyp["might"].text == "Caroline might move to Paris"
     assert hyp["prediction"].props["tense"] == "future"
-    plan = next(n for n in ctx.nodes.values() if n.label == "Fact" and n.props["lemma"] == "Melanie paint mural")
+    plan = next(
+        n
+        for n in ctx.nodes.values()
+        if n.label == "Fact" and n.props["lemma"] == "Melanie paint mural"
+    )
     assert plan.text == "Melanie will paint a mural" and plan.props["tense"] == "future"
 
 

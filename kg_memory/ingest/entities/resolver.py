@@ -12,7 +12,6 @@ from kg_memory.ingest.context import IngestContext
 from kg_memory.ingest.entities.lexicon import NICKNAMES, SHARED_TYPES
 from kg_memory.ingest.entities.names import compatible, normalise, type_group
 
-
 #: Endings of pet forms ("Debs", "Jonny", "Mattie"), stripped before the prefix test.
 _PET_ENDINGS = ("sy", "ie", "ey", "s", "y", "o")
 #: rapidfuzz ratio a misspelt short form needs against the name's prefix ("Mell" ~ "Mel").

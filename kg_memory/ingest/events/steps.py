@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections import Counter
 from dataclasses import dataclass
@@ -205,7 +206,7 @@ def _next_edges(ctx: IngestContext, events: list[EventInfo]) -> None:
         return ((ev.end or day) if explicit(ev) else day, k)
 
     order = sorted(range(len(events)), key=key)
-    for a, b in zip(order, order[1:], strict=False):
+    for a, b in itertools.pairwise(order):
         ea, eb = events[a], events[b]
         same = ctx.turns[ea.turn_indexes[0]].session_id == ctx.turns[eb.turn_indexes[0]].session_id
         by = "time" if explicit(ea) or explicit(eb) else "conversation"
