@@ -2,7 +2,8 @@
 
 Used by the ``triples`` stage on spaCy tokens (no extra parse):
 
-* :func:`verb_lemma` corrects the small model's lemmas of ``-ing``/``-ed`` forms
+* :func:`verb_lemma` lemmatises prefixed irregular forms the model leaves alone
+  ("retook" -> "retake") and corrects its lemmas of ``-ing``/``-ed`` forms
   that drop a silent ``e`` ("hoping" -> "hop", "riding" -> "rid"): a one-syllable
   consonant-vowel-consonant verb doubles its last consonant before ``-ing``/``-ed``
   ("hop" -> "hopping"), so an undoubled form must come from the ``e`` verb.
@@ -49,17 +50,53 @@ _CONTRACTIONS = {
 }
 
 
+#: Irregular past forms the small model leaves unlemmatised behind a prefix ("retook").
+_IRREGULAR = {
+    "took": "take",
+    "taken": "take",
+    "made": "make",
+    "did": "do",
+    "done": "do",
+    "wrote": "write",
+    "written": "write",
+    "built": "build",
+    "ran": "run",
+    "gave": "give",
+    "given": "give",
+    "told": "tell",
+    "sold": "sell",
+    "found": "find",
+    "thought": "think",
+    "came": "come",
+    "went": "go",
+    "gone": "go",
+    "grew": "grow",
+    "grown": "grow",
+    "drew": "draw",
+    "drawn": "draw",
+    "paid": "pay",
+    "threw": "throw",
+    "thrown": "throw",
+}
+_PREFIXES = ("re", "un", "over", "out", "under", "mis", "fore", "with", "up")
+
+
 def verb_lemma(tok: Any) -> str:
     """The lemma of a verb token, with the silent-``e`` misreads corrected.
 
     >>> class T:
     ...     def __init__(self, text, lemma): self.lower_, self.lemma_ = text, lemma
     >>> [verb_lemma(T(*p)) for p in [("hoping", "hop"), ("hopping", "hop"), ("taped", "tap"),
-    ...                              ("visiting", "visit"), ("eating", "eat"), ("riding", "rid")]]
-    ['hope', 'hop', 'tape', 'visit', 'eat', 'ride']
+    ...                              ("visiting", "visit"), ("eating", "eat"), ("riding", "rid"),
+    ...                              ("retook", "retook"), ("outgrown", "outgrown")]]
+    ['hope', 'hop', 'tape', 'visit', 'eat', 'ride', 'retake', 'outgrow']
     """
     lemma = tok.lemma_.lower()
     low = tok.lower_
+    if lemma == low:  # not lemmatised: a prefixed irregular form ("retook" -> "retake")?
+        for pre in _PREFIXES:
+            if low.startswith(pre) and low[len(pre) :] in _IRREGULAR:
+                return pre + _IRREGULAR[low[len(pre) :]]
     if (
         len(lemma) >= 3
         and low in (lemma + "ing", lemma + "ed")
