@@ -188,9 +188,18 @@ def _object_head(tok: Any) -> Any | None:
 def _conjuncts(tok: Any) -> list[Any]:
     out = [tok]
     for c in tok.children:
-        if c.dep_ == "conj" and c.pos_ == tok.pos_:
+        if c.dep_ == "conj" and c.pos_ == tok.pos_ and not _verb_misread(c):
             out.extend(_conjuncts(c))
     return out
+
+
+def _verb_misread(noun: Any) -> bool:
+    """A conjunct noun phrase with a modifier before its determiner is a misread verb
+    phrase: "play games and pet my turtles" parses "pet" as an adjective of "my turtles"."""
+    first = min((c.i for c in noun.children if c.dep_ in ("det", "poss")), default=None)
+    return first is not None and any(
+        c.dep_ in ("amod", "compound", "nmod") and c.i < first for c in noun.children
+    )
 
 
 def _subject_of(verb: Any) -> Any | None:

@@ -136,3 +136,11 @@ def test_validity_interval() -> None:
     ctx, _ = run_all([("Jon", "I have lived in Berlin since 2019."), ("Gina", "Nice!")])
     f = next(n for n in ctx.nodes.values() if n.label == "Fact" and "Berlin" in n.text)
     assert f.props["valid_from"] == "2019-01-01" and f.props["valid_until"] is None
+
+
+def test_coordination_misparse_is_not_an_object() -> None:
+    """ "play games and pet my turtles": "turtles" is not a second thing Jolene plays."""
+    _, facts = run_all([("Jolene", "I love to play games and pet my turtles."), ("Deb", "Aww!")])
+    assert ("Jolene", "love_play", "game", False) in facts
+    assert not any(f[1] == "love_play" and f[2] == "turtle" for f in facts)
+    assert ("Jolene", "have", "turtle", False) in facts
