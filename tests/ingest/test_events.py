@@ -306,3 +306,20 @@ def test_next_follows_resolved_time(monkeypatch: pytest.MonkeyPatch) -> None:
     edge = c.edges[(marathon.id, "NEXT", pottery.id)]
     assert edge.props["by"] == "time"
     assert (pottery.id, "NEXT", marathon.id) not in c.edges
+
+
+def test_back_reference_needs_a_shared_noun(ctx: IngestContext) -> None:
+    """The cue's sentence must name something of the earlier event ("charity race")."""
+    race, later = ctx.artifacts.events[1], ctx.artifacts.events[2]
+    assert {"charity", "race"} <= set(ctx.edges[(later.id, "SUBEVENT_OF", race.id)].props["shared"])
+    s2 = [
+        ("Melanie", "Hey Caroline, as I mentioned, things are busy."),
+        ("Caroline", "Busy is good!"),
+        ("Melanie", "The charity race for mental health raised more money with Jon."),
+    ]
+    c = make_ctx([S1, s2])
+    events.run(c)
+    assert not any(
+        e.type == "SUBEVENT_OF" and e.props.get("reason") == "back-reference"
+        for e in c.edges.values()
+    )
