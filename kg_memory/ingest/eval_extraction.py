@@ -16,6 +16,15 @@ a real memory); only the gold turns are scored. Guidelines and matching rules:
   :data:`SYNONYMS`, object head word (naive singular), negation.
 * **dates**: accuracy = gold expressions with an overlapping system mention
   of exactly the same interval; precision is reported too.
+* **junk entities**: named-entity nodes (conversation, canonical name) the
+  system mentions in the scored turns that no gold entity of that conversation
+  names (:func:`junk_entities`), as a share of all of them.
+
+Only plain facts are scored: the ``triples`` stage keeps hypotheticals
+(conditionals, modals, predictions about others) as ``hypothetical`` Fact
+nodes outside ``artifacts.facts``. Event relations are judged separately
+(:mod:`kg_memory.ingest.eval_events`; ``make eval-extraction`` runs its
+``score`` when ``tests/data/event_judgements.jsonl`` exists).
 
 Both gold sets are scored by default, side by side: the team's own and the
 blind one (``--gold`` picks others). Triple precision counts a system fact as
