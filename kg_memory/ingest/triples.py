@@ -215,6 +215,22 @@ def _subject_of(verb: Any) -> Any | None:
     return None
 
 
+def _chain(verb: Any) -> list[Any]:
+    """The verb and its xcomp chain ("want to start", "start looking for")."""
+    preds, v = [verb], verb
+    for _ in range(4):
+        # a copula's or a transitive verb's xcomp is not part of the predicate
+        # ("my goal is to improve ...", "had a great week meeting people")
+        if v.lemma_ == "be" or any(c.dep_ in ("dobj", "acomp") for c in v.children):
+            break
+        x = next((c for c in v.children if c.dep_ == "xcomp" and c.pos_ in ("VERB", "AUX")), None)
+        if x is None or any(c.dep_ in _SUBJ for c in x.children):
+            break
+        preds.append(x)
+        v = x
+    return preds
+
+
 class _Extractor:
     def __init__(self, ctx: IngestContext) -> None:
         self.ctx = ctx
@@ -288,25 +304,8 @@ class _Extractor:
         subj = _subject_of(verb)
         if subj is None or _filler(subj) or subj.lower_ in _QUANT_OBJ:
             return []
-        preds = [verb]
-        negated = _has_neg(verb)
-        v = verb
-        # follow xcomp chain ("want to start", "start looking for")
-        for _ in range(4):
-            # a copula's or a transitive verb's xcomp is not part of the predicate
-            # ("my goal is to improve ...", "had a great week meeting people")
-            if v.lemma_ == "be" or any(c.dep_ in ("dobj", "acomp") for c in v.children):
-                break
-            x = next(
-                (c for c in v.children if c.dep_ == "xcomp" and c.pos_ in ("VERB", "AUX")), None
-            )
-            if x is None:
-                break
-            if any(c.dep_ in _SUBJ for c in x.children):
-                break
-            preds.append(x)
-            negated = negated or _has_neg(x)
-            v = x
+        preds = _chain(verb)
+        negated = any(_has_neg(p) for p in preds)
         why = modality(verb, preds, subj.lower_ in ("i", "me"))
         if why == "question":
             return []
