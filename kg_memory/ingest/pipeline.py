@@ -32,7 +32,9 @@ from kg_memory.ingest.registry import STAGE_ORDER, resolve_stages, stage
 from kg_memory.store.base import Store
 
 #: Bumped when a change to the code changes what ingest writes for the same input.
-PIPELINE_VERSION = "4"
+#: 5: issue 14's extraction (readable hypothetical/tensed facts, owner-scoped relations,
+#: nicknames, date fixes, NEXT in time order); main's 4 is native Neo4j dates.
+PIPELINE_VERSION = "5"
 
 Progress = Callable[[str, int], None]  # (phase, n_units_done)
 
@@ -42,7 +44,7 @@ def pipeline_config(stages: Sequence[str], embedder: Embedder) -> list[Any]:
 
     >>> from kg_memory.embed import HashEmbedder
     >>> pipeline_config(["time"], HashEmbedder())[:2]
-    ['3', 'hash']
+    ['5', 'hash']
     """
     per_stage = [[name, stage(name).config()] for name in ("turns", *stages)]
     return [PIPELINE_VERSION, embedder.name, getattr(embedder, "dim", None), per_stage]
