@@ -84,6 +84,7 @@ def event_edges(gold: Path, locomo: Path) -> list[dict[str, Any]]:
     store = _MemoryStore()
     pipe = Pipeline(store, get_embedder("minilm"), "eval-events", stages=("events",))  # type: ignore[arg-type]
     out: list[dict[str, Any]] = []
+    seen: Counter[str] = Counter()
     for cid in sorted(wanted):
         conv = load(locomo / f"{cid}.json")[0]
         ctx = pipe.process(conv, IngestReport())
@@ -98,6 +99,8 @@ def event_edges(gold: Path, locomo: Path) -> list[dict[str, Any]]:
             if not sessions & wanted[cid]:
                 continue
             key = f"{kind}|{cid}|{','.join(ta)}>{','.join(tb)}"
+            seen[key] += 1  # two clause pairs of one turn: "#2" (edges in id order)
+            key += f"#{seen[key]}" if seen[key] > 1 else ""
             out.append(
                 {
                     "key": key,
