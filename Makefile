@@ -58,7 +58,12 @@ bench-layers: setup
 	$(PY) -m kg_memory.bench.layers $(LOCOMO) --out results/layers
 
 eval-extraction: setup
-	$(PY) -m kg_memory.ingest.eval_extraction
+	@status=0; $(PY) -m kg_memory.ingest.eval_extraction || status=1; \
+	if [ -f tests/data/event_judgements.jsonl ]; then \
+	  $(PY) -m kg_memory.ingest.eval_events score || status=1; \
+	else \
+	  echo "event relations: no tests/data/event_judgements.jsonl yet (python -m kg_memory.ingest.eval_events sample; have build/event_edges.jsonl judged)"; \
+	fi; exit $$status
 
 # JupyterLab on notebooks/ (installed into .venv on first use: pip install -e .[notebooks]).
 NOTEBOOK_PORT ?= 8888

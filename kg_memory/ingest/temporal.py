@@ -24,7 +24,8 @@ alone on purpose. Resolution is our own calendar arithmetic (``datetime`` +
 * month / year / season: the whole calendar unit (seasons northern,
   meteorological: summer = Jun-Aug); "last summer" = the latest summer ended
   before the session date.
-* "N days ago" = that day, "N weeks ago" = the ISO week of session - 7N days,
+* a past-tense "this weekend" said on a weekday is the weekend just gone;
+* "N days ago" (or "N days back") = that day, "N weeks ago" = the ISO week of session - 7N days,
   "N months ago" = that month, "N years ago" = that year; "a few days ago" =
   [d-5, d-2], "a few weeks ago" = ISO weeks 4..2 back, "a few years ago" =
   years -5..-2, "a couple of X ago" = 2 X ago.
@@ -141,7 +142,7 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
             "rel_unit",
             r"\b(last|this|next|this\s+past|this\s+coming|past|coming|earlier\s+this|later\s+this)\s+(week|weekend|month|year|spring|summer|fall|autumn|winter)\b",
         ),
-        ("ago", rf"\b({_NUM_RE})\s+(day|week|month|year)s?\s+ago\b"),
+        ("ago", rf"\b({_NUM_RE})\s+(day|week|month|year)s?\s+(?:ago|back)\b"),
         ("the_other_day", r"\bthe\s+other\s+day\b"),
         (
             "dmy",
@@ -158,6 +159,14 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
         ("weekend", r"\b(?:over|on|during)\s+the\s+weekend\b"),
     ]
 ]
+
+
+#: A turn is scanned only when one of these words occurs (every pattern needs one of them:
+#: "tomorrow" and "tonight" have no "day").
+_SCAN_WORDS = (
+    r"\d|day|week|month|year|ago|back|night|tomorrow|morning|afternoon|evening|spring|summer|"
+    r"fall|autumn|winter|"
+)
 
 
 def _d(x: date) -> str:
@@ -264,6 +273,8 @@ def _rel_unit(g: list[Any], m: re.Match[str], ref: date, doc: Any) -> Interval |
         b, e = _week(ref + timedelta(weeks=step))
         return b, e, "week"
     if unit == "weekend":
+        if step == 0 and ref.weekday() < 5 and _past_tense(doc, m.start(), m.end()):
+            step = -1  # "I went hiking this weekend" said on a weekday: the one just gone
         if step < 0:
             # latest Saturday-Sunday that ended before ref
             sun = ref - timedelta(days=(ref.weekday() + 1) % 7 or 7)
@@ -439,10 +450,7 @@ def run(ctx: IngestContext) -> None:
             ref is not None
             and text
             and re.search(
-                r"\d|day|week|month|year|ago|night|morning|afternoon|evening|spring|summer|fall|autumn|winter|"
-                + _WD_RE
-                + "|"
-                + _MONTH_RE,
+                _SCAN_WORDS + _WD_RE + "|" + _MONTH_RE,
                 text,
                 re.I,
             )

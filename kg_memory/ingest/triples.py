@@ -45,95 +45,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from kg_memory.ingest import pronouns
 from kg_memory.ingest.artifacts import EntityInfo, FactInfo, Mention, TimeMention
 from kg_memory.ingest.context import IngestContext
 from kg_memory.ingest.entities import concept_name, ensure_concept, normalise
+from kg_memory.ingest.entities.lexicon import RELATION_NOUNS
+from kg_memory.ingest.factform import modality, readable, tense, validity, verb_lemma
 
-RELATION_NOUNS = frozenset(
-    [
-        "family",
-        "fam",
-        "kid",
-        "kids",
-        "child",
-        "children",
-        "son",
-        "daughter",
-        "baby",
-        "babies",
-        "mom",
-        "mother",
-        "mum",
-        "dad",
-        "father",
-        "parent",
-        "parents",
-        "brother",
-        "sister",
-        "sibling",
-        "siblings",
-        "grandma",
-        "grandmother",
-        "grandpa",
-        "grandfather",
-        "grandparent",
-        "grandparents",
-        "aunt",
-        "uncle",
-        "cousin",
-        "niece",
-        "nephew",
-        "husband",
-        "wife",
-        "partner",
-        "spouse",
-        "boyfriend",
-        "girlfriend",
-        "fiance",
-        "fiancee",
-        "friend",
-        "friends",
-        "pal",
-        "pals",
-        "buddy",
-        "buddies",
-        "bestie",
-        "mate",
-        "colleague",
-        "coworker",
-        "boss",
-        "neighbor",
-        "neighbour",
-        "roommate",
-        "team",
-        "crew",
-        "group",
-        "club",
-        "band",
-        "classmate",
-        "teammate",
-        "mentor",
-        "student",
-        "students",
-        "youngest",
-        "oldest",
-        "dog",
-        "dogs",
-        "cat",
-        "cats",
-        "pet",
-        "pets",
-        "puppy",
-        "kitten",
-        "turtle",
-        "turtles",
-        "bird",
-        "fish",
-        "horse",
-        "hamster",
-        "rabbit",
-    ]
-)
 _UNRESOLVABLE = frozenset(
     [
         "we",
@@ -220,8 +138,25 @@ _QUANT_HEAD = frozenset(
         "part",
     ]
 )
-_BAD_CLAUSE_VERBS = frozenset({"wish", "hope", "bet", "guess"})
 _SUBJ = ("nsubj", "nsubjpass")
+#: Objects that are conversational filler, not content ("thanks", "know haha").
+_FILLER = frozenset(
+    {"thank", "thanks", "haha", "lol", "bye", "hmm", "yay", "wow", "yeah", "ok", "okay", "woohoo"}
+)
+#: Adjectives the parser sometimes takes for nouns ("the colors are awesome--").
+_ADJ_AS_NOUN = frozenset(
+    {"awesome", "amazing", "cool", "nice", "incredible", "fantastic", "wonderful"}
+)
+
+
+def _filler(tok: Any) -> bool:
+    """An interjection, thanks or an evaluative adjective in a noun's place: not content."""
+    low = tok.lemma_.lower()
+    return tok.pos_ == "INTJ" or low in _FILLER or low in _ADJ_AS_NOUN or not tok.is_alpha
+
+
+#: How a fact reads and how sure it is (:mod:`kg_memory.ingest.factform`).
+Form = dict[str, Any]
 #: Prepositions that do not introduce the verb's object ("besides Italy, I was in Turkey").
 _SKIP_PREPS = frozenset(
     ["besides", "except", "despite", "like", "than", "as", "including", "unlike", "beyond"]
@@ -253,9 +188,18 @@ def _object_head(tok: Any) -> Any | None:
 def _conjuncts(tok: Any) -> list[Any]:
     out = [tok]
     for c in tok.children:
-        if c.dep_ == "conj" and c.pos_ == tok.pos_:
+        if c.dep_ == "conj" and c.pos_ == tok.pos_ and not _verb_misread(c):
             out.extend(_conjuncts(c))
     return out
+
+
+def _verb_misread(noun: Any) -> bool:
+    """A conjunct noun phrase with a modifier before its determiner is a misread verb
+    phrase: "play games and pet my turtles" parses "pet" as an adjective of "my turtles"."""
+    first = min((c.i for c in noun.children if c.dep_ in ("det", "poss")), default=None)
+    return first is not None and any(
+        c.dep_ in ("amod", "compound", "nmod") and c.i < first for c in noun.children
+    )
 
 
 def _subject_of(verb: Any) -> Any | None:
@@ -271,26 +215,20 @@ def _subject_of(verb: Any) -> Any | None:
     return None
 
 
-def _clause_ok(verb: Any) -> bool:
-    sent = verb.sent
-    if sent.text.rstrip().endswith("?"):
-        return False
-    v = verb
-    for _ in range(6):
-        for c in v.children:
-            if c.dep_ == "mark" and c.lower_ in ("if", "unless", "whether"):
-                return False
-            if c.dep_ == "aux" and c.lower_ in ("would", "'d", "could", "might", "should"):
-                return False
-        if v.dep_ in ("ROOT",) or v.head is v:
+def _chain(verb: Any) -> list[Any]:
+    """The verb and its xcomp chain ("want to start", "start looking for")."""
+    preds, v = [verb], verb
+    for _ in range(4):
+        # a copula's or a transitive verb's xcomp is not part of the predicate
+        # ("my goal is to improve ...", "had a great week meeting people")
+        if v.lemma_ == "be" or any(c.dep_ in ("dobj", "acomp") for c in v.children):
             break
-        if v.dep_ == "relcl":
+        x = next((c for c in v.children if c.dep_ == "xcomp" and c.pos_ in ("VERB", "AUX")), None)
+        if x is None or any(c.dep_ in _SUBJ for c in x.children):
             break
-        h = v.head
-        if v.dep_ in ("ccomp", "xcomp") and h.lemma_.lower() in _BAD_CLAUSE_VERBS:
-            return False
-        v = h
-    return True
+        preds.append(x)
+        v = x
+    return preds
 
 
 class _Extractor:
@@ -324,6 +262,17 @@ class _Extractor:
             addr = self.addressees[ti] if ti < len(self.addressees) else None
             aid = self.speaker_ids.get(addr) if addr else None
             return (aid, self.entities[aid].name) if aid else None
+        if tok.pos_ == "PRON" and (subject or low not in ("we", "us")):
+            eid = pronouns.resolve(
+                tok,
+                ti,
+                self.speaker_ids.get(self.ctx.turns[ti].raw.speaker),
+                self.ctx.artifacts.mentions or [],
+                self.entities,
+                set(self.speaker_ids.values()),
+            )
+            if eid is not None:
+                return eid, self.entities[eid].name
         if tok.pos_ == "PRON" or low in _UNRESOLVABLE:
             return None
         if any(
@@ -333,7 +282,8 @@ class _Extractor:
         m = self._mention_at(mentions, tok)
         if m is not None and not m.pronoun and m.entity_id in self.entities:
             info = self.entities[m.entity_id]
-            if info.type != "CONCEPT" or normalise(info.name).split()[-1] == tok.lemma_.lower():
+            heads = {normalise(x).split()[-1] for x in (info.name, *info.aliases) if normalise(x)}
+            if info.type != "CONCEPT" or tok.lemma_.lower() in heads or tok.lower_ in heads:
                 return m.entity_id, info.name
         if tok.pos_ not in ("NOUN", "PROPN"):
             return None
@@ -349,33 +299,19 @@ class _Extractor:
         eid = ensure_concept(self.ctx, name, ti, tok.text)
         return eid, self.entities[eid].name
 
-    def verb_facts(self, verb: Any) -> list[tuple[Any, str, Any, bool]]:
-        """(subject token, predicate, object token, negated) for one clause verb."""
+    def verb_facts(self, verb: Any) -> list[tuple[Any, str, Any, bool, Form]]:
+        """(subject token, predicate, object token, negated, form) for one clause verb."""
         subj = _subject_of(verb)
-        if subj is None or not _clause_ok(verb):
+        if subj is None or _filler(subj) or subj.lower_ in _QUANT_OBJ:
             return []
-        preds = [verb]
-        negated = _has_neg(verb)
-        v = verb
-        # follow xcomp chain ("want to start", "start looking for")
-        for _ in range(4):
-            # a copula's or a transitive verb's xcomp is not part of the predicate
-            # ("my goal is to improve ...", "had a great week meeting people")
-            if v.lemma_ == "be" or any(c.dep_ in ("dobj", "acomp") for c in v.children):
-                break
-            x = next(
-                (c for c in v.children if c.dep_ == "xcomp" and c.pos_ in ("VERB", "AUX")), None
-            )
-            if x is None:
-                break
-            if any(c.dep_ in _SUBJ for c in x.children):
-                break
-            preds.append(x)
-            negated = negated or _has_neg(x)
-            v = x
+        preds = _chain(verb)
+        negated = any(_has_neg(p) for p in preds)
+        why = modality(verb, preds, subj.lower_ in ("i", "me"))
+        if why == "question":
+            return []
         parts: list[str] = []
         for p in preds:
-            parts.append(p.lemma_.lower())
+            parts.append(verb_lemma(p))
             parts.extend(c.lower_ for c in p.children if c.dep_ == "prt")
         inner = preds[-1]
         objs: list[Any] = []
@@ -410,12 +346,24 @@ class _Extractor:
                     prep_word = c.lower_
                     objs = _conjuncts(head)
                     break
+        objs = [o for o in objs if not _filler(o)]
         if not objs:
             return []
         if prep_word:
             parts.append(prep_word)
         pred = "_".join(parts)
-        return [(s, pred, o, negated) for s in _conjuncts(subj) for o in objs]
+        form: Form = {"hypothetical": why is not None, "modality": why, "tense": tense(preds)}
+        return [
+            (
+                s,
+                pred,
+                o,
+                negated or any(c.lower_ == "no" for c in o.children),
+                {**form, "chain": preds},
+            )
+            for s in _conjuncts(subj)
+            for o in objs
+        ]
 
     def _pcomp(self, verb: Any) -> tuple[str, list[Any]] | None:
         """ "thinking of working with people" -> ("work_with", [people])."""
@@ -436,8 +384,9 @@ class _Extractor:
 
 
 Ent = tuple[str, str]  # (entity id, name)
-#: (subject, predicate, object entity or None, object text, negated, sentence span)
-Triple = tuple[Ent, str, Ent | None, str, bool, Any]
+#: (subject, predicate, object entity or None, object text, negated, sentence span, form:
+#: ``text``, ``hypothetical``, ``modality``, ``tense``)
+Triple = tuple[Ent, str, Ent | None, str, bool, Any, Form]
 
 
 def run(ctx: IngestContext) -> None:
@@ -462,13 +411,15 @@ def run(ctx: IngestContext) -> None:
                 triples += _possessive_triples(ex, tok, ti, mentions)
         seen: set[tuple[str, str, str, bool]] = set()
         for tr in triples:
-            subj, pred, obj, obj_text, neg, _ = tr
+            subj, pred, obj, obj_text, neg, _, form = tr
             key = (subj[0], pred, obj[0] if obj else obj_text, neg)
             if key in seen or (obj is not None and obj[0] == subj[0]):
                 continue
             seen.add(key)
             times = times_all[ti] if ti < len(times_all) else None
-            facts.append(_add_fact(ctx, ti, tr, times, related))
+            fact = _add_fact(ctx, ti, tr, times, related)
+            if not form["hypothetical"]:
+                facts.append(fact)  # the plain facts later stages and the scorer read
     for (a, b), preds in related.items():
         ctx.add_edge(a, "RELATED_TO", b, {"predicates": sorted(preds)})
     ctx.artifacts.facts = facts
@@ -489,7 +440,7 @@ def _verb_triples(
 ) -> list[Triple]:
     """The facts of one verb; "X is my Y" (a relation noun) becomes (X, Y_of, speaker)."""
     out: list[Triple] = []
-    for s, pred, o, neg in ex.verb_facts(tok):
+    for s, pred, o, neg, form in ex.verb_facts(tok):
         subj = ex.entity_for(s, ti, mentions, subject=True)
         if subj is None:
             continue
@@ -504,11 +455,16 @@ def _verb_triples(
                 if poss.lower_ == "my":
                     owner = _owner(ex, ti, mine=True)
                 if owner is not None:
-                    out.append((subj, f"{o.lemma_.lower()}_of", owner, owner[1], neg, s.sent))
+                    text = f"{subj[1]} is {'not ' if neg else ''}{owner[1]}'s {o.text}"
+                    rel = f"{o.lemma_.lower()}_of"
+                    out.append((subj, rel, owner, owner[1], neg, s.sent, {**form, "text": text}))
                     continue
         obj = ex.entity_for(o, ti, mentions, subject=False)
         obj_text = obj[1] if obj else (o.lemma_.lower() if o.pos_ == "NOUN" else o.lower_)
-        out.append((subj, pred, obj, obj_text, neg, s.sent))
+        if obj and o.lemma_.lower() in RELATION_NOUNS and "'s " in obj[1]:
+            obj_text = o.lemma_.lower()  # the node is "Deborah's mother"; the object "mother"
+        form = {**form, "text": readable(subj[1], s, form["chain"], o)}
+        out.append((subj, pred, obj, obj_text, neg, s.sent, form))
     return out
 
 
@@ -524,7 +480,8 @@ def _possessive_triples(ex: _Extractor, tok: Any, ti: int, mentions: list[Mentio
     for h in _conjuncts(head):
         obj = ex.entity_for(h, ti, mentions, subject=False)
         word = h.lemma_.lower() if h.pos_ == "NOUN" else h.lower_
-        out.append((owner, "have", obj, obj[1] if obj else word, False, tok.sent))
+        form = {"text": f"{owner[1]} has {h.text}", "hypothetical": False, "tense": "present"}
+        out.append((owner, "have", obj, word, False, tok.sent, form))
     return out
 
 
@@ -535,17 +492,27 @@ def _add_fact(
     times: list[TimeMention] | None,
     related: dict[tuple[str, str], set[str]],
 ) -> FactInfo:
-    """The Fact node of one triple and its edges; the time is the first in its sentence."""
-    subj, pred, obj, obj_text, neg, sent = triple
+    """The Fact node of one triple and its edges; the time is the first in its sentence.
+
+    Node text is the readable clause; ``lemma`` the lemma chain used for matching.
+    """
+    subj, pred, obj, obj_text, neg, sent, form = triple
     rec = ctx.turns[ti]
     tm = (
         next((t for t in times if sent.start_char <= t.start < sent.end_char), None)
         if times is not None
         else None
     )
-    fid = ctx.make_id("fact", rec.raw.turn_id, subj[0], pred, obj[0] if obj else obj_text, neg)
+    key = [rec.raw.turn_id, subj[0], pred, obj[0] if obj else obj_text, neg]
+    fid = ctx.make_id("fact", *key, *(["hypothetical"] if form["hypothetical"] else []))
     words = [subj[1], "not" if neg else "", pred.replace("_", " "), obj_text]
+    lemma = " ".join(w for w in words if w)
     props = {
+        "lemma": lemma,
+        "hypothetical": form["hypothetical"],
+        "modality": form.get("modality"),
+        "tense": form["tense"],
+        **validity(rec.raw.text, tm),
         "subject": subj[1],
         "predicate": pred,
         "object": obj_text,
@@ -556,7 +523,7 @@ def _add_fact(
         "subject_id": subj[0],
         "object_id": obj[0] if obj else None,
     }
-    ctx.add_node(fid, "Fact", text=" ".join(w for w in words if w), props=props)
+    ctx.add_node(fid, "Fact", text=form.get("text") or lemma, props=props)
     ctx.add_edge(fid, "SUBJECT", subj[0])
     if obj is not None:
         ctx.add_edge(fid, "OBJECT", obj[0])
@@ -569,5 +536,5 @@ def _add_fact(
 
 
 def config() -> dict[str, object]:
-    """No numeric settings: the patterns are code (``PIPELINE_VERSION``)."""
-    return {}
+    """The pronoun settings; the patterns are code (``PIPELINE_VERSION``)."""
+    return {"pronoun_lookback": pronouns.LOOKBACK, "resolve_we": pronouns.RESOLVE_WE}

@@ -197,7 +197,7 @@ def test_next_chain_across_sessions(ctx: IngestContext) -> None:
     evs = ctx.artifacts.events
     for a, b in itertools.pairwise(evs):
         assert (a.id, "NEXT", b.id) in ctx.edges
-    assert ctx.edges[(evs[1].id, "NEXT", evs[2].id)].props == {"same_session": False}
+    assert ctx.edges[(evs[1].id, "NEXT", evs[2].id)].props["same_session"] is False
     assert sum(e.type == "NEXT" for e in ctx.edges.values()) == len(evs) - 1
 
 
@@ -287,3 +287,39 @@ def test_without_artifacts_or_docs() -> None:
     evs = c.artifacts.events
     assert evs and all(c.nodes[e.id].props["participants"] == [] for e in evs)
     assert all(c.nodes[e.id].props["begin"] == "2023-05-08" for e in evs)
+
+
+def test_next_follows_resolved_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An event told later about an earlier time comes first in the NEXT chain."""
+    turns = [
+        ("Caroline", "I started a pottery class today."),
+        ("Melanie", "Nice, how was it?"),
+        ("Caroline", "Great fun, the teacher was kind."),
+        ("Caroline", "I ran a marathon in Boston yesterday."),
+        ("Melanie", "Wow, that must have been hard."),
+        ("Caroline", "It was, but I trained a lot."),
+    ]
+    c = make_ctx([turns])
+    monkeypatch.setattr(events, "segment", lambda emb, cues=None: [(0, 3), (3, 6)])
+    events.run(c)
+    pottery, marathon = c.artifacts.events
+    edge = c.edges[(marathon.id, "NEXT", pottery.id)]
+    assert edge.props["by"] == "time"
+    assert (pottery.id, "NEXT", marathon.id) not in c.edges
+
+
+def test_back_reference_needs_a_shared_noun(ctx: IngestContext) -> None:
+    """The cue's sentence must name something of the earlier event ("charity race")."""
+    race, later = ctx.artifacts.events[1], ctx.artifacts.events[2]
+    assert {"charity", "race"} <= set(ctx.edges[(later.id, "SUBEVENT_OF", race.id)].props["shared"])
+    s2 = [
+        ("Melanie", "Hey Caroline, as I mentioned, things are busy."),
+        ("Caroline", "Busy is good!"),
+        ("Melanie", "The charity race for mental health raised more money with Jon."),
+    ]
+    c = make_ctx([S1, s2])
+    events.run(c)
+    assert not any(
+        e.type == "SUBEVENT_OF" and e.props.get("reason") == "back-reference"
+        for e in c.edges.values()
+    )

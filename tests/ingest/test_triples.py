@@ -33,7 +33,9 @@ def test_svo_with_preposition_and_time() -> None:
     f = next(f for f in ctx.artifacts.facts if f.predicate == "go_to")
     node = ctx.nodes[f.id]
     assert node.label == "Fact" and node.props["begin"] == "2023-05-07" == node.props["end"]
-    assert node.text == "Caroline go to support group"
+    assert node.text == "Caroline went to the support group"
+    assert node.props["lemma"] == "Caroline go to support group"
+    assert node.props["tense"] == "past" and node.props["hypothetical"] is False
     assert (f.id, "SUBJECT", f.subject_id) in ctx.edges
     assert f.object_id and (f.id, "OBJECT", f.object_id) in ctx.edges
     assert (f.id, "EVIDENCED_BY", ctx.turns[0].id) in ctx.edges
@@ -99,3 +101,46 @@ def test_whole_locomo_conversation_and_targets(locomo_dir) -> None:  # type: ign
 
     own = str(eval_extraction.DEFAULT_GOLD)
     assert eval_extraction.main(["--gold", own, "--targets", "v1"]) == 0
+
+
+def test_modality_tense_and_hypotheticals() -> None:
+    """ "might"/"if"/a prediction about someone else are kept as hypothetical, not as facts."""
+    ctx, facts = run_all(
+        [
+            ("Caroline", "I might move to Paris. If you need a guitar, I have one."),
+            ("Melanie", "You're gonna love the studio! I will paint a mural."),
+            ("Caroline", "I'm hoping to visit Rome. I have no pets."),
+        ]
+    )
+    assert not any(f[1].endswith("move_to") for f in facts)
+    assert not any(f[0] == "Caroline" and f[1] == "love" for f in facts)
+    assert ("Melanie", "paint", "mural", False) in facts  # a plan of the speaker's own
+    assert ("Caroline", "hope_visit", "Rome", False) in facts  # not "hop_visit"
+    assert ("Caroline", "have", "pet", True) in facts  # "no" negates the object
+    hyp = {
+        n.props["modality"]: n
+        for n in ctx.nodes.values()
+        if n.label == "Fact" and n.props["hypothetical"]
+    }
+    assert hyp["might"].text == "Caroline might move to Paris"
+    assert hyp["prediction"].props["tense"] == "future"
+    plan = next(
+        n
+        for n in ctx.nodes.values()
+        if n.label == "Fact" and n.props["lemma"] == "Melanie paint mural"
+    )
+    assert plan.text == "Melanie will paint a mural" and plan.props["tense"] == "future"
+
+
+def test_validity_interval() -> None:
+    ctx, _ = run_all([("Jon", "I have lived in Berlin since 2019."), ("Gina", "Nice!")])
+    f = next(n for n in ctx.nodes.values() if n.label == "Fact" and "Berlin" in n.text)
+    assert f.props["valid_from"] == "2019-01-01" and f.props["valid_until"] is None
+
+
+def test_coordination_misparse_is_not_an_object() -> None:
+    """ "play games and pet my turtles": "turtles" is not a second thing Jolene plays."""
+    _, facts = run_all([("Jolene", "I love to play games and pet my turtles."), ("Deb", "Aww!")])
+    assert ("Jolene", "love_play", "game", False) in facts
+    assert not any(f[1] == "love_play" and f[2] == "turtle" for f in facts)
+    assert ("Jolene", "have", "turtle", False) in facts

@@ -51,9 +51,29 @@ def compatible(a: str, b: str) -> bool:
     return type_group(a) == type_group(b)
 
 
+#: Spelled-out sounds: a letter repeated three times ("awww", "hmmm", "sooo"), laughter
+#: ("haha", "ahhahha", "hehe"), or a bare sound ("ahh", "ohh", "umm", "hmm", "aww"; not "mum").
+_SOUND = re.compile(
+    r"(.)\1\1|^(?:a?h+a+)+h*$|^(?:he)+h?$|^(?:a+h+|o+h+|u+h+|h+m+|u+m+|m+|a+w+|o+)$", re.I
+)
+
+
+def is_interjection(tok: Any) -> bool:
+    """An interjection, greeting or politeness word ("Oof", "Congrats", "Bon", "Awww").
+
+    >>> class T:
+    ...     def __init__(self, w): self.lower_, self.pos_ = w.lower(), "PROPN"
+    >>> [is_interjection(T(w)) for w in ("Awww", "Ahhahha", "Phew", "Mum", "Emma")]
+    [True, True, True, False, False]
+    """
+    low = tok.lower_
+    tagged = tok.pos_ == "INTJ" and not getattr(tok, "ent_type_", "")  # "Hi Ev!": Ev is UH
+    return low in INTERJECTIONS or tagged or bool(_SOUND.search(low))
+
+
 def is_common_word(tok: Any, lower_seen: Counter[str]) -> bool:
     low = tok.lower_
-    if low in INTERJECTIONS or low in WEEKDAYS_MONTHS:
+    if is_interjection(tok) or low in WEEKDAYS_MONTHS:
         return True
     if tok.is_stop or tok.like_num:
         return True
@@ -92,9 +112,10 @@ def _ner_spans(doc: Any, ok_single: Callable[[Any], bool], taken: set[int]) -> l
         if ent.label_ in DROP_LABELS:
             continue
         toks = [t for t in ent if not (t.lower_ in ARTICLES or t.tag_ == "POS")]
-        if not toks:
-            continue
-        if all(t.lower_ in WEEKDAYS_MONTHS for t in toks):
+        if toks:
+            s, e = _trim(doc, toks[0].i, toks[-1].i + 1)
+            toks = [t for t in toks if s <= t.i < e]
+        if not toks or all(t.lower_ in WEEKDAYS_MONTHS or t.like_num for t in toks):
             continue
         if len(toks) == 1 and not ok_single(toks[0]):
             continue
@@ -104,6 +125,20 @@ def _ner_spans(doc: Any, ok_single: Callable[[Any], bool], taken: set[int]) -> l
         out.append((s, e, ent.label_))
         taken.update(range(s, e))
     return out
+
+
+def _trim(doc: Any, i: int, j: int) -> tuple[int, int]:
+    """Tokens ``[i, j)`` without edge interjections ("Congrats Caroline", "Yep John") and
+    edge lower-case words ("learning German", "last Fri")."""
+
+    def junk(t: Any) -> bool:
+        return is_interjection(t) or (t.is_alpha and t.text.islower())
+
+    while i < j and junk(doc[i]):
+        i += 1
+    while j > i and junk(doc[j - 1]):
+        j -= 1
+    return i, j
 
 
 def _run_end(doc: Any, i: int, taken: set[int]) -> int:
@@ -136,17 +171,14 @@ def _proper_runs(doc: Any, ok_single: Callable[[Any], bool], taken: set[int]) ->
             i += 1
             continue
         j = _run_end(doc, i, taken)
-        while i < j and doc[i].lower_ in INTERJECTIONS:  # "Congrats Caroline", "Hey Mel"
-            i += 1
-        while j > i and doc[j - 1].lower_ in INTERJECTIONS:
-            j -= 1
+        i, j = _trim(doc, i, j)
         if i >= j:
             i = max(j, i) + 1
             continue
         if j - i == 1 and not ok_single(doc[i]):
             i = j
             continue
-        if all(t.lower_ in WEEKDAYS_MONTHS or t.lower_ in INTERJECTIONS for t in doc[i:j]):
+        if all(t.lower_ in WEEKDAYS_MONTHS or is_interjection(t) for t in doc[i:j]):
             i = j
             continue
         out.append((i, j, "MISC"))

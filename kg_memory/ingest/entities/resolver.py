@@ -4,11 +4,50 @@ from __future__ import annotations
 
 from typing import Any
 
+from rapidfuzz import fuzz
+
 from kg_memory.ids import stable_id
 from kg_memory.ingest.artifacts import EntityInfo
 from kg_memory.ingest.context import IngestContext
 from kg_memory.ingest.entities.lexicon import NICKNAMES, SHARED_TYPES
 from kg_memory.ingest.entities.names import compatible, normalise, type_group
+
+#: Endings of pet forms ("Debs", "Jonny", "Mattie"), stripped before the prefix test.
+_PET_ENDINGS = ("sy", "ie", "ey", "s", "y", "o")
+#: rapidfuzz ratio a misspelt short form needs against the name's prefix ("Mell" ~ "Mel").
+NICK_MIN_RATIO = 85
+
+
+def nickname_of(short: str, first: str) -> bool:
+    """Whether the normalised ``short`` can be a nickname of the first name ``first``.
+
+    A known nickname (:data:`NICKNAMES`), a prefix of at least two letters ("ev" ->
+    "evan", "mel" -> "melanie"), a prefix plus a pet ending ("debs" -> "deborah"),
+    or a one-letter misspelling of a prefix of at least three letters (rapidfuzz
+    ratio >= :data:`NICK_MIN_RATIO` against the prefix as long or one shorter, same first
+    two letters: "mell" -> "melanie").
+
+    >>> [nickname_of(s, f) for s, f in [("ev", "evan"), ("debs", "deborah"), ("mell", "melanie"),
+    ...                                 ("jo", "joanna"), ("jon", "john"), ("bob", "robert"),
+    ...                                 ("tim", "tom"), ("j", "john")]]
+    [True, True, True, True, False, True, False, False]
+    """
+    if short == first or NICKNAMES.get(short) == first:
+        return True
+    if len(short) < 2 or len(short) >= len(first):
+        return False
+    if first.startswith(short):
+        return True
+    for end in _PET_ENDINGS:
+        stem = short[: -len(end)]
+        if short.endswith(end) and len(stem) >= 3 and first.startswith(stem):
+            return True
+    return (
+        len(short) >= 4
+        and short[:2] == first[:2]
+        and max(fuzz.ratio(short, first[:k]) for k in (len(short) - 1, len(short)))
+        >= NICK_MIN_RATIO
+    )
 
 
 class EntityResolver:
@@ -83,13 +122,10 @@ class EntityResolver:
         if exact:
             return exact[0]
         # unique prefix / nickname of one speaker, and of no other known person
-        if len(n) < 3:
+        if len(n) < 2 or " " in n:
             return None
-        full = NICKNAMES.get(n)
         firsts = {sid: (normalise(s).split() or [""])[0] for s, sid in self.speaker_ids.items()}
-        cands = [
-            sid for sid, first in firsts.items() if first and (first.startswith(n) or first == full)
-        ]
+        cands = [sid for sid, first in firsts.items() if first and nickname_of(n, first)]
         if len(cands) != 1:
             return None
         others = [
@@ -97,7 +133,7 @@ class EntityResolver:
             for e, info in self.infos.items()
             if info.type == "PERSON"
             and e not in self.speaker_ids.values()
-            and normalise(info.name).startswith(n)
+            and nickname_of(n, (normalise(info.name).split() or [""])[0])
         ]
         return cands[0] if not others else None
 

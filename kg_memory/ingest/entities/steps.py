@@ -9,10 +9,21 @@ from typing import Any
 from kg_memory.ids import stable_id
 from kg_memory.ingest.artifacts import Mention
 from kg_memory.ingest.context import IngestContext
-from kg_memory.ingest.entities import existing
+from kg_memory.ingest.entities import existing, resolver
 from kg_memory.ingest.entities.existing import match_existing
-from kg_memory.ingest.entities.lexicon import FIRST_PERSON, SECOND_PERSON
-from kg_memory.ingest.entities.names import concept_name, named_spans, normalise
+from kg_memory.ingest.entities.lexicon import (
+    FIRST_PERSON,
+    LIGHT_NOUNS,
+    RELATION_CANON,
+    RELATION_NOUNS,
+    SECOND_PERSON,
+)
+from kg_memory.ingest.entities.names import (
+    concept_name,
+    is_interjection,
+    named_spans,
+    normalise,
+)
 from kg_memory.ingest.entities.resolver import EntityResolver, addressees, write_node
 from kg_memory.text import STOPWORDS, tokenize
 
@@ -24,6 +35,7 @@ def config() -> dict[str, object]:
     """The thresholds of the stage (read when called: they are part of the ingest fingerprint)."""
     return {
         "concept_min_turns": CONCEPT_MIN_TURNS,
+        "nick_min_ratio": resolver.NICK_MIN_RATIO,
         "fuzzy_min_chars": existing.FUZZY_MIN_CHARS,
         "fuzzy_min_ratio": existing.FUZZY_MIN_RATIO,
         "embed_min_sim": existing.EMBED_MIN_SIM,
@@ -179,10 +191,16 @@ def _turn_mentions(
     for ch, cname, head in counts.chunks[ti]:
         if head.i in named_toks:
             continue
-        if (
-            " " not in cname
-            and counts.chunk_heads[cname] < CONCEPT_MIN_TURNS
-            and not res.stored_concept(cname)
+        owned = _owned_relation(res, head, sp_id, addr_id, out)
+        if owned is not None:
+            res.touch(owned, ti)
+            res.add_alias(owned, ch.text)
+            out.append(Mention(owned, ch.text, ch.start_char, ch.end_char, "CONCEPT"))
+            continue
+        if " " not in cname and (
+            (counts.chunk_heads[cname] < CONCEPT_MIN_TURNS and not res.stored_concept(cname))
+            or cname in LIGHT_NOUNS
+            or is_interjection(head)
         ):
             continue
         found = res.by_norm.get(cname, [])
@@ -191,6 +209,37 @@ def _turn_mentions(
         out.append(Mention(eid, ch.text, ch.start_char, ch.end_char, "CONCEPT"))
     out.sort(key=lambda m: (m.start, m.end))
     return out
+
+
+def _owned_relation(
+    res: EntityResolver, head: Any, sp_id: str, addr_id: str | None, named: list[Mention]
+) -> str | None:
+    """The owner-scoped concept of a relation noun with a known possessor, else ``None``.
+
+    "my mom" -> "<speaker>'s mom", "your dad" -> "<addressee>'s dad", "Jolene's mother"
+    -> "Jolene's mother"; "mom", "mum" and "mother" of one owner are one node
+    (:data:`RELATION_CANON`). "his/her/their mother" (owner unknown) is not scoped.
+    """
+    lemma = head.lemma_.lower()
+    if lemma not in RELATION_NOUNS and head.lower_ not in RELATION_NOUNS:
+        return None
+    poss = next((c for c in head.children if c.dep_ == "poss"), None)
+    if poss is None:
+        return None
+    owner: str | None = None
+    if poss.lower_ == "my":
+        owner = sp_id
+    elif poss.lower_ == "your":
+        owner = addr_id
+    else:
+        owner = next(
+            (m.entity_id for m in named if not m.pronoun and m.start <= poss.idx < m.end), None
+        )
+    if owner is None or owner not in res.infos:
+        return None
+    canon = RELATION_CANON.get(lemma, lemma)
+    name = f"{res.infos[owner].name}'s {lemma}"
+    return res.entity(("relation", owner, canon), name, "CONCEPT", shared=False)
 
 
 def _write(

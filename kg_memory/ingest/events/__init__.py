@@ -28,8 +28,9 @@ Algorithm
 3. **Edges.** ``EVIDENCED_BY`` every turn, ``PARTICIPANT``, ``LOCATED_AT``,
    ``DURING`` (the TimeInterval of the explicit time, when there is one; no
    TimeInterval is invented for the session date),
-   ``NEXT`` between consecutive events in conversation order (sessions are in
-   time order, so this is time order across sessions).
+   ``NEXT`` between consecutive events in time order: an event with its own
+   time expression is placed by the end of that interval, any other by its
+   session date, ties in conversation order (props ``same_session``, ``by``).
 4. **Causes** (:func:`find_causal_links`), from discourse markers:
    ``because`` / causal ``since`` (the subordinate clause is the cause, the
    rest of the sentence the effect), ``, so`` / ``which is why`` mid-sentence
@@ -43,8 +44,9 @@ Algorithm
    ``CAUSES`` the effect one.
 5. **Back-references** become ``SUBEVENT_OF``: an event containing a cue such
    as "I told you about", "remember the/when", "last time", "as I mentioned" is
-   attached to the most similar event of an *earlier* session (cosine of the
-   event embeddings, one matrix product, at least ``SUBEVENT_MIN_SIM``).
+   attached to the most similar event of an *earlier* session that shares a
+   content noun with the cue's sentence (cosine of the event embeddings, at
+   least ``SUBEVENT_MIN_SIM``); a cue naming nothing links nothing.
 
 Leaves ``ctx.artifacts.events`` (top-level events, in time order, as
 :class:`~kg_memory.ingest.artifacts.EventInfo`) and ``ctx.artifacts.subevents``

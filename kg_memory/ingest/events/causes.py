@@ -15,8 +15,11 @@ from kg_memory.ingest.events.describe import sentences
 from kg_memory.ingest.events.segmentation import TOPIC_SHIFT
 from kg_memory.ingest.turns import human_date
 
+#: Sentence-initial result markers. "So," with a comma (and "So" opening a turn) is a
+#: discourse marker in chat ("So, how's the studio?"), not a result: issue 14 found most
+#: wrong CAUSES edges there, so a bare "So" counts only inside one speaker's turn.
 _RESULT_START = re.compile(
-    r"^\W*(?:so\b(?=\s*,|\s+(?:i|we|he|she|they|it|my|our|the|now)\b)|therefore|thus|hence|"
+    r"^\W*(?:so\b(?=\s+(?:i|we|he|she|they|it|my|our|the|now)\b)|therefore|thus|hence|"
     r"as a result|that'?s why|that is why|which is why|because of (?:this|that))",
     re.IGNORECASE,
 )
@@ -53,20 +56,27 @@ def _words(text: str, span: tuple[int, int]) -> int:
 
 
 def find_causal_links(
-    texts: Sequence[str], docs: Sequence[Any], same_block: Sequence[int]
+    texts: Sequence[str],
+    docs: Sequence[Any],
+    same_block: Sequence[int],
+    speakers: Sequence[str] | None = None,
 ) -> list[CausalLink]:
     """Cause/effect clause pairs marked by discourse connectives.
 
     ``same_block[i]`` is the session of turn ``i``: a sentence-initial result
-    marker only reaches back to the previous turn of the same session.
+    marker only reaches back to the previous turn of the same session, and a bare
+    "So" only to the same speaker's words (``speakers[i]``; without speakers, to
+    the same turn): answering the other speaker, "So" is a discourse marker.
 
     >>> import spacy
     >>> nlp = spacy.blank("en"); nlp.add_pipe("sentencizer")  # doctest: +ELLIPSIS
     <...>
     >>> texts = ["It rained all day.", "So we stayed in and watched films."]
     >>> [(c.marker, c.cause_turn, c.effect_turn) for c in find_causal_links(
-    ...     texts, [nlp(t) for t in texts], [1, 1])]
+    ...     texts, [nlp(t) for t in texts], [1, 1], ["Ann", "Ann"])]
     [('so', 0, 1)]
+    >>> find_causal_links(texts, [nlp(t) for t in texts], [1, 1], ["Ann", "Bob"])
+    []
     """
     out: list[CausalLink] = []
     prev_sent: tuple[int, tuple[int, int]] | None = None
@@ -78,7 +88,17 @@ def find_causal_links(
             sent = text[s:e]
             found = False
             m = _RESULT_START.match(sent)
-            if m and prev_sent is not None and not TOPIC_SHIFT.match(sent):
+            if (
+                m
+                and prev_sent is not None
+                and not TOPIC_SHIFT.match(sent)
+                and not sent.rstrip().endswith("?")
+                and (
+                    not m.group(0).strip().lower().startswith("so")
+                    or prev_sent[0] == i
+                    or (speakers is not None and speakers[prev_sent[0]] == speakers[i])
+                )
+            ):
                 eff = _strip_span(text, s + m.end(), e)
                 if _words(text, eff) >= 2:
                     marker = m.group(0).strip(" ,").lower()
@@ -155,7 +175,8 @@ def add_causes(
     texts = [t.raw.text for t in ctx.turns]
     blocks = [t.session.index for t in ctx.turns]
     subevents: list[EventInfo] = []
-    for link in find_causal_links(texts, ctx.docs or [], blocks):
+    who = [t.raw.speaker for t in ctx.turns]
+    for link in find_causal_links(texts, ctx.docs or [], blocks, who):
         ce, ee = events[event_of_turn[link.cause_turn]], events[event_of_turn[link.effect_turn]]
         cause_text = texts[link.cause_turn][link.cause_span[0] : link.cause_span[1]]
         effect_text = texts[link.effect_turn][link.effect_span[0] : link.effect_span[1]]
@@ -172,6 +193,7 @@ def add_causes(
             ctx.add_edge(ce.id, "CAUSES", ee.id, props)
             continue
         ids = []
+        times = ctx.artifacts.times or [[] for _ in ctx.turns]
         for role, ti, span, text in (
             ("cause", link.cause_turn, link.cause_span, cause_text),
             ("effect", link.effect_turn, link.effect_span, effect_text),
@@ -179,6 +201,9 @@ def add_causes(
             rec = ctx.turns[ti]
             sid = ctx.make_id("subevent", rec.raw.turn_id, role, span[0], span[1])
             head = f"[{human_date(rec.date)}] " if rec.date else ""
+            # the clause's own time expression, else its event's
+            own = next((t for t in times[ti] if span[0] <= t.start < span[1]), None)
+            begin, end = (own.begin, own.end_date) if own else (ce.begin, ce.end)
             ctx.add_node(
                 sid,
                 "Event",
@@ -188,8 +213,8 @@ def add_causes(
                     "turn_ids": [rec.raw.turn_id],
                     "participants": [rec.raw.speaker],
                     "place": None,
-                    "begin": ce.begin,
-                    "end": ce.end,
+                    "begin": begin,
+                    "end": end,
                     "session": rec.session.index,
                     "date": rec.date,
                     "kind": "clause",
@@ -204,6 +229,8 @@ def add_causes(
             if sp:
                 ctx.add_edge(sid, "PARTICIPANT", sp)
             ids.append(sid)
-            subevents.append(EventInfo(sid, [ti], text, [sp] if sp else [], None, ce.begin, ce.end))
+            if own is not None and own.node_id:
+                ctx.add_edge(sid, "DURING", own.node_id)
+            subevents.append(EventInfo(sid, [ti], text, [sp] if sp else [], None, begin, end))
         ctx.add_edge(ids[0], "CAUSES", ids[1], props)
     return subevents

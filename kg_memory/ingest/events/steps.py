@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections import Counter
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -12,6 +14,7 @@ from kg_memory.embed import unit_mean
 from kg_memory.ingest import shared
 from kg_memory.ingest.artifacts import EntityInfo, EventInfo, Mention, TimeMention
 from kg_memory.ingest.context import IngestContext
+from kg_memory.ingest.entities.lexicon import LIGHT_NOUNS
 from kg_memory.ingest.events import describe as description
 from kg_memory.ingest.events import segmentation
 from kg_memory.ingest.events.causes import add_causes
@@ -84,7 +87,8 @@ def run(ctx: IngestContext) -> None:
         event_vecs[k] = vec
         for i in idxs:
             event_of_turn[i] = k
-        events.append(_add_event(ctx, inp, idxs, vec, events[-1] if events else None))
+        events.append(_add_event(ctx, inp, idxs, vec))
+    _next_edges(ctx, events)
     subevents = add_causes(ctx, events, event_of_turn, inp.emb, inp.speakers)
     _back_references(ctx, events, event_vecs)
     ctx.artifacts.events = events
@@ -143,9 +147,7 @@ def _participants_and_place(
     return participants, place
 
 
-def _add_event(
-    ctx: IngestContext, inp: _Inputs, idxs: list[int], vec: np.ndarray, prev: EventInfo | None
-) -> EventInfo:
+def _add_event(ctx: IngestContext, inp: _Inputs, idxs: list[int], vec: np.ndarray) -> EventInfo:
     """The Event node of one segment, its edges, and its :class:`EventInfo`."""
     first, last = ctx.turns[idxs[0]], ctx.turns[idxs[-1]]
     eid = ctx.make_id("event", first.raw.turn_id, last.raw.turn_id)
@@ -186,27 +188,50 @@ def _add_event(
         ctx.add_edge(eid, "LOCATED_AT", place)
     if tm and tm.node_id:
         ctx.add_edge(eid, "DURING", tm.node_id)
-    if prev is not None:
-        same = ctx.turns[prev.turn_indexes[0]].session_id == first.session_id
-        ctx.add_edge(prev.id, "NEXT", eid, {"same_session": same})
     return EventInfo(eid, idxs, text, participants, place, begin, end_date)
 
 
+def _next_edges(ctx: IngestContext, events: list[EventInfo]) -> None:
+    """``NEXT`` between consecutive events in time order: an event with an explicit time
+    expression is placed by the end of its interval, every other one by its session date;
+    ties (and everything without a time) keep conversation order. Props ``same_session``
+    and ``by`` ("time" when either event's own time expression decided the place)."""
+
+    def explicit(ev: EventInfo) -> bool:
+        return ev.end is not None and ctx.nodes[ev.id].props.get("time_text") is not None
+
+    def key(k: int) -> tuple[str, int]:
+        ev = events[k]
+        day = (ctx.turns[ev.turn_indexes[0]].date or "")[:10]
+        return ((ev.end or day) if explicit(ev) else day, k)
+
+    order = sorted(range(len(events)), key=key)
+    for a, b in itertools.pairwise(order):
+        ea, eb = events[a], events[b]
+        same = ctx.turns[ea.turn_indexes[0]].session_id == ctx.turns[eb.turn_indexes[0]].session_id
+        by = "time" if explicit(ea) or explicit(eb) else "conversation"
+        ctx.add_edge(ea.id, "NEXT", eb.id, {"same_session": same, "by": by})
+
+
 def _back_references(ctx: IngestContext, events: list[EventInfo], vecs: np.ndarray) -> None:
-    """``SUBEVENT_OF`` from an event with a back-reference cue to the closest earlier one."""
-    if len(events) < 2:
+    """``SUBEVENT_OF`` from an event with a back-reference cue to the earlier event it names.
+
+    The target must share a content noun with the cue's sentence ("remember the
+    *camping trip*": an earlier-session event whose turns say "camping" or "trip")
+    and be the most similar such event, at least ``SUBEVENT_MIN_SIM``; a cue whose
+    sentence names nothing ("as I said") links nothing.
+    """
+    if len(events) < 2 or ctx.docs is None:
         return
     unit = centred(vecs)
     sims = unit @ unit.T
     sessions = [ctx.turns[ev.turn_indexes[0]].session.index for ev in events]
+    nouns = [_nouns(ctx.docs[ev.turn_indexes[0] : ev.turn_indexes[-1] + 1]) for ev in events]
     for k, ev in enumerate(events):
-        cue = next(
-            (m for i in ev.turn_indexes if (m := BACK_REFERENCE.search(ctx.turns[i].raw.text))),
-            None,
-        )
-        if cue is None:
+        cue, words = _cue(ctx, ev)
+        if cue is None or not words:
             continue
-        earlier = [j for j in range(k) if sessions[j] < sessions[k]]
+        earlier = [j for j in range(k) if sessions[j] < sessions[k] and words & nouns[j]]
         if not earlier:
             continue
         j = max(earlier, key=lambda j: (float(sims[k, j]), -j))
@@ -217,7 +242,31 @@ def _back_references(ctx: IngestContext, events: list[EventInfo], vecs: np.ndarr
                 events[j].id,
                 {
                     "reason": "back-reference",
-                    "cue": cue.group(0),
+                    "cue": cue,
                     "similarity": round(float(sims[k, j]), 4),
+                    "shared": sorted(words & nouns[j]),
                 },
             )
+
+
+def _nouns(docs: list[Any]) -> set[str]:
+    """Content-noun lemmas of some parses (light nouns such as "time" left out)."""
+    return {
+        t.lemma_.lower()
+        for d in docs
+        for t in d
+        if t.pos_ in ("NOUN", "PROPN") and t.is_alpha and t.lemma_.lower() not in LIGHT_NOUNS
+    }
+
+
+def _cue(ctx: IngestContext, ev: EventInfo) -> tuple[str | None, set[str]]:
+    """The first back-reference cue of an event and the content nouns of its sentence."""
+    docs = ctx.docs or []
+    for i in ev.turn_indexes:
+        m = BACK_REFERENCE.search(ctx.turns[i].raw.text)
+        if m is None:
+            continue
+        span = docs[i].char_span(m.start(), m.end(), alignment_mode="expand")
+        sent = [span.sent] if span is not None else [docs[i]]
+        return m.group(0), _nouns(sent)
+    return None, set()

@@ -1,0 +1,56 @@
+"""The event-relation judging loop: a stratified sample and precision from judgements."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from kg_memory.ingest import eval_events
+
+
+def _edges(n_next: int, n_causes: int) -> list[dict[str, object]]:
+    return [
+        {"key": f"{k}|c|D1:{i}>D1:{i + 1}", "kind": k}
+        for k, n in (("NEXT", n_next), ("CAUSES", n_causes))
+        for i in range(n)
+    ]
+
+
+def test_stratified_is_seeded_and_covers_every_kind() -> None:
+    edges = _edges(50, 3)
+    a = eval_events.stratified(edges, 20, 7)
+    assert a == eval_events.stratified(edges, 20, 7)
+    assert Counter(e["kind"] for e in a) == {"NEXT": 17, "CAUSES": 3}
+    assert a != eval_events.stratified(edges, 20, 8)
+
+
+def test_score_cli_reports_per_kind_and_unjudged(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sample = _edges(4, 2)
+    edges = tmp_path / "edges.jsonl"
+    edges.write_text("".join(json.dumps(e) + "\n" for e in sample))
+    judged = tmp_path / "judged.jsonl"
+    verdicts = [True, True, True, False, True]  # the last CAUSES edge is left unjudged
+    judged.write_text(
+        "".join(
+            json.dumps({"key": e["key"], "correct": v}) + "\n"
+            for e, v in zip(sample, verdicts, strict=False)
+        )
+    )
+    code = eval_events.main(["score", "--edges", str(edges), "--judgements", str(judged)])
+    out = capsys.readouterr().out
+    assert "events NEXT: precision=0.750 (3/4 judged, 0 unjudged)" in out
+    assert "events CAUSES: precision=1.000 (1/1 judged, 1 unjudged)" in out
+    assert "events overall: precision=0.800 (4/5 judged, 1 unjudged)" in out
+    assert code == 1  # 0.8 < 0.85
+
+
+def test_bad_judgement_line_names_file_and_line(tmp_path: Path) -> None:
+    bad = tmp_path / "j.jsonl"
+    bad.write_text('{"key": "x", "correct": true}\nnot json\n')
+    with pytest.raises(SystemExit, match=r"j\.jsonl:2"):
+        eval_events._read_jsonl(bad)
