@@ -35,6 +35,7 @@ from kg_memory.cli_server import server_app
 from kg_memory.errors import InputError
 from kg_memory.ingest.pipeline import IngestReport
 from kg_memory.retrieval.evidence import Answer
+from kg_memory.retrieval.request import SearchRequest
 
 app = typer.Typer(
     help="kg-memory: graph-structured long-term memory for conversational agents.",
@@ -156,11 +157,11 @@ def ask(
     with opened(store, namespace, neo4j) as mem:
         if batch is not None:
             for qid, q, conv in _read_batch(batch):
-                ans = mem.ask(q, k=k, conversation=conv or conversation, preset=preset)
+                ans = mem.search(SearchRequest(q, k, conv or conversation), preset=preset)
                 sys.stdout.write(json.dumps(_batch_line(qid, ans), ensure_ascii=False) + "\n")
             return
         assert question is not None
-        ans = mem.ask(question, k=k, conversation=conversation, preset=preset)
+        ans = mem.search(SearchRequest(question, k, conversation), preset=preset)
         if as_json:
             print_json(ans.as_dict())
             return

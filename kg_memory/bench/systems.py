@@ -36,6 +36,7 @@ from kg_memory.embed import Embedder
 from kg_memory.errors import ConfigError
 from kg_memory.formats.model import RawConversation
 from kg_memory.memory import Memory
+from kg_memory.retrieval.request import SearchRequest
 from kg_memory.store import backend_class
 
 #: Systems in display order.
@@ -136,12 +137,8 @@ def warm_up(
     try:
         mem = Memory(store, namespace=namespace, embedder=embedder)
         mem.ingest_conversations([sample], stages=stages, force=True)
-        mem.ask(
-            f"(warm-up) {first.turns[0].text}",
-            k=5,
-            conversation=sample.conversation_id,
-            preset=PRESET,
-        )
+        question = f"(warm-up) {first.turns[0].text}"
+        mem.search(SearchRequest(question, 5, sample.conversation_id), preset=PRESET)
     finally:
         cleanup()
 
@@ -151,11 +148,11 @@ def ask_all(
 ) -> list[float]:
     """Ask each question (after one untimed warm-up); record its top ``k`` turns; the latencies."""
     if qs:
-        mem.ask(qs[0].question, k=k, conversation=qs[0].conversation, preset=PRESET)  # warm-up
+        mem.search(qs[0].request(k), preset=PRESET)  # warm-up
     lat: list[float] = []
     for q in qs:
         t0 = time.perf_counter()
-        ans = mem.ask(q.question, k=k, conversation=q.conversation, preset=PRESET)
+        ans = mem.search(q.request(k), preset=PRESET)
         lat.append(time.perf_counter() - t0)
         run.ranked[(q.conversation, q.index)] = tuple(
             first_distinct((e.turn_ids for e in ans.evidence), k)
