@@ -21,15 +21,13 @@ from rich.table import Table
 from kg_memory.cli_bench import bench_app
 from kg_memory.cli_common import (
     JsonOpt,
-    NamespaceOpt,
-    Neo4jOpt,
     ParamOpt,
-    StoreOpt,
+    Where,
     clean_errors,
     err,
-    opened,
     out,
     print_json,
+    where_options,
 )
 from kg_memory.cli_server import server_app
 from kg_memory.errors import InputError
@@ -51,6 +49,7 @@ app.add_typer(server_app)  # serve, mcp: top-level commands
 # -- ingest ------------------------------------------------------------------
 @app.command()
 @clean_errors
+@where_options()
 def ingest(
     paths: Annotated[list[Path], typer.Argument(help="Input files (LoCoMo JSON or JSONL turns).")],
     format: Annotated[
@@ -63,16 +62,14 @@ def ingest(
     force: Annotated[
         bool, typer.Option(help="Re-process conversations even if unchanged.")
     ] = False,
-    store: StoreOpt = None,
-    namespace: NamespaceOpt = None,
-    neo4j: Neo4jOpt = None,
+    where: Where = Where(),
     as_json: JsonOpt = False,
 ) -> None:
     """Ingest conversations: validate each file whole, build the graph, store it atomically.
 
     Example: kg-memory ingest ingest/samples/demo.jsonl --namespace alice
     """
-    with opened(store, namespace, neo4j) as mem:
+    with where.opened() as mem:
         with _progress_bar(disable=as_json) as bar:
             task = bar.add_task("load", total=0)
 
@@ -123,6 +120,7 @@ def _ingest_table(report: IngestReport, namespace: str) -> Table:
 # -- ask ---------------------------------------------------------------------
 @app.command()
 @clean_errors
+@where_options()
 def ask(
     question: Annotated[str | None, typer.Argument(help="The question.")] = None,
     k: Annotated[int, typer.Option("--k", "-k", help="How many evidence items.", min=1)] = 10,
@@ -143,9 +141,7 @@ def ask(
             "when no model file is installed), graph, or hybrid (flat v0)."
         ),
     ] = "ranked",
-    store: StoreOpt = None,
-    namespace: NamespaceOpt = None,
-    neo4j: Neo4jOpt = None,
+    where: Where = Where(),
     as_json: JsonOpt = False,
 ) -> None:
     """Retrieve ranked evidence (with source turn ids) for a question.
@@ -154,7 +150,7 @@ def ask(
     """
     if (question is None) == (batch is None):
         raise InputError("give either a QUESTION or --batch FILE")
-    with opened(store, namespace, neo4j) as mem:
+    with where.opened() as mem:
         if batch is not None:
             for qid, q, conv in _read_batch(batch):
                 ans = mem.search(SearchRequest(q, k, conv or conversation), preset=preset)
@@ -227,17 +223,16 @@ def _read_batch(path: Path) -> Iterator[tuple[Any, str, str | None]]:
 # -- stats / conversations / delete --------------------------------------------
 @app.command()
 @clean_errors
+@where_options()
 def stats(
-    store: StoreOpt = None,
-    namespace: NamespaceOpt = None,
-    neo4j: Neo4jOpt = None,
+    where: Where = Where(),
     as_json: JsonOpt = False,
 ) -> None:
     """Counts per node label and edge type in the namespace.
 
     Example: kg-memory stats --json
     """
-    with opened(store, namespace, neo4j) as mem:
+    with where.opened() as mem:
         st = mem.stats()
         if as_json:
             print_json({"namespace": mem.namespace, **st.as_dict()})
@@ -257,47 +252,44 @@ def stats(
 
 @app.command()
 @clean_errors
+@where_options()
 def conversations(
-    store: StoreOpt = None,
-    namespace: NamespaceOpt = None,
-    neo4j: Neo4jOpt = None,
+    where: Where = Where(),
 ) -> None:
     """List the conversations stored in the namespace.
 
     Example: kg-memory conversations
     """
-    with opened(store, namespace, neo4j) as mem:
+    with where.opened() as mem:
         for cid in mem.conversations():
             out.print(cid, highlight=False)
 
 
 @app.command()
 @clean_errors
+@where_options()
 def delete(
     conversation: Annotated[str, typer.Argument(help="Conversation id to delete.")],
-    store: StoreOpt = None,
-    namespace: NamespaceOpt = None,
-    neo4j: Neo4jOpt = None,
+    where: Where = Where(),
 ) -> None:
     """Delete one conversation and everything derived from it.
 
     Example: kg-memory delete demo-1
     """
-    with opened(store, namespace, neo4j) as mem:
+    with where.opened() as mem:
         n = mem.delete_conversation(conversation)
         out.print(f"deleted {n} nodes of conversation {conversation!r}", highlight=False)
 
 
 @app.command()
 @clean_errors
+@where_options()
 def export(
     output: Annotated[Path, typer.Argument(help="File to write.")],
     format: Annotated[
         str, typer.Option("--format", "-f", help="jsonl, graphml or ttl (RDF Turtle).")
     ] = "jsonl",
-    store: StoreOpt = None,
-    namespace: NamespaceOpt = None,
-    neo4j: Neo4jOpt = None,
+    where: Where = Where(),
 ) -> None:
     """Export the namespace's graph as JSONL, GraphML or RDF Turtle.
 
@@ -305,7 +297,7 @@ def export(
     """
     from kg_memory.export import export as do_export
 
-    with opened(store, namespace, neo4j) as mem:
+    with where.opened() as mem:
         counts = do_export(mem.store, mem.namespace, output, format)
         out.print(
             f"wrote {counts['nodes']} nodes and {counts['edges']} edges to {output}",
@@ -332,12 +324,11 @@ def _print_rows(rows: list[dict[str, Any]], as_json: bool) -> None:
 
 @app.command()
 @clean_errors
+@where_options()
 def cypher(
     query: Annotated[str, typer.Argument(help="A read-only Cypher query ($namespace is bound).")],
     param: ParamOpt = None,
-    store: StoreOpt = None,
-    namespace: NamespaceOpt = None,
-    neo4j: Neo4jOpt = None,
+    where: Where = Where(),
     as_json: JsonOpt = False,
 ) -> None:
     """Run read-only Cypher (Neo4j store); write clauses are refused.
@@ -346,7 +337,7 @@ def cypher(
     """
     from kg_memory.queries import parse_params
 
-    with opened(store, namespace, neo4j) as mem:
+    with where.opened() as mem:
         _print_rows(mem.cypher(query, parse_params(param or [])), as_json)
 
 
@@ -374,12 +365,11 @@ def queries_list(as_json: JsonOpt = False) -> None:
 
 @queries_app.command("run")
 @clean_errors
+@where_options()
 def queries_run(
     name: Annotated[str, typer.Argument(help="Query name (see `kg-memory queries list`).")],
     param: ParamOpt = None,
-    store: StoreOpt = None,
-    namespace: NamespaceOpt = None,
-    neo4j: Neo4jOpt = None,
+    where: Where = Where(),
     as_json: JsonOpt = False,
 ) -> None:
     """Run a named query from queries/ (read-only).
@@ -389,7 +379,7 @@ def queries_run(
     from kg_memory.queries import get_query, parse_params
 
     q = get_query(name)
-    with opened(store, namespace, neo4j) as mem:
+    with where.opened() as mem:
         _print_rows(mem.cypher(q.text, parse_params(param or [])), as_json)
 
 
