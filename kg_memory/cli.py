@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import Progress
 from rich.table import Table
 
 from kg_memory.cli_bench import bench_app
@@ -32,6 +32,7 @@ from kg_memory.cli_common import (
 from kg_memory.cli_server import server_app
 from kg_memory.errors import InputError
 from kg_memory.ingest.pipeline import IngestReport
+from kg_memory.progress_bar import progress_bar
 from kg_memory.retrieval.evidence import Answer
 from kg_memory.retrieval.request import SearchRequest
 
@@ -88,15 +89,8 @@ def ingest(
 
 def _progress_bar(disable: bool) -> Progress:
     """The ingest progress bar on stderr (off for --json and when stderr is not a terminal)."""
-    return Progress(
-        TextColumn("[bold]{task.description:<10}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err,
-        disable=disable or (not err.is_terminal and not sys.stderr.isatty()),
-        transient=False,
-    )
+    off = disable or (not err.is_terminal and not sys.stderr.isatty())
+    return progress_bar(err, label_width=10, disable=off)
 
 
 def _ingest_table(report: IngestReport, namespace: str) -> Table:
