@@ -25,9 +25,9 @@ from kg_memory.cli_common import (
     Where,
     clean_errors,
     err,
+    memory_command,
     out,
     print_json,
-    where_options,
 )
 from kg_memory.cli_server import server_app
 from kg_memory.errors import InputError
@@ -48,9 +48,7 @@ app.add_typer(server_app)  # serve, mcp: top-level commands
 
 
 # -- ingest ------------------------------------------------------------------
-@app.command()
-@clean_errors
-@where_options()
+@memory_command(app)
 def ingest(
     paths: Annotated[list[Path], typer.Argument(help="Input files (LoCoMo JSON or JSONL turns).")],
     format: Annotated[
@@ -112,9 +110,7 @@ def _ingest_table(report: IngestReport, namespace: str) -> Table:
 
 
 # -- ask ---------------------------------------------------------------------
-@app.command()
-@clean_errors
-@where_options()
+@memory_command(app)
 def ask(
     question: Annotated[str | None, typer.Argument(help="The question.")] = None,
     k: Annotated[int, typer.Option("--k", "-k", help="How many evidence items.", min=1)] = 10,
@@ -215,9 +211,7 @@ def _read_batch(path: Path) -> Iterator[tuple[Any, str, str | None]]:
 
 
 # -- stats / conversations / delete --------------------------------------------
-@app.command()
-@clean_errors
-@where_options()
+@memory_command(app)
 def stats(
     where: Where = Where(),
     as_json: JsonOpt = False,
@@ -244,9 +238,7 @@ def stats(
         out.print(table)
 
 
-@app.command()
-@clean_errors
-@where_options()
+@memory_command(app)
 def conversations(
     where: Where = Where(),
 ) -> None:
@@ -259,9 +251,7 @@ def conversations(
             out.print(cid, highlight=False)
 
 
-@app.command()
-@clean_errors
-@where_options()
+@memory_command(app)
 def delete(
     conversation: Annotated[str, typer.Argument(help="Conversation id to delete.")],
     where: Where = Where(),
@@ -275,9 +265,7 @@ def delete(
         out.print(f"deleted {n} nodes of conversation {conversation!r}", highlight=False)
 
 
-@app.command()
-@clean_errors
-@where_options()
+@memory_command(app)
 def export(
     output: Annotated[Path, typer.Argument(help="File to write.")],
     format: Annotated[
@@ -300,6 +288,11 @@ def export(
 
 
 # -- cypher / queries -----------------------------------------------------------
+def _run_cypher(where: Where, query: str, param: list[str] | None, as_json: bool) -> None:
+    """Run read-only ``query`` with the ``--param`` values; print its rows."""
+    _run_cypher(where, query, param, as_json)
+
+
 def _print_rows(rows: list[dict[str, Any]], as_json: bool) -> None:
     if as_json:
         print_json(rows)
@@ -316,13 +309,11 @@ def _print_rows(rows: list[dict[str, Any]], as_json: bool) -> None:
     out.print(table)
 
 
-@app.command()
-@clean_errors
-@where_options()
+@memory_command(app)
 def cypher(
     query: Annotated[str, typer.Argument(help="A read-only Cypher query ($namespace is bound).")],
-    param: ParamOpt = None,
     where: Where = Where(),
+    param: ParamOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Run read-only Cypher (Neo4j store); write clauses are refused.
@@ -357,9 +348,7 @@ def queries_list(as_json: JsonOpt = False) -> None:
     out.print(table)
 
 
-@queries_app.command("run")
-@clean_errors
-@where_options()
+@memory_command(queries_app, "run")
 def queries_run(
     name: Annotated[str, typer.Argument(help="Query name (see `kg-memory queries list`).")],
     param: ParamOpt = None,
@@ -370,11 +359,9 @@ def queries_run(
 
     Example: kg-memory queries run entity_timeline --param name=Caroline --neo4j bolt://127.0.0.1:17687
     """
-    from kg_memory.queries import get_query, parse_params
+    from kg_memory.queries import get_query
 
-    q = get_query(name)
-    with where.opened() as mem:
-        _print_rows(mem.cypher(q.text, parse_params(param or [])), as_json)
+    _run_cypher(where, get_query(name).text, param, as_json)
 
 
 def main() -> None:  # pragma: no cover - entry point

@@ -3,8 +3,8 @@
 Commands live in :mod:`kg_memory.cli` (the memory), :mod:`kg_memory.cli_bench`
 (benchmarks) and :mod:`kg_memory.cli_server` (the server); all build on these
 pieces. A command that opens a memory takes one ``where: Where`` parameter and
-is decorated with :func:`where_options`, which gives it the ``--store``,
-``--namespace``, ``--neo4j`` and ``--backend`` options.
+is registered with :func:`memory_command`, which gives it the ``--store``,
+``--namespace``, ``--neo4j`` and ``--backend`` options (:func:`where_options`).
 """
 
 from __future__ import annotations
@@ -148,3 +148,17 @@ def where_options(namespace: Any = NamespaceOpt) -> Callable[[F], F]:
 def print_json(obj: Any) -> None:
     """``obj`` as indented JSON on stdout."""
     sys.stdout.write(json.dumps(obj, ensure_ascii=False, indent=2) + "\n")
+
+
+def memory_command(
+    app: typer.Typer, name: str | None = None, *, namespace: Any = NamespaceOpt
+) -> Callable[[F], F]:
+    """Register a command that opens a memory on ``app``: its ``where: Where`` parameter
+    becomes the options of :func:`where_options` and its errors one line
+    (:func:`clean_errors`)."""
+
+    def decorate(fn: F) -> F:
+        app.command(name)(clean_errors(where_options(namespace)(fn)))
+        return fn
+
+    return decorate

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from kg_memory.cli_common import Where, clean_errors, where_options
+from kg_memory.cli_common import Where, memory_command
 
 if TYPE_CHECKING:
     from kg_memory.server.run import ServeOptions
@@ -40,9 +40,7 @@ def _options(where: Where, **rest: Any) -> ServeOptions:
     )
 
 
-@server_app.command()
-@clean_errors
-@where_options(namespace=ToolNamespaceOpt)
+@memory_command(server_app, namespace=ToolNamespaceOpt)
 def serve(
     where: Where = Where(),
     host: Annotated[
@@ -68,13 +66,12 @@ def serve(
     """
     from kg_memory.server.run import serve as run_server
 
-    tokens = token or []
     run_server(
         _options(
             where,
             host=host,
             port=port,
-            tokens=tokens,
+            tokens=token or [],
             tokens_file=tokens_file,
             stages=stages,
             readers=readers,
@@ -83,9 +80,7 @@ def serve(
     )
 
 
-@server_app.command()
-@clean_errors
-@where_options(namespace=ToolNamespaceOpt)
+@memory_command(server_app, namespace=ToolNamespaceOpt)
 def mcp(where: Where = Where(), stages: StagesOpt = "all") -> None:
     """Serve the MCP tools over stdio (the command an agent's MCP client starts).
 
