@@ -290,7 +290,10 @@ def export(
 # -- cypher / queries -----------------------------------------------------------
 def _run_cypher(where: Where, query: str, param: list[str] | None, as_json: bool) -> None:
     """Run read-only ``query`` with the ``--param`` values; print its rows."""
-    _run_cypher(where, query, param, as_json)
+    from kg_memory.queries import parse_params
+
+    with where.opened() as mem:
+        _print_rows(mem.cypher(query, parse_params(param or [])), as_json)
 
 
 def _print_rows(rows: list[dict[str, Any]], as_json: bool) -> None:
@@ -320,10 +323,7 @@ def cypher(
 
     Example: kg-memory cypher "MATCH (t:Turn {namespace: $namespace}) RETURN count(t) AS turns" --neo4j bolt://127.0.0.1:17687
     """
-    from kg_memory.queries import parse_params
-
-    with where.opened() as mem:
-        _print_rows(mem.cypher(query, parse_params(param or [])), as_json)
+    _run_cypher(where, query, param, as_json)
 
 
 @queries_app.command("list")
