@@ -16,20 +16,18 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import Progress
 from rich.table import Table
 
 from kg_memory.cli_bench import bench_app
 from kg_memory.cli_common import (
     CreateOpt,
     JsonOpt,
-    NamespaceOpt,
-    Neo4jOpt,
     ParamOpt,
-    StoreOpt,
+    Where,
     clean_errors,
     err,
-    opened,
+    memory_command,
     out,
     print_json,
 )
@@ -37,7 +35,9 @@ from kg_memory.cli_server import server_app
 from kg_memory.client import REMEMBER_BATCH, ServerClient, find_server, turn_objects
 from kg_memory.errors import InputError
 from kg_memory.ingest.pipeline import IngestReport
+from kg_memory.progress_bar import progress_bar
 from kg_memory.retrieval.evidence import Answer, Evidence
+from kg_memory.retrieval.request import SearchRequest
 
 app = typer.Typer(
     help="kg-memory: graph-structured long-term memory for conversational agents.",
@@ -51,8 +51,7 @@ app.add_typer(server_app)  # serve, mcp: top-level commands
 
 
 # -- ingest ------------------------------------------------------------------
-@app.command()
-@clean_errors
+@memory_command(app)
 def ingest(
     paths: Annotated[list[Path], typer.Argument(help="Input files (LoCoMo JSON or JSONL turns).")],
     format: Annotated[
@@ -65,9 +64,7 @@ def ingest(
     force: Annotated[
         bool, typer.Option(help="Re-process conversations even if unchanged.")
     ] = False,
-    store: StoreOpt = None,
-    namespace: NamespaceOpt = None,
-    neo4j: Neo4jOpt = None,
+    where: Where = Where(),
     as_json: JsonOpt = False,
 ) -> None:
     """Ingest conversations: validate each file whole, build the graph, store it atomically.
@@ -77,12 +74,16 @@ def ingest(
     With a server running on the same store (KG_MEMORY_URL, or one on the
     default port) the turns are sent to it (remember) unless --stages or --force is given.
     """
-    remote = find_server(store, namespace, neo4j) if stages == "all" and not force else None
+    remote = (
+        find_server(where.store, where.namespace, where.neo4j)
+        if stages == "all" and not force
+        else None
+    )
     if remote is not None:
         with closing(remote):
             if _ingest_remote(remote, paths, format, as_json):
                 return
-    with opened(store, namespace, neo4j, create=True) as mem:
+    with where.opened(create=True) as mem:
         with _progress_bar(disable=as_json) as bar:
             task = bar.add_task("load", total=0)
 
@@ -138,15 +139,8 @@ def _ingest_remote(
 
 def _progress_bar(disable: bool) -> Progress:
     """The ingest progress bar on stderr (off for --json and when stderr is not a terminal)."""
-    return Progress(
-        TextColumn("[bold]{task.description:<10}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err,
-        disable=disable or (not err.is_terminal and not sys.stderr.isatty()),
-        transient=False,
-    )
+    off = disable or (not err.is_terminal and not sys.stderr.isatty())
+    return progress_bar(err, label_width=10, disable=off)
 
 
 def _ingest_table(report: IngestReport, namespace: str) -> Table:
@@ -168,8 +162,7 @@ def _ingest_table(report: IngestReport, namespace: str) -> Table:
 
 
 # -- ask ---------------------------------------------------------------------
-@app.command()
-@clean_errors
+@memory_command(app)
 def ask(
     question: Annotated[str | None, typer.Argument(help="The question.")] = None,
     k: Annotated[int, typer.Option("--k", "-k", help="How many evidence items.", min=1)] = 10,
@@ -190,9 +183,7 @@ def ask(
             "when no model file is installed), graph, or hybrid (flat v0)."
         ),
     ] = "ranked",
-    store: StoreOpt = None,
-    namespace: NamespaceOpt = None,
-    neo4j: Neo4jOpt = None,
+    where: Where = Where(),
     create: CreateOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
@@ -205,19 +196,19 @@ def ask(
     """
     if (question is None) == (batch is None):
         raise InputError("give either a QUESTION or --batch FILE")
-    remote = find_server(store, namespace, neo4j) if preset == "ranked" else None
+    remote = find_server(where.store, where.namespace, where.neo4j) if preset == "ranked" else None
     if remote is not None:
         with closing(remote):
             _ask_remote(remote, question, batch, k, conversation, trace, as_json)
         return
-    with opened(store, namespace, neo4j, create) as mem:
+    with where.opened(create) as mem:
         if batch is not None:
             for qid, q, conv in _read_batch(batch):
-                ans = mem.ask(q, k=k, conversation=conv or conversation, preset=preset)
+                ans = mem.search(SearchRequest(q, k, conv or conversation), preset=preset)
                 sys.stdout.write(json.dumps(_batch_line(qid, ans), ensure_ascii=False) + "\n")
             return
         assert question is not None
-        ans = mem.ask(question, k=k, conversation=conversation, preset=preset)
+        ans = mem.search(SearchRequest(question, k, conversation), preset=preset)
         if as_json:
             print_json(ans.as_dict())
             return
@@ -317,12 +308,9 @@ def _read_batch(path: Path) -> Iterator[tuple[Any, str, str | None]]:
 
 
 # -- stats / conversations / delete --------------------------------------------
-@app.command()
-@clean_errors
+@memory_command(app)
 def stats(
-    store: StoreOpt = None,
-    namespace: NamespaceOpt = None,
-    neo4j: Neo4jOpt = None,
+    where: Where = Where(),
     create: CreateOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
@@ -330,7 +318,7 @@ def stats(
 
     Example: kg-memory stats --json
     """
-    with opened(store, namespace, neo4j, create) as mem:
+    with where.opened(create) as mem:
         st = mem.stats()
         if as_json:
             print_json({"namespace": mem.namespace, **st.as_dict()})
@@ -348,59 +336,50 @@ def stats(
         out.print(table)
 
 
-@app.command()
-@clean_errors
+@memory_command(app)
 def conversations(
-    store: StoreOpt = None,
-    namespace: NamespaceOpt = None,
-    neo4j: Neo4jOpt = None,
+    where: Where = Where(),
     create: CreateOpt = False,
 ) -> None:
     """List the conversations stored in the namespace.
 
     Example: kg-memory conversations
     """
-    with opened(store, namespace, neo4j, create) as mem:
+    with where.opened(create) as mem:
         for cid in mem.conversations():
             out.print(cid, highlight=False)
 
 
-@app.command()
-@clean_errors
+@memory_command(app)
 def delete(
     conversation: Annotated[str, typer.Argument(help="Conversation id to delete.")],
-    store: StoreOpt = None,
-    namespace: NamespaceOpt = None,
-    neo4j: Neo4jOpt = None,
+    where: Where = Where(),
     create: CreateOpt = False,
 ) -> None:
     """Delete one conversation and everything derived from it.
 
     Example: kg-memory delete demo-1
     """
-    with opened(store, namespace, neo4j, create) as mem:
+    with where.opened(create) as mem:
         n = mem.delete_conversation(conversation)
         out.print(f"deleted {n} nodes of conversation {conversation!r}", highlight=False)
 
 
-@app.command()
-@clean_errors
+@memory_command(app)
 def forget(
     conversation: Annotated[str, typer.Argument(help="Conversation id.")],
     session: Annotated[
         int | None, typer.Option(help="Only this session (its number).", min=1)
     ] = None,
     turn: Annotated[str | None, typer.Option(help="Only this turn (its id).")] = None,
-    store: StoreOpt = None,
-    namespace: NamespaceOpt = None,
-    neo4j: Neo4jOpt = None,
+    where: Where = Where(),
     as_json: JsonOpt = False,
 ) -> None:
     """Forget a conversation, one session or one turn, with everything derived only from it.
 
     Example: kg-memory forget demo --turn S1:3
     """
-    with opened(store, namespace, neo4j) as mem:
+    with where.opened() as mem:
         report = mem.forget(conversation, session=session, turn_id=turn)
         if as_json:
             print_json(report.as_dict())
@@ -413,8 +392,7 @@ def forget(
         )
 
 
-@app.command()
-@clean_errors
+@memory_command(app)
 def export(
     output: Annotated[Path, typer.Argument(help="File to write.")],
     format: Annotated[
@@ -423,9 +401,7 @@ def export(
             "--format", "-f", help="jsonl, graphml, ttl (RDF Turtle) or jsonld (JSON-LD)."
         ),
     ] = "jsonl",
-    store: StoreOpt = None,
-    namespace: NamespaceOpt = None,
-    neo4j: Neo4jOpt = None,
+    where: Where = Where(),
     create: CreateOpt = False,
 ) -> None:
     """Export the namespace's graph as JSONL, GraphML, RDF Turtle or JSON-LD.
@@ -434,7 +410,7 @@ def export(
     """
     from kg_memory.export import export as do_export
 
-    with opened(store, namespace, neo4j, create) as mem:
+    with where.opened(create) as mem:
         counts = do_export(mem.store, mem.namespace, output, format)
         out.print(
             f"wrote {counts['nodes']} nodes and {counts['edges']} edges to {output}",
@@ -442,13 +418,10 @@ def export(
         )
 
 
-@app.command("import")
-@clean_errors
+@memory_command(app, name="import")
 def import_(
     file: Annotated[Path, typer.Argument(help="A JSONL export (kg-memory export, jsonl).")],
-    store: StoreOpt = None,
-    namespace: NamespaceOpt = None,
-    neo4j: Neo4jOpt = None,
+    where: Where = Where(),
 ) -> None:
     """Import a JSONL export: the same nodes, edges, properties and vectors again.
 
@@ -460,8 +433,8 @@ def import_(
     """
     from kg_memory.export import import_jsonl
 
-    with opened(store, namespace, neo4j, create=True) as mem:
-        counts = import_jsonl(mem.store, file, namespace)
+    with where.opened(create=True) as mem:
+        counts = import_jsonl(mem.store, file, where.namespace)
         out.print(
             f"imported {counts['nodes']} nodes and {counts['edges']} edges from {file}",
             highlight=False,
@@ -469,6 +442,16 @@ def import_(
 
 
 # -- cypher / queries -----------------------------------------------------------
+def _run_cypher(
+    where: Where, query: str, param: list[str] | None, as_json: bool, create: bool
+) -> None:
+    """Run read-only ``query`` with the ``--param`` values; print its rows."""
+    from kg_memory.queries import parse_params
+
+    with where.opened(create) as mem:
+        _print_rows(mem.cypher(query, parse_params(param or [])), as_json)
+
+
 def _print_rows(rows: list[dict[str, Any]], as_json: bool) -> None:
     if as_json:
         print_json(rows)
@@ -485,14 +468,11 @@ def _print_rows(rows: list[dict[str, Any]], as_json: bool) -> None:
     out.print(table)
 
 
-@app.command()
-@clean_errors
+@memory_command(app)
 def cypher(
     query: Annotated[str, typer.Argument(help="A read-only Cypher query ($namespace is bound).")],
+    where: Where = Where(),
     param: ParamOpt = None,
-    store: StoreOpt = None,
-    namespace: NamespaceOpt = None,
-    neo4j: Neo4jOpt = None,
     create: CreateOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
@@ -500,10 +480,7 @@ def cypher(
 
     Example: kg-memory cypher "MATCH (t:Turn {namespace: $namespace}) RETURN count(t) AS turns" --neo4j bolt://127.0.0.1:17687
     """
-    from kg_memory.queries import parse_params
-
-    with opened(store, namespace, neo4j, create) as mem:
-        _print_rows(mem.cypher(query, parse_params(param or [])), as_json)
+    _run_cypher(where, query, param, as_json, create)
 
 
 @queries_app.command("list")
@@ -528,14 +505,11 @@ def queries_list(as_json: JsonOpt = False) -> None:
     out.print(table)
 
 
-@queries_app.command("run")
-@clean_errors
+@memory_command(queries_app, "run")
 def queries_run(
     name: Annotated[str, typer.Argument(help="Query name (see `kg-memory queries list`).")],
     param: ParamOpt = None,
-    store: StoreOpt = None,
-    namespace: NamespaceOpt = None,
-    neo4j: Neo4jOpt = None,
+    where: Where = Where(),
     create: CreateOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
@@ -543,11 +517,9 @@ def queries_run(
 
     Example: kg-memory queries run entity_timeline --param name=Caroline --neo4j bolt://127.0.0.1:17687
     """
-    from kg_memory.queries import get_query, parse_params
+    from kg_memory.queries import get_query
 
-    q = get_query(name)
-    with opened(store, namespace, neo4j, create) as mem:
-        _print_rows(mem.cypher(q.text, parse_params(param or [])), as_json)
+    _run_cypher(where, get_query(name).text, param, as_json, create)
 
 
 def main() -> None:  # pragma: no cover - entry point

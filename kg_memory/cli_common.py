@@ -1,17 +1,22 @@
 """What every ``kg-memory`` command shares: consoles, option types, error mapping.
 
-Commands live in :mod:`kg_memory.cli` (the memory) and :mod:`kg_memory.cli_bench`
-(benchmarks); both build on these pieces.
+Commands live in :mod:`kg_memory.cli` (the memory), :mod:`kg_memory.cli_bench`
+(benchmarks) and :mod:`kg_memory.cli_server` (the server); all build on these
+pieces. A command that opens a memory takes one ``where: Where`` parameter and
+is registered with :func:`memory_command`, which gives it the ``--store``,
+``--namespace``, ``--neo4j`` and ``--backend`` options (:func:`where_options`).
 """
 
 from __future__ import annotations
 
+import inspect
 import json
 import logging
 import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, fields
 from functools import wraps
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -51,6 +56,15 @@ CreateOpt = Annotated[
     bool,
     typer.Option("--create", help="Create an empty embedded store if there is none at the path."),
 ]
+BackendOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--backend",
+        help="Store backend by registered name (embedded, neo4j, ...) [env: KG_MEMORY_BACKEND;"
+        " default: neo4j with a URI, else embedded].",
+        show_default=False,
+    ),
+]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 ParamOpt = Annotated[
     list[str] | None, typer.Option("--param", "-p", help="key=value parameter (repeatable).")
@@ -79,22 +93,93 @@ def clean_errors(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-@contextmanager
-def opened(
-    store: Path | None, namespace: str | None, neo4j: str | None, create: bool = False
-) -> Iterator[Memory]:
-    """The memory the options name (then the environment, then defaults), closed after.
+@dataclass(frozen=True)
+class Where:
+    """Which memory a command opens: its ``--store``, ``--namespace``, ``--neo4j`` and
+    ``--backend`` options (``None``: the environment, then the default; see
+    :mod:`kg_memory.config`)."""
 
-    An embedded store that does not exist is an error unless ``create`` (a mistyped
-    ``--store`` must not silently become a new, empty store).
+    store: Path | None = None
+    namespace: str | None = None
+    neo4j: str | None = None
+    backend: str | None = None
+
+    @contextmanager
+    def opened(self, create: bool = False) -> Iterator[Memory]:
+        """The memory these options name, closed after.
+
+        An embedded store that does not exist is an error unless ``create`` (a mistyped
+        ``--store`` must not silently become a new, empty store).
+        """
+        mem = Memory.open(
+            self.store,
+            namespace=self.namespace,
+            neo4j_uri=self.neo4j,
+            backend=self.backend,
+            create=create,
+        )
+        try:
+            yield mem
+        finally:
+            mem.close()
+
+
+#: the options :func:`where_options` adds, one per :class:`Where` field
+WHERE_OPTIONS: dict[str, Any] = {
+    "store": StoreOpt,
+    "namespace": NamespaceOpt,
+    "neo4j": Neo4jOpt,
+    "backend": BackendOpt,
+}
+
+
+def where_options(namespace: Any = NamespaceOpt) -> Callable[[F], F]:
+    """Give a command taking ``where: Where`` the options of :data:`WHERE_OPTIONS` instead
+    (``namespace``: another ``--namespace`` option type, e.g. with its own help).
+
+    typer reads a command's parameters from its signature: the wrapper's signature
+    has the four options where ``where`` stood, and it calls the command with them
+    gathered into one :class:`Where`.
     """
-    mem = Memory.open(store, namespace=namespace, neo4j_uri=neo4j, create=create)
-    try:
-        yield mem
-    finally:
-        mem.close()
+    options = {**WHERE_OPTIONS, "namespace": namespace}
+
+    def decorate(fn: F) -> F:
+        sig = inspect.signature(fn, eval_str=True)
+        params = []
+        for p in sig.parameters.values():
+            if p.name != "where":
+                params.append(p)
+                continue
+            for name, annotation in options.items():
+                params.append(p.replace(name=name, annotation=annotation, default=None))
+        names = [f.name for f in fields(Where)]
+
+        @wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            where = Where(**{name: kwargs.pop(name) for name in names})
+            return fn(*args, where=where, **kwargs)
+
+        wrapper.__signature__ = sig.replace(parameters=params)  # type: ignore[attr-defined]
+        wrapper.__annotations__ = {p.name: p.annotation for p in params}
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
 
 
 def print_json(obj: Any) -> None:
     """``obj`` as indented JSON on stdout."""
     sys.stdout.write(json.dumps(obj, ensure_ascii=False, indent=2) + "\n")
+
+
+def memory_command(
+    app: typer.Typer, name: str | None = None, *, namespace: Any = NamespaceOpt
+) -> Callable[[F], F]:
+    """Register a command that opens a memory on ``app``: its ``where: Where`` parameter
+    becomes the options of :func:`where_options` and its errors one line
+    (:func:`clean_errors`)."""
+
+    def decorate(fn: F) -> F:
+        app.command(name)(clean_errors(where_options(namespace)(fn)))
+        return fn
+
+    return decorate

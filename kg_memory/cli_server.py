@@ -7,11 +7,14 @@ FastAPI, uvicorn, the MCP SDK and the models are imported inside the commands, s
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from kg_memory.cli_common import Neo4jOpt, StoreOpt, clean_errors
+from kg_memory.cli_common import Where, memory_command
+
+if TYPE_CHECKING:
+    from kg_memory.server.run import ServeOptions
 
 server_app = typer.Typer()
 
@@ -30,12 +33,22 @@ ToolNamespaceOpt = Annotated[
 ]
 
 
-@server_app.command()
-@clean_errors
+def _options(where: Where, **rest: Any) -> ServeOptions:
+    """The server's options: where the memory is, and the rest of the command's."""
+    from kg_memory.server.run import ServeOptions
+
+    return ServeOptions(
+        store_dir=where.store,
+        neo4j_uri=where.neo4j,
+        namespace=where.namespace,
+        backend=where.backend,
+        **rest,
+    )
+
+
+@memory_command(server_app, namespace=ToolNamespaceOpt)
 def serve(
-    store: StoreOpt = None,
-    neo4j: Neo4jOpt = None,
-    namespace: ToolNamespaceOpt = None,
+    where: Where = Where(),
     host: Annotated[
         str, typer.Option(help="Address to bind; anything but 127.0.0.1 needs --token.")
     ] = "127.0.0.1",
@@ -58,38 +71,29 @@ def serve(
 
     Example: kg-memory serve --store build/demo-store --port 8765
     """
-    from kg_memory.server.run import ServeOptions
     from kg_memory.server.run import serve as run_server
 
     run_server(
-        ServeOptions(
-            store_dir=store,
-            neo4j_uri=neo4j,
-            namespace=namespace,
-            stages=stages,
-            readers=readers,
+        _options(
+            where,
             torch_threads=torch_threads,
             host=host,
             port=port,
             tokens=token or [],
             tokens_file=tokens_file,
+            stages=stages,
+            readers=readers,
             log_level=log_level,
         )
     )
 
 
-@server_app.command()
-@clean_errors
-def mcp(
-    store: StoreOpt = None,
-    neo4j: Neo4jOpt = None,
-    namespace: ToolNamespaceOpt = None,
-    stages: StagesOpt = "all",
-) -> None:
+@memory_command(server_app, namespace=ToolNamespaceOpt)
+def mcp(where: Where = Where(), stages: StagesOpt = "all") -> None:
     """Serve the MCP tools over stdio (the command an agent's MCP client starts).
 
     Example: kg-memory mcp --store build/demo-store --namespace default
     """
-    from kg_memory.server.run import ServeOptions, run_stdio
+    from kg_memory.server.run import run_stdio
 
-    run_stdio(ServeOptions(store_dir=store, neo4j_uri=neo4j, namespace=namespace, stages=stages))
+    run_stdio(_options(where, stages=stages))

@@ -1,9 +1,17 @@
-"""Where the memory lives: store location, Neo4j connection, namespace.
+"""Where the memory lives: store backend and location, Neo4j connection, namespace.
 
 Precedence: explicit argument (CLI flag) > environment variable > default.
 
+Which store opens (:attr:`Settings.store`): the backend named by ``backend``
+(``--backend NAME``, ``KG_MEMORY_BACKEND``), any name registered in
+:data:`kg_memory.store.BACKENDS`; without one, Neo4j when a URI is set, else
+the embedded store. The embedded store takes its directory from ``--store``,
+Neo4j its URI from ``--neo4j``; any other backend is configured by its config
+class's ``from_env()`` (its own ``KG_MEMORY_*`` variables).
+
 Environment variables
 ---------------------
+``KG_MEMORY_BACKEND``      store backend by registered name (default: see above)
 ``KG_MEMORY_STORE``        embedded store directory (default: the user data dir)
 ``KG_MEMORY_NAMESPACE``    namespace (default ``default``)
 ``KG_MEMORY_NEO4J_URI``    use Neo4j at this Bolt URI instead of the embedded store
@@ -111,6 +119,8 @@ class Location(TypedDict, total=False):
     neo4j_uri: str | None
     #: Create the embedded store if it does not exist (default ``True``).
     create: bool
+    #: a backend registered in :data:`kg_memory.store.BACKENDS` (``--backend``)
+    backend: str | None
 
 
 @dataclass(frozen=True)
@@ -122,6 +132,8 @@ class Settings:
     neo4j: Neo4jConfig | None = None
     embedder: str = "minilm"
     create: bool = True
+    #: the backend asked for by name (``None``: Neo4j with a URI, else embedded)
+    backend: str | None = None
 
     @classmethod
     def resolve(
@@ -139,11 +151,28 @@ class Settings:
             neo4j=Neo4jConfig.from_env(where.get("neo4j_uri")),
             embedder=embedder or os.environ.get("KG_MEMORY_EMBEDDER", "minilm"),
             create=where.get("create", True),
+            backend=where.get("backend") or os.environ.get("KG_MEMORY_BACKEND") or None,
         )
 
     @property
     def store(self) -> StoreConfig:
-        """The store to open: Neo4j when a URI is set, else the embedded store."""
-        if self.neo4j is not None:
-            return self.neo4j
-        return EmbeddedConfig(self.store_dir, create=self.create)
+        """The store to open: the named ``backend``, else Neo4j when a URI is set, else the
+        embedded store (see the module docstring)."""
+        name = self.backend or (Neo4jConfig.backend if self.neo4j else EmbeddedConfig.backend)
+        config: StoreConfig | None
+        if name == EmbeddedConfig.backend:
+            config = EmbeddedConfig(self.store_dir, create=self.create)
+        elif name == Neo4jConfig.backend:
+            config = self.neo4j
+        else:
+            from kg_memory.store import backend_class  # the registry imports this module
+
+            config = backend_class(name).config_class.from_env()
+        if config is None:
+            how = (
+                "give --neo4j URI or set KG_MEMORY_NEO4J_URI"
+                if name == Neo4jConfig.backend
+                else "set what its config class's from_env() reads"
+            )
+            raise ConfigError(f"the {name} store backend is not configured: {how}")
+        return config

@@ -23,6 +23,7 @@ from kg_memory.ingest.pipeline import IngestReport, Pipeline, Progress
 from kg_memory.model import Stats
 from kg_memory.retrieval.evidence import Answer
 from kg_memory.retrieval.presets import DEFAULT_PRESET, search
+from kg_memory.retrieval.request import SearchRequest, SearchScope
 from kg_memory.store import open_store
 from kg_memory.store.base import Store
 
@@ -168,6 +169,18 @@ class Memory:
         return self.forget(conversation, turn_id=turn_id, stages=stages).turns_left
 
     # -- query ------------------------------------------------------------
+    @property
+    def scope(self) -> SearchScope:
+        """Where this memory's searches run (store, embedder, namespace)."""
+        return SearchScope(self.store, self.embedder, self.namespace)
+
+    def search(self, request: SearchRequest, *, preset: str = DEFAULT_PRESET) -> Answer:
+        """Ranked evidence for ``request`` with provenance and a trace.
+
+        ``preset`` names a search strategy in :mod:`kg_memory.retrieval.presets`.
+        """
+        return search(self.scope, request, preset)
+
     def ask(
         self,
         question: str,
@@ -176,19 +189,8 @@ class Memory:
         conversation: str | None = None,
         preset: str = DEFAULT_PRESET,
     ) -> Answer:
-        """Ranked evidence for ``question`` with provenance and a trace.
-
-        ``preset`` names a search strategy in :mod:`kg_memory.retrieval.presets`.
-        """
-        return search(
-            self.store,
-            self.embedder,
-            self.namespace,
-            question,
-            k,
-            conversation=conversation,
-            preset=preset,
-        )
+        """:meth:`search` for ``SearchRequest(question, k, conversation)``."""
+        return self.search(SearchRequest(question, k, conversation), preset=preset)
 
     def stats(self) -> Stats:
         return self.store.counts(self.namespace)

@@ -19,6 +19,7 @@ from kg_memory.errors import InputError
 from kg_memory.formats import load
 from kg_memory.formats.model import RawConversation, RawSession, RawTurn
 from kg_memory.ingest.turns import index_text
+from kg_memory.retrieval.request import SearchRequest
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +31,10 @@ class BenchQuestion:
     question: str
     category: int
     gold: frozenset[str]
+
+    def request(self, k: int) -> SearchRequest:
+        """The question asked of kg-memory: its top ``k`` turns within its conversation."""
+        return SearchRequest(self.question, k, self.conversation)
 
 
 @dataclass

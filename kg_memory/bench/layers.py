@@ -31,6 +31,7 @@ from kg_memory.config import EmbeddedConfig
 from kg_memory.embed import Embedder, MiniLMEmbedder
 from kg_memory.memory import Memory
 from kg_memory.retrieval.graph import GraphConfig, graph_search
+from kg_memory.retrieval.request import SearchRequest
 from kg_memory.store import open_store
 
 FINE = ("Event", "Note", "Fact", "Hyperedge")
@@ -79,9 +80,7 @@ def run(
             for cid, qs in ds.questions.items():
                 m = mems[cid]
                 for q in qs:
-                    ans = graph_search(
-                        m.store, embedder, m.namespace, q.question, k, conversation=cid, config=cfg
-                    )
+                    ans = graph_search(m.scope, SearchRequest(q.question, k, cid), cfg)
                     ranked = first_distinct((e.turn_ids for e in ans.evidence), max(k, 20))
                     rec[f"cat{q.category}"].append(recall_at_k(q.gold, ranked, 10))
                     if q.category in (1, 2, 3, 4):

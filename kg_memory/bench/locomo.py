@@ -57,7 +57,6 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from kg_memory.bench.dataset import (
     BenchQuestion,
@@ -87,6 +86,7 @@ from kg_memory.bench.throughput import RawRates, ingest_throughput, measure_raw,
 from kg_memory.embed import CachedEmbedder, Embedder, MiniLMEmbedder
 from kg_memory.errors import ConfigError, KGMemoryError
 from kg_memory.ingest.pipeline import STAGE_ORDER, resolve_stages
+from kg_memory.progress_bar import progress_bar
 
 
 def check_stages(stages: str) -> tuple[str, ...]:
@@ -111,18 +111,6 @@ def load_minilm(threads: int) -> Embedder:
     return MiniLMEmbedder(threads=threads)
 
 
-def progress_bar(console: Console) -> Progress:
-    """The progress display of the systems' runs."""
-    return Progress(
-        TextColumn("[bold]{task.description:<28}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=False,
-    )
-
-
 def run_systems(
     data: Dataset,
     embedder: Embedder,
@@ -140,7 +128,7 @@ def run_systems(
     very same vectors: a batch's make-up moves MiniLM's last float bits.
     """
     runs: dict[str, SystemRun] = {}
-    with progress_bar(console) as bar:
+    with progress_bar(console, label_width=28) as bar:  # the systems' runs
         recording = CachedEmbedder(embedder, only=raw.index_texts)
         runs["kg-memory"] = run_memory(
             "kg-memory", data, embedded_stores(), recording, stages, k, bar, collector

@@ -32,6 +32,7 @@ from kg_memory.retrieval.rank.dataset import ConvMatrix, Question, conversation_
 from kg_memory.retrieval.rank.features import FEATURES, GROUPS
 from kg_memory.retrieval.rank.model import load_ranker
 from kg_memory.retrieval.rank.train import loco, ranked_turns, summary
+from kg_memory.retrieval.request import SearchRequest
 
 SYSTEM = "kg-memory ranked (LOCO)"
 #: the latency row: the public ``ranked`` preset with the committed model loaded
@@ -63,7 +64,7 @@ class Collector:
             return
         for q in qs:
             t0 = time.perf_counter()
-            mem.ask(q.text, k=self.k, conversation=cid, preset="ranked")
+            mem.search(SearchRequest(q.text, self.k, cid), preset="ranked")
             self.seconds.append(time.perf_counter() - t0)
 
 

@@ -35,7 +35,9 @@ from kg_memory.config import EmbeddedConfig, Neo4jConfig
 from kg_memory.embed import Embedder
 from kg_memory.errors import ConfigError
 from kg_memory.formats.model import RawConversation
+from kg_memory.ingest.pipeline import IngestReport
 from kg_memory.memory import Memory
+from kg_memory.retrieval.request import SearchRequest
 from kg_memory.store import backend_class
 
 #: Systems in display order.
@@ -70,6 +72,15 @@ class SystemRun:
     def top(self, q: BenchQuestion) -> tuple[str, ...]:
         """The turn ids this system ranked for ``q``."""
         return self.ranked[(q.conversation, q.index)]
+
+    def add_ingest(self, report: IngestReport) -> None:
+        """Add one ingest's time, stage times and sizes to the totals."""
+        self.ingest_seconds += report.seconds
+        for st, sec in report.stage_seconds.items():
+            self.stage_seconds[st] = self.stage_seconds.get(st, 0.0) + sec
+        self.turns += report.turns
+        self.nodes += report.nodes
+        self.edges += report.edges
 
 
 def bench_namespace(cid: str) -> str:
@@ -136,12 +147,8 @@ def warm_up(
     try:
         mem = Memory(store, namespace=namespace, embedder=embedder)
         mem.ingest_conversations([sample], stages=stages, force=True)
-        mem.ask(
-            f"(warm-up) {first.turns[0].text}",
-            k=5,
-            conversation=sample.conversation_id,
-            preset=PRESET,
-        )
+        question = f"(warm-up) {first.turns[0].text}"
+        mem.search(SearchRequest(question, 5, sample.conversation_id), preset=PRESET)
     finally:
         cleanup()
 
@@ -149,19 +156,19 @@ def warm_up(
 def ask_all(
     run: SystemRun, mem: Memory, qs: list[BenchQuestion], k: int, advance: Callable[[], None]
 ) -> list[float]:
-    """Ask each question (after one untimed warm-up); record its top ``k`` turns; the latencies."""
+    """Ask each question (after one untimed warm-up) and record its top ``k`` turns in
+    ``run``; return the latencies."""
     if qs:
-        mem.ask(qs[0].question, k=k, conversation=qs[0].conversation, preset=PRESET)  # warm-up
+        mem.search(qs[0].request(k), preset=PRESET)  # warm-up
     lat: list[float] = []
     for q in qs:
         t0 = time.perf_counter()
-        ans = mem.ask(q.question, k=k, conversation=q.conversation, preset=PRESET)
+        ans = mem.search(q.request(k), preset=PRESET)
         lat.append(time.perf_counter() - t0)
         run.ranked[(q.conversation, q.index)] = tuple(
             first_distinct((e.turn_ids for e in ans.evidence), k)
         )
         advance()
-    run.ask_seconds.extend(lat)
     return lat
 
 
@@ -179,14 +186,10 @@ def run_conversation(
     cid = conv.conversation_id
     show(f"{run.name} ingest {cid}")
     report = mem.ingest_conversations([conv], stages=stages, force=True)
-    run.ingest_seconds += report.seconds
-    for st, sec in report.stage_seconds.items():
-        run.stage_seconds[st] = run.stage_seconds.get(st, 0.0) + sec
-    run.turns += report.turns
-    run.nodes += report.nodes
-    run.edges += report.edges
+    run.add_ingest(report)
     show(f"{run.name} ask {cid}")
     lat = ask_all(run, mem, qs, k, advance)
+    run.ask_seconds.extend(lat)
     run.per_conversation.append(
         {
             "conversation": cid,

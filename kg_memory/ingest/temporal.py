@@ -43,12 +43,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from functools import partial
 from typing import Any
 
 from dateutil.relativedelta import relativedelta
 
+from kg_memory.dates import iso_date
 from kg_memory.ingest.artifacts import TimeMention
 from kg_memory.ingest.context import IngestContext
 
@@ -427,15 +428,14 @@ def find_times(
 
 
 def _ref_date(iso: str | None) -> date | None:
-    if not iso:
-        return None
+    """:func:`~kg_memory.dates.iso_date`, else the date its first ten characters spell."""
+    found = iso_date(iso)
+    if found is not None or not iso:
+        return found
     try:
-        return datetime.fromisoformat(iso).date()
+        return date.fromisoformat(iso[:10])
     except ValueError:
-        try:
-            return date.fromisoformat(iso[:10])
-        except ValueError:
-            return None
+        return None
 
 
 def run(ctx: IngestContext) -> None:

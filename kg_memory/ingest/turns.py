@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from kg_memory.formats.model import public_source
+from kg_memory.formats.model import RawSession, RawTurn, public_source
 from kg_memory.ingest.context import IngestContext, TurnRecord
 
 
@@ -34,6 +34,20 @@ def index_text(date: str | None, speaker: str, text: str, caption: str | None) -
     head = f"[{human_date(date)}] " if date else ""
     tail = f" [shared a photo: {caption}]" if caption else ""
     return f"{head}{speaker}: {text}{tail}"
+
+
+def turn_props(session: RawSession, turn: RawTurn) -> dict[str, object]:
+    """A Turn node's properties: the turn as given, its place, and its own id as provenance."""
+    return {
+        "turn_id": turn.turn_id,
+        "speaker": turn.speaker,
+        "utterance": turn.text,
+        "caption": turn.caption,
+        "position": turn.position,
+        "session": session.index,
+        "date_time": session.date_time,
+        "turn_ids": [turn.turn_id],
+    }
 
 
 def build(ctx: IngestContext) -> None:
@@ -72,21 +86,7 @@ def build(ctx: IngestContext) -> None:
         for turn in session.turns:
             tid = ctx.make_id("turn", turn.turn_id)
             text = index_text(session.date_time, turn.speaker, turn.text, turn.caption)
-            ctx.add_node(
-                tid,
-                "Turn",
-                text=text,
-                props={
-                    "turn_id": turn.turn_id,
-                    "speaker": turn.speaker,
-                    "utterance": turn.text,
-                    "caption": turn.caption,
-                    "position": turn.position,
-                    "session": session.index,
-                    "date_time": session.date_time,
-                    "turn_ids": [turn.turn_id],
-                },
-            )
+            ctx.add_node(tid, "Turn", text=text, props=turn_props(session, turn))
             ctx.add_edge(sid, "HAS_TURN", tid, {"position": turn.position})
             if prev_turn:
                 ctx.add_edge(prev_turn, "NEXT_TURN", tid)

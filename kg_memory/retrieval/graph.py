@@ -46,11 +46,11 @@ from __future__ import annotations
 
 import time
 
-from kg_memory.embed import Embedder
 from kg_memory.retrieval.config import GraphConfig
 from kg_memory.retrieval.evidence import Answer
 from kg_memory.retrieval.hybrid import turn_evidence
 from kg_memory.retrieval.ranking import Ranking
+from kg_memory.retrieval.request import SearchRequest, SearchScope
 from kg_memory.retrieval.router import COARSE, LAYERS, entropy_weight, layer_searches, route_layers
 from kg_memory.retrieval.steps import (
     dialogue_adjacency,
@@ -60,30 +60,23 @@ from kg_memory.retrieval.steps import (
     retrieve_turns,
     turn_searches,
 )
-from kg_memory.store.base import Store
 
 
 def graph_search(
-    store: Store,
-    embedder: Embedder,
-    namespace: str,
-    question: str,
-    k: int,
-    *,
-    conversation: str | None = None,
-    config: GraphConfig | None = None,
+    scope: SearchScope, request: SearchRequest, config: GraphConfig | None = None
 ) -> Answer:
-    """The top-``k`` turns for ``question``, found by the steps of the module docstring.
+    """The top ``request.k`` turns for ``request.question``, found by the steps of the
+    module docstring.
 
     Parameters
     ----------
-    store, namespace:
-        Where the memory is; ``conversation`` limits every search to one
+    scope:
+        Where the memory is (store and namespace), and the embedder that encodes
+        the question for the dense searches.
+    request:
+        The question; its ``k`` is how many turns to return (and the depth the
+        reflection checks); its ``conversation`` limits every search to one
         conversation (its source id).
-    embedder:
-        Encodes the question for the dense searches.
-    k:
-        How many turns to return (and the depth the reflection checks).
     config:
         The knobs (:class:`GraphConfig`; the defaults are the ``graph`` preset).
 
@@ -92,9 +85,10 @@ def graph_search(
     the trace of the steps.
     """
     cfg = config or GraphConfig()
+    question, k = request.question, request.k
     t0 = time.perf_counter()
-    ranking = Ranking(store, namespace, conversation)
-    qv = embedder.embed([question])[0]
+    ranking = Ranking(scope.store, scope.namespace, request.conversation)
+    qv = scope.embedder.embed([question])[0]
     searches = {
         **turn_searches(question, qv, max(cfg.candidates, k)),
         **layer_searches(question, qv, cfg),

@@ -5,13 +5,11 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-import numpy as np
-
-from kg_memory.embed import Embedder
 from kg_memory.model import Node
 from kg_memory.retrieval.evidence import Answer, Evidence
 from kg_memory.retrieval.fusion import rrf
-from kg_memory.store.base import Search, Store
+from kg_memory.retrieval.request import SearchRequest, SearchScope
+from kg_memory.store.base import Search
 
 
 @dataclass(frozen=True)
@@ -41,32 +39,25 @@ def turn_evidence(node: Node, score: float, found_by: dict[str, int]) -> Evidenc
 
 
 def hybrid_search(
-    store: Store,
-    embedder: Embedder,
-    namespace: str,
-    question: str,
-    k: int,
-    *,
-    conversation: str | None = None,
-    config: HybridConfig | None = None,
-    query_vector: np.ndarray | None = None,
+    scope: SearchScope, request: SearchRequest, config: HybridConfig | None = None
 ) -> Answer:
-    """Top-``k`` turns for ``question`` by RRF of BM25 and dense cosine."""
+    """Top ``request.k`` turns for the question by RRF of BM25 and dense cosine."""
     cfg = config or HybridConfig()
+    question, k, store = request.question, request.k, scope.store
     t0 = time.perf_counter()
     n = max(cfg.candidates, k)
-    qv = query_vector if query_vector is not None else embedder.embed([question])[0]
+    qv = scope.embedder.embed([question])[0]
     bm25, dense = store.search_many(
-        namespace,
+        scope.namespace,
         [Search("Turn", n, query=question), Search("Turn", n, vector=qv)],
-        conversation=conversation,
+        conversation=request.conversation,
     )
     fused = rrf(
         {"bm25": bm25, "dense": dense},
         k=cfg.rrf_k,
         weights={"bm25": cfg.bm25_weight, "dense": cfg.dense_weight},
     )[:k]
-    nodes = {nd.id: nd for nd in store.get_nodes(namespace, [i for i, _, _ in fused])}
+    nodes = {nd.id: nd for nd in store.get_nodes(scope.namespace, [i for i, _, _ in fused])}
     evidence = [turn_evidence(nodes[i], s, r) for i, s, r in fused if i in nodes]
     trace = [
         f"bm25: {len(bm25)} turns; dense: {len(dense)} turns; "

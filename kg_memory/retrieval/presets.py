@@ -17,14 +17,13 @@
 
 from __future__ import annotations
 
-from kg_memory.embed import Embedder
 from kg_memory.errors import ConfigError
 from kg_memory.limits import check_question
 from kg_memory.retrieval.evidence import Answer
 from kg_memory.retrieval.graph import GraphConfig, graph_search
 from kg_memory.retrieval.hybrid import HybridConfig, hybrid_search
 from kg_memory.retrieval.rank.search import RankedConfig, ranked_search
-from kg_memory.store.base import Store
+from kg_memory.retrieval.request import SearchRequest, SearchScope
 
 PRESETS: dict[str, GraphConfig | HybridConfig | RankedConfig] = {
     "ranked": RankedConfig(),
@@ -34,32 +33,17 @@ PRESETS: dict[str, GraphConfig | HybridConfig | RankedConfig] = {
 DEFAULT_PRESET = "ranked"
 
 
-def search(
-    store: Store,
-    embedder: Embedder,
-    namespace: str,
-    question: str,
-    k: int,
-    *,
-    conversation: str | None = None,
-    preset: str = DEFAULT_PRESET,
-) -> Answer:
+def search(scope: SearchScope, request: SearchRequest, preset: str = DEFAULT_PRESET) -> Answer:
     """Run the named preset (a question over :data:`~kg_memory.limits.MAX_QUESTION_CHARS`
     characters is refused)."""
-    check_question(question)
+    check_question(request.question)
     try:
         cfg = PRESETS[preset]
     except KeyError:
         raise ConfigError(f"unknown preset {preset!r}; available: {', '.join(PRESETS)}") from None
-    with store.reading():  # one read transaction per question on a server store
+    with scope.store.reading():  # one read transaction per question on a server store
         if isinstance(cfg, RankedConfig):
-            return ranked_search(
-                store, embedder, namespace, question, k, conversation=conversation, config=cfg
-            )
+            return ranked_search(scope, request, cfg)
         if isinstance(cfg, GraphConfig):
-            return graph_search(
-                store, embedder, namespace, question, k, conversation=conversation, config=cfg
-            )
-        return hybrid_search(
-            store, embedder, namespace, question, k, conversation=conversation, config=cfg
-        )
+            return graph_search(scope, request, cfg)
+        return hybrid_search(scope, request, cfg)

@@ -1,4 +1,4 @@
-"""``recall``: :meth:`kg_memory.Memory.ask` plus filters by speaker and time range.
+"""``recall``: :meth:`kg_memory.Memory.search` plus filters by speaker and time range.
 
 The search itself takes only a conversation; ``speaker``, ``since`` and
 ``until`` filter its ranked evidence. An evidence item passes when at least
@@ -21,6 +21,7 @@ from kg_memory.errors import InputError
 from kg_memory.ids import stable_id
 from kg_memory.memory import Memory
 from kg_memory.retrieval.evidence import Answer, Evidence
+from kg_memory.retrieval.request import SearchRequest
 
 #: Largest ``k`` a filtered recall asks the search for.
 MAX_FETCH = 400
@@ -90,24 +91,18 @@ def _parse_date(value: str | None) -> datetime | None:
         return None
 
 
-def recall(
-    mem: Memory,
-    question: str,
-    *,
-    k: int = 10,
-    conversation: str | None = None,
-    filters: Filters | None = None,
-) -> Answer:
-    """Ranked evidence for ``question``, filtered (see the module docstring)."""
-    if not question.strip():
+def recall(mem: Memory, request: SearchRequest, filters: Filters | None = None) -> Answer:
+    """Ranked evidence for ``request``, filtered (see the module docstring)."""
+    k = request.k
+    if not request.question.strip():
         raise InputError("must not be empty", field="question")
     if k < 1:
         raise InputError("must be at least 1", field="k")
     if filters is None or not filters.active:
-        return mem.ask(question, k=k, conversation=conversation)
+        return mem.search(request)
     fetch = min(max(4 * k, 20), MAX_FETCH)
     while True:
-        ans = mem.ask(question, k=fetch, conversation=conversation)
+        ans = mem.search(request.with_k(fetch))
         kept = _filter(mem, ans.evidence, filters)
         exhausted = len(ans.evidence) < fetch or fetch >= MAX_FETCH
         if len(kept) >= k or exhausted:

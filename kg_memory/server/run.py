@@ -21,6 +21,7 @@ class ServeOptions:
     store_dir: Path | None = None
     neo4j_uri: str | None = None
     namespace: str | None = None
+    backend: str | None = None
     embedder: str | None = None
     stages: str = "all"
     readers: int = DEFAULT_READERS
@@ -40,6 +41,7 @@ class ServeOptions:
             self.store_dir,
             neo4j_uri=self.neo4j_uri,
             namespace=self.namespace,
+            backend=self.backend,
             embedder=self.embedder,
             stages=self.stages,
             readers=self.readers,

@@ -36,6 +36,7 @@ from kg_memory.config import Location, Settings
 from kg_memory.embed import Embedder, get_embedder
 from kg_memory.ingest.pipeline import resolve_stages
 from kg_memory.memory import Memory
+from kg_memory.retrieval.request import SearchRequest
 from kg_memory.server.recall import Filters, recall
 from kg_memory.store import open_store
 from kg_memory.store.base import Store
@@ -206,7 +207,7 @@ class MemoryService:
     ) -> dict[str, Any]:
         filters = Filters.parse(speaker, since, until)
         with self.reading(namespace) as mem:
-            answer = recall(mem, question, k=k, conversation=conversation, filters=filters)
+            answer = recall(mem, SearchRequest(question, k, conversation), filters)
         return answer.as_dict()
 
     def forget(

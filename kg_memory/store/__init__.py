@@ -18,7 +18,9 @@ Adding a backend ``foo``:
 2. A ``StoreConfig`` subclass with ``backend = "foo"`` and a ``from_env()``
    classmethod (its settings from ``KG_MEMORY_*`` variables).
 3. One line in :data:`BACKENDS`. The contract tests (``tests/store/test_contract.py``)
-   then run on it, configured by ``from_env()``.
+   then run on it, configured by ``from_env()``, and the front ends open it by
+   name: ``--backend foo`` (CLI, server), ``KG_MEMORY_BACKEND=foo``,
+   ``Memory.open(backend="foo")`` (:attr:`kg_memory.config.Settings.store`).
 
 >>> {"embedded", "neo4j"} <= set(BACKENDS)
 True

@@ -131,6 +131,10 @@ class ModuleStore(Store, Generic[DB]):
         return self.modules.reads.find_nodes(self._db, scope, limit, with_embeddings)
 
     @db_errors
+    def existing_ids(self, namespace: str, ids: Sequence[str]) -> set[str]:
+        return self.modules.reads.existing_ids(self._db, namespace, list(dict.fromkeys(ids)))
+
+    @db_errors
     def neighbours(
         self,
         namespace: str,
@@ -144,10 +148,6 @@ class ModuleStore(Store, Generic[DB]):
             return []
         wanted, types = args
         return self.modules.reads.neighbours(self._db, namespace, wanted, types, direction)
-
-    @db_errors
-    def existing_ids(self, namespace: str, ids: Sequence[str]) -> set[str]:
-        return self.modules.reads.existing_ids(self._db, namespace, list(dict.fromkeys(ids)))
 
     @db_errors
     def counts(self, namespace: str | None = None) -> Stats:

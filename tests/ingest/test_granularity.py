@@ -113,12 +113,13 @@ def test_reingest_with_the_stage_changes_nothing(tmp_path: Path) -> None:
 def test_summary_layer_lifts_only_turn_candidates(tmp_path: Path) -> None:
     from kg_memory import Memory
     from kg_memory.retrieval.graph import GraphConfig, graph_search
+    from kg_memory.retrieval.request import SearchRequest
 
     store = open_store(EmbeddedConfig(tmp_path / "m"))
     mem = Memory(store, namespace="ns", embedder="hash")
     mem.ingest_conversations([make_conv()], stages=["granularity"])
     cfg = GraphConfig(layers=("Summary", "Topic"), rounds=0, reply_bonus=0, prompt_bonus=0)
-    ans = graph_search(store, mem.embedder, "ns", "the dog park", 5, config=cfg)
+    ans = graph_search(mem.scope, SearchRequest("the dog park", 5), cfg)
     assert any(line.startswith("router: summary.") for line in ans.trace), ans.trace
     lifted = [e for e in ans.evidence if {"summary.dense", "topic.dense"} & e.found_by.keys()]
     assert lifted and all({"bm25", "dense"} & e.found_by.keys() for e in lifted)

@@ -20,6 +20,7 @@ from kg_memory.retrieval.rank.model import Ranker, load_ranker
 from kg_memory.retrieval.rank.question import analyse, time_range
 from kg_memory.retrieval.rank.search import RankedConfig, ranked_search
 from kg_memory.retrieval.rank.train import fit, loco, ranked_turns, write_model
+from kg_memory.retrieval.request import SearchRequest
 
 DEMO = Path(__file__).resolve().parents[2] / "ingest" / "samples" / "demo.jsonl"
 
@@ -149,9 +150,7 @@ def test_model_load_fallback_and_preset(demo: Memory, tmp_path: Path) -> None:
     missing = tmp_path / "none.txt"
     assert load_ranker(missing) is None
     cfg = RankedConfig(model=missing)
-    ans = ranked_search(
-        demo.store, demo.embedder, demo.namespace, "Where is Biscuit from?", 3, config=cfg
-    )
+    ans = ranked_search(demo.scope, SearchRequest("Where is Biscuit from?", 3), cfg)
     assert ans.trace[0] == "ranked: no model file; graph fusion" and len(ans.evidence) == 3
 
     # a model trained on the demo's own questions, written and read back
@@ -171,12 +170,7 @@ def test_model_load_fallback_and_preset(demo: Memory, tmp_path: Path) -> None:
     assert ranker is not None and ranker.features == FEATURES
     assert len(ranked_turns(m, ranker.score(m.X))) == 3
     ans = ranked_search(
-        demo.store,
-        demo.embedder,
-        demo.namespace,
-        "Where did Maya adopt Biscuit?",
-        4,
-        config=RankedConfig(model=path),
+        demo.scope, SearchRequest("Where did Maya adopt Biscuit?", 4), RankedConfig(model=path)
     )
     assert len(ans.evidence) == 4
     # the preset's pool is the training pool: the graph's top 150 (here every demo turn)

@@ -26,6 +26,7 @@ from kg_memory.embed import CachedEmbedder, Embedder
 from kg_memory.model import Node
 from kg_memory.retrieval.graph import GraphConfig, graph_search
 from kg_memory.retrieval.rank.question import QuestionInfo
+from kg_memory.retrieval.request import SearchRequest, SearchScope
 from kg_memory.store.base import Store
 
 #: turns taken from the graph search
@@ -92,13 +93,9 @@ def gather(
     vecs = embedder.embed(texts)
     qv, fv = vecs[0], (vecs[1] if len(vecs) > 1 else None)
     graph = graph_search(
-        store,
-        CachedEmbedder(embedder, {info.text: qv}),
-        namespace,
-        info.text,
-        STEP_K,
-        conversation=conversation,
-        config=config or GraphConfig(candidates=size, pool=size),
+        SearchScope(store, CachedEmbedder(embedder, {info.text: qv}), namespace),
+        SearchRequest(info.text, STEP_K, conversation),
+        config or GraphConfig(candidates=size, pool=size),
     )
     ids = [e.node_id for e in graph.evidence]
     found_by = {e.node_id: dict(e.found_by) for e in graph.evidence}

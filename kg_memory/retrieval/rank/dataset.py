@@ -11,8 +11,9 @@ every leave-one-conversation-out fold and ablation.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -51,19 +52,10 @@ class ConvMatrix:
         return np.concatenate([[0], np.cumsum(self.group)]).astype(np.int64)
 
     def save(self, path: Path) -> None:
+        """Every field as one array of a compressed ``.npz`` (read back by :meth:`load`)."""
         path.parent.mkdir(parents=True, exist_ok=True)
-        np.savez_compressed(
-            path,
-            X=self.X,
-            y=self.y,
-            group=self.group,
-            turn=self.turn,
-            qindex=self.qindex,
-            category=self.category,
-            n_gold=self.n_gold,
-            features=np.array(self.features),
-            conversation=np.array(self.conversation),
-        )
+        arrays: dict[str, Any] = {f.name: np.asarray(getattr(self, f.name)) for f in fields(self)}
+        np.savez_compressed(path, **arrays)
 
     @classmethod
     def load(cls, path: Path) -> ConvMatrix:

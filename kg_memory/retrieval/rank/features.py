@@ -8,10 +8,10 @@ groups (:data:`GROUPS`) so that the bench can ablate a whole signal family.
 from __future__ import annotations
 
 import math
-from datetime import date, datetime
 
 import numpy as np
 
+from kg_memory.dates import iso_date
 from kg_memory.retrieval.rank.candidates import Pool
 from kg_memory.retrieval.rank.question import QTYPES, time_range
 from kg_memory.text import tokenize
@@ -80,15 +80,6 @@ def _cos(table: dict[str, float], ids: list[str | None]) -> np.ndarray:
     return np.array([table.get(i, NAN) if i else NAN for i in ids], dtype=np.float32)
 
 
-def _date(iso: str | None) -> date | None:
-    if not iso:
-        return None
-    try:
-        return datetime.fromisoformat(iso).date()
-    except ValueError:
-        return None
-
-
 def _rank(pool: Pool, name: str) -> np.ndarray:
     return np.array([pool.found_by.get(i, {}).get(name, NAN) for i in pool.ids], dtype=np.float32)
 
@@ -152,7 +143,7 @@ def _entity(pool: Pool, cols: dict[str, np.ndarray]) -> None:
 
 def _time(pool: Pool, cols: dict[str, np.ndarray]) -> None:
     info = pool.info
-    dates = {i: _date(pool.nodes[i].props.get("date_time")) for i in pool.ids}
+    dates = {i: iso_date(pool.nodes[i].props.get("date_time")) for i in pool.ids}
     known = [d for d in dates.values() if d is not None]
     span = time_range(info.text, max(known) if known else None)
     sessions = [int(pool.nodes[i].props.get("session") or 0) for i in pool.ids]

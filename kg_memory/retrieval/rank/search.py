@@ -18,7 +18,6 @@ from pathlib import Path
 
 import numpy as np
 
-from kg_memory.embed import Embedder
 from kg_memory.retrieval.evidence import Answer
 from kg_memory.retrieval.graph import GraphConfig, graph_search
 from kg_memory.retrieval.hybrid import turn_evidence
@@ -26,7 +25,7 @@ from kg_memory.retrieval.rank.candidates import FOCUS_K, POOL, gather
 from kg_memory.retrieval.rank.features import FEATURES, featurize
 from kg_memory.retrieval.rank.model import load_ranker, order
 from kg_memory.retrieval.rank.question import analyse
-from kg_memory.store.base import Store
+from kg_memory.retrieval.request import SearchRequest, SearchScope
 
 _GRAPH_RANK = FEATURES.index("graph_rank")
 
@@ -47,32 +46,25 @@ class RankedConfig:
 
 
 def ranked_search(
-    store: Store,
-    embedder: Embedder,
-    namespace: str,
-    question: str,
-    k: int,
-    *,
-    conversation: str | None = None,
-    config: RankedConfig | None = None,
+    scope: SearchScope, request: SearchRequest, config: RankedConfig | None = None
 ) -> Answer:
-    """Top-``k`` turns for ``question`` by the learned ranker (graph fusion without a model)."""
+    """Top ``request.k`` turns for the question by the learned ranker (graph fusion without
+    a model)."""
     cfg = config or RankedConfig()
     ranker = load_ranker(cfg.model)
     if ranker is None:
-        ans = graph_search(
-            store, embedder, namespace, question, k, conversation=conversation, config=cfg.graph
-        )  # None: the graph preset's defaults
+        ans = graph_search(scope, request, cfg.graph)  # None: the graph preset's defaults
         ans.trace.insert(0, "ranked: no model file; graph fusion")
         return ans
+    question, k = request.question, request.k
     t0 = time.perf_counter()
     info = analyse(question)
     pool = gather(
-        store,
-        embedder,
-        namespace,
+        scope.store,
+        scope.embedder,
+        scope.namespace,
         info,
-        conversation=conversation,
+        conversation=request.conversation,
         size=max(cfg.pool, k),
         focus_k=cfg.focus_k,
         config=cfg.graph,

@@ -49,7 +49,7 @@ Limits of the proof (documented, tested where they can be):
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -222,15 +222,29 @@ def _new_vars(op: _Op) -> set[str]:
     return set(op.identifiers) - below
 
 
-def _split_top(text: str, word: str) -> list[str]:
-    """Split ``text`` on `` word `` outside brackets, quotes and backticks."""
-    parts, depth, start, i = [], 0, 0, 0
-    sep = f" {word} "
+def _unquoted(text: str) -> Iterator[tuple[int, str]]:
+    """The positions and characters of ``text`` outside quoted strings and backticks.
+
+    >>> [ch for _, ch in _unquoted("a 'b)' `c` d")]
+    ['a', ' ', ' ', ' ', 'd']
+    """
+    i = 0
     while i < len(text):
         ch = text[i]
         if ch in "'\"`":
             m = _QUOTED.match(text, i)
             i = m.end() if m else len(text)
+            continue
+        yield i, ch
+        i += 1
+
+
+def _split_top(text: str, word: str) -> list[str]:
+    """Split ``text`` on `` word `` outside brackets, quotes and backticks."""
+    parts, depth, start = [], 0, 0
+    sep = f" {word} "
+    for i, ch in _unquoted(text):
+        if i < start:  # inside the separator just split on
             continue
         if ch in "([{":
             depth += 1
@@ -238,10 +252,7 @@ def _split_top(text: str, word: str) -> list[str]:
             depth -= 1
         elif depth == 0 and text.startswith(sep, i):
             parts.append(text[start:i])
-            i += len(sep)
-            start = i
-            continue
-        i += 1
+            start = i + len(sep)
     parts.append(text[start:])
     return [p.strip() for p in parts]
 
@@ -254,18 +265,12 @@ def _wrapped(text: str) -> bool:
     """
     if not text.startswith("("):
         return False
-    depth, i = 0, 0
-    while i < len(text):
-        ch = text[i]
-        if ch in "'\"`":
-            m = _QUOTED.match(text, i)
-            i = m.end() if m else len(text)
-            continue
+    depth = 0
+    for i, ch in _unquoted(text):
         depth += ch in "([{"
         depth -= ch in ")]}"
         if depth == 0:
             return i == len(text) - 1
-        i += 1
     return False
 
 

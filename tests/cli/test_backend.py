@@ -1,0 +1,110 @@
+"""A backend registered in ``BACKENDS`` is selectable by name: ``--backend NAME`` on the
+CLI and the server, ``backend=`` in ``Memory.open``, ``KG_MEMORY_BACKEND`` in the
+environment (see :mod:`kg_memory.config`)."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar
+
+import pytest
+from typer.testing import CliRunner
+
+from kg_memory.cli import app
+from kg_memory.config import EmbeddedConfig, Settings
+from kg_memory.errors import ConfigError
+from kg_memory.server.run import ServeOptions
+from kg_memory.store import BACKENDS
+from kg_memory.store.embedded import EmbeddedStore
+
+REPO = Path(__file__).resolve().parents[2]
+DEMO = str(REPO / "ingest" / "samples" / "demo.jsonl")
+
+
+@dataclass(frozen=True)
+class ScratchConfig(EmbeddedConfig):
+    """A throwaway third backend's config: a directory from ``KG_MEMORY_SCRATCH_DIR``."""
+
+    backend: ClassVar[str] = "scratch"
+
+    @classmethod
+    def from_env(cls, path: str | Path | None = None) -> ScratchConfig | None:
+        env = path or os.environ.get("KG_MEMORY_SCRATCH_DIR")
+        return cls(Path(env)) if env else None
+
+
+class ScratchStore(EmbeddedStore):
+    """The embedded store's code under another name; records every store it opens."""
+
+    name = "scratch"
+    config_class = ScratchConfig
+    opened: ClassVar[list[Path]] = []
+
+    def __init__(self, config: ScratchConfig) -> None:
+        super().__init__(config)
+        ScratchStore.opened.append(self.path)
+
+
+@pytest.fixture
+def scratch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """``scratch`` registered (for this test only) and configured in a temporary directory."""
+    monkeypatch.setitem(BACKENDS, "scratch", f"{__name__}:ScratchStore")
+    monkeypatch.setenv("KG_MEMORY_SCRATCH_DIR", str(tmp_path / "scratch"))
+    monkeypatch.setenv("KG_MEMORY_STORE", str(tmp_path / "embedded"))
+    monkeypatch.setenv("KG_MEMORY_EMBEDDER", "hash")
+    monkeypatch.delenv("KG_MEMORY_BACKEND", raising=False)
+    monkeypatch.delenv("KG_MEMORY_NEO4J_URI", raising=False)
+    ScratchStore.opened.clear()
+    return tmp_path / "scratch"
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    res = CliRunner().invoke(app, list(args))
+    return res.exit_code, res.stdout, res.stderr
+
+
+def test_cli_opens_a_registered_backend_by_name(scratch: Path) -> None:
+    code, out, err = run("ingest", DEMO, "--stages", "turns", "--backend", "scratch", "--json")
+    assert code == 0, err
+    assert json.loads(out)["turns"] == 31
+    code, out, err = run("stats", "--backend", "scratch", "--json")
+    assert code == 0, err
+    assert json.loads(out)["nodes"]["Turn"] == 31
+    code, out, _ = run("ask", "beagle puppy name", "--k", "2", "--backend", "scratch", "--json")
+    assert code == 0 and len(json.loads(out)["evidence"]) == 2
+    assert ScratchStore.opened == [scratch] * 3
+    # the embedded store (the default without --backend) was never written
+    code, out, _ = run("stats", "--json")
+    assert code == 0 and json.loads(out)["nodes"] == {}
+    assert len(ScratchStore.opened) == 3
+
+
+def test_backend_from_the_environment(scratch: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KG_MEMORY_BACKEND", "scratch")
+    code, _, err = run("conversations")
+    assert code == 0, err
+    assert ScratchStore.opened == [scratch]
+    assert isinstance(Settings.resolve().store, ScratchConfig)
+    # an explicit option beats the environment
+    assert Settings.resolve(backend="embedded").store == EmbeddedConfig(scratch.parent / "embedded")
+
+
+def test_server_options_open_the_named_backend(scratch: Path) -> None:
+    with ServeOptions(backend="scratch", readers=1).open_service() as service:
+        assert service.backend == "scratch"
+    assert ScratchStore.opened == [scratch, scratch]  # the writer and one reader
+
+
+def test_unknown_or_unconfigured_backend_is_one_clear_error(
+    scratch: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, _, err = run("stats", "--backend", "nosuch")
+    assert code == 2 and "unknown store backend 'nosuch'" in err and "scratch" in err
+    monkeypatch.delenv("KG_MEMORY_SCRATCH_DIR")
+    code, _, err = run("stats", "--backend", "scratch")
+    assert code == 2 and "the scratch store backend is not configured" in err
+    with pytest.raises(ConfigError, match="give --neo4j URI"):
+        Settings.resolve(backend="neo4j").store  # noqa: B018
