@@ -76,9 +76,9 @@ def test_cli_opens_a_registered_backend_by_name(scratch: Path) -> None:
     code, out, _ = run("ask", "beagle puppy name", "--k", "2", "--backend", "scratch", "--json")
     assert code == 0 and len(json.loads(out)["evidence"]) == 2
     assert ScratchStore.opened == [scratch] * 3
-    # the embedded store (the default without --backend) was never written
-    code, out, _ = run("stats", "--json")
-    assert code == 0 and json.loads(out)["nodes"] == {}
+    # the embedded store (the default without --backend) was never created
+    code, out, err = run("stats", "--json")
+    assert code == 2 and "no kg-memory store" in err
     assert len(ScratchStore.opened) == 3
 
 
