@@ -1,7 +1,7 @@
 """The learned ranker in the LoCoMo bench: leave-one-conversation-out figures and ablations.
 
 Given one candidate/feature matrix per conversation
-(:class:`~kg_memory.retrieval.rank.dataset.ConvMatrix`, built while the bench
+(:class:`~kg_memory.bench.ranker_matrix.ConvMatrix`, built while the bench
 has the conversation's store open), :func:`evaluate`
 
 * ranks each conversation with a model trained on the *other* conversations
@@ -27,11 +27,11 @@ from typing import Any
 import numpy as np
 
 from kg_memory.bench.metrics import fmt
+from kg_memory.bench.ranker_matrix import ConvMatrix, Question, conversation_matrix
+from kg_memory.bench.ranker_train import loco, ranked_turns, summary
 from kg_memory.memory import Memory
-from kg_memory.retrieval.rank.dataset import ConvMatrix, Question, conversation_matrix
 from kg_memory.retrieval.rank.features import FEATURES, GROUPS
 from kg_memory.retrieval.rank.model import load_ranker
-from kg_memory.retrieval.rank.train import loco, ranked_turns, summary
 
 SYSTEM = "kg-memory ranked (LOCO)"
 #: the latency row: the public ``ranked`` preset with the committed model loaded

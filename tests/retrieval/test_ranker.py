@@ -11,15 +11,15 @@ import pytest
 
 from kg_memory import Memory
 from kg_memory.bench.ranker import evaluate, graph_only, pool_recall
+from kg_memory.bench.ranker_matrix import ConvMatrix, Question, conversation_matrix
+from kg_memory.bench.ranker_train import fit, loco, ranked_turns, write_model
 from kg_memory.errors import ModelError
 from kg_memory.retrieval.presets import DEFAULT_PRESET, PRESETS
 from kg_memory.retrieval.rank.candidates import gather
-from kg_memory.retrieval.rank.dataset import ConvMatrix, Question, conversation_matrix
 from kg_memory.retrieval.rank.features import FEATURES, GROUPS, featurize
 from kg_memory.retrieval.rank.model import Ranker, load_ranker
 from kg_memory.retrieval.rank.question import analyse, time_range
 from kg_memory.retrieval.rank.search import RankedConfig, ranked_search
-from kg_memory.retrieval.rank.train import fit, loco, ranked_turns, write_model
 
 DEMO = Path(__file__).resolve().parents[2] / "ingest" / "samples" / "demo.jsonl"
 

@@ -37,7 +37,6 @@ STEP_K = 20
 COSINE_K = 2000
 #: turns the category generator adds (its dense search with the category word)
 FOCUS_K = 40
-_ROUTER = re.compile(r"([a-z]+\.(?:bm25|dense)) w=([0-9.]+)")
 
 
 @dataclass
@@ -62,18 +61,6 @@ class Pool:
     times: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
     idf: dict[str, float] = field(default_factory=dict)
     trace: list[str] = field(default_factory=list)
-
-
-def router_weights(trace: list[str]) -> dict[str, float]:
-    """The layer weights the graph search's router line reports.
-
-    >>> router_weights(["turns: ...", "router: event.bm25 w=0.53, summary.dense w=0.10"])
-    {'event.bm25': 0.53, 'summary.dense': 0.1}
-    """
-    for line in trace:
-        if line.startswith("router:"):
-            return {m.group(1): float(m.group(2)) for m in _ROUTER.finditer(line)}
-    return {}
 
 
 def gather(
@@ -125,7 +112,7 @@ def gather(
         graph_rank={e.node_id: r for r, e in enumerate(graph.evidence, 1)},
         graph_score={e.node_id: e.score for e in graph.evidence},
         found_by=found_by,
-        weights=router_weights(graph.trace),
+        weights=dict(graph.router_weights),
         qv=qv,
         fv=fv,
         cos_q=cos_q,

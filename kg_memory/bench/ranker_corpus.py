@@ -14,12 +14,13 @@ import hashlib
 import shutil
 from pathlib import Path
 
-from kg_memory.bench.locomo import bench_namespace, conversation_files, load_dataset
+from kg_memory.bench.dataset import conversation_files, load_dataset
+from kg_memory.bench.ranker_matrix import ConvMatrix, Question, conversation_matrix
+from kg_memory.bench.systems import bench_namespace
 from kg_memory.config import EmbeddedConfig
 from kg_memory.embed import Embedder, MiniLMEmbedder
 from kg_memory.memory import Memory
 from kg_memory.retrieval.rank.candidates import FOCUS_K, POOL
-from kg_memory.retrieval.rank.dataset import ConvMatrix, Question, conversation_matrix
 from kg_memory.retrieval.rank.features import FEATURES
 from kg_memory.store import open_store
 
