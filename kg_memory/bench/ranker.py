@@ -37,11 +37,18 @@ SYSTEM = "kg-memory ranked (LOCO)"
 #: the latency row: the public ``ranked`` preset with the committed model loaded
 LATENCY = "kg-memory ranked preset"
 _CATS = ("multi-hop", "temporal", "open-domain", "single-hop", "cat1-4")
-#: ablation name -> (feature groups removed, drop the category generator's own candidates)
-ABLATIONS: dict[str, tuple[tuple[str, ...], bool]] = {
-    "without layers": (("layers",), False),
-    "without time": (("time",), False),
-    "without aggregation": (("aggregation",), True),
+#: candidate generators besides the graph search: feature group -> its rank column
+GENERATORS: dict[str, str] = {"aggregation": "rank_focus", "subject": "rank_subject"}
+#: ablation name -> feature groups removed (a removed generator's group also drops the
+#: candidates only that generator found)
+ABLATIONS: dict[str, tuple[str, ...]] = {
+    "without layers": ("layers",),
+    "without time": ("time", "time_layer", "current"),
+    "without time-layer distances": ("time_layer",),
+    "without current-value": ("current",),
+    "without category aggregation": ("aggregation",),
+    "without subject aggregation": ("subject",),
+    "without entity overlap": ("entity_overlap",),
 }
 POOL_NS: tuple[int, ...] = (10, 20, 50, 100, 150)
 
@@ -85,8 +92,17 @@ def restrict(m: ConvMatrix, keep: np.ndarray) -> ConvMatrix:
 
 
 def graph_only(m: ConvMatrix) -> ConvMatrix:
-    """Only the graph search's candidates (not those the category generator added)."""
-    return restrict(m, ~np.isnan(m.X[:, FEATURES.index("graph_rank")]))
+    """Only the graph search's candidates (not those the other generators added)."""
+    return without_generators(m, tuple(GENERATORS))
+
+
+def without_generators(m: ConvMatrix, groups: Sequence[str]) -> ConvMatrix:
+    """``m`` without the candidates that only the generators of ``groups`` found."""
+    keep = ~np.isnan(m.X[:, FEATURES.index("graph_rank")])
+    for g, col in GENERATORS.items():
+        if g not in groups:
+            keep |= ~np.isnan(m.X[:, FEATURES.index(col)])
+    return restrict(m, keep)
 
 
 def pool_recall(mats: Sequence[ConvMatrix]) -> dict[str, dict[str, float]]:
@@ -124,9 +140,9 @@ def evaluate(mats: Sequence[ConvMatrix], ablations: bool = True) -> dict[str, An
         "mean_pool": float(np.mean(np.concatenate([m.group for m in mats]))),
     }
     if ablations:
-        for name, (groups, drop_generated) in ABLATIONS.items():
+        for name, groups in ABLATIONS.items():
             feats = [f for f in FEATURES if not any(f in GROUPS[g] for g in groups)]
-            sub = [graph_only(m) for m in mats] if drop_generated else list(mats)
+            sub = [without_generators(m, groups) for m in mats]
             out["ablations"][name] = summary(sub, loco(sub, feats))
     return out
 
