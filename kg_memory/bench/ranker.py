@@ -189,9 +189,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("work", type=Path, nargs="?", default=Path("build/ranker"))
     ap.add_argument("--out", type=Path, help="also write ranker.md and ranker.json here")
     args = ap.parse_args(argv)
-    mats = [ConvMatrix.load(p) for p in sorted((args.work / "features").glob("*.npz"))]
+    from kg_memory.bench.ranker_corpus import feature_key
+
+    found = sorted((args.work / "features").glob(f"*-{feature_key()}.npz"))
+    mats = [ConvMatrix.load(p) for p in found]
     if len(mats) < 2:
-        print(f"need 2+ feature matrices under {args.work}/features (make train-ranker)")
+        print(f"no current feature matrices under {args.work}/features (make train-ranker)")
         return 1
     res = evaluate(mats)
     graph = graph_rows(mats)

@@ -231,10 +231,12 @@ def _current(pool: Pool, cols: dict[str, np.ndarray]) -> None:
     cols["newer_similar"] = newer.sum(axis=1).astype(np.float32)
     subj = pool.links.subject_of()
     if subj:
-        sets = [subj.get(i, set()) for i in pool.ids]
-        same = np.array([[bool(a & b) for b in sets] for a in sets], dtype=bool)
-        own = np.array([bool(a) for a in sets])
-        cols["newer_subject"] = np.where(own, (newer & same).sum(axis=1), NAN).astype(np.float32)
+        bit = {name: 1 << b for b, name in enumerate(sorted(pool.links.subject_turns))}
+        mask = np.array([sum(bit[s] for s in subj.get(i, ())) for i in pool.ids], np.int64)
+        same = (mask[:, None] & mask[None, :]) != 0
+        cols["newer_subject"] = np.where(mask > 0, (newer & same).sum(axis=1), NAN).astype(
+            np.float32
+        )
     else:
         cols["newer_subject"] = np.full(len(pool.ids), NAN, dtype=np.float32)
 
