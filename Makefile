@@ -52,7 +52,7 @@ bench-writes: setup
 # The learned ranker: ingest LoCoMo once under build/ranker, featurise, LOCO figures,
 # then write kg_memory/retrieval/rank/model.txt and model_card.md.
 train-ranker: setup
-	$(PY) -m kg_memory.retrieval.rank.train $(LOCOMO) --work build/ranker
+	$(PY) -m kg_memory.bench.ranker_train $(LOCOMO) --work build/ranker
 
 bench-layers: setup
 	$(PY) -m kg_memory.bench.layers $(LOCOMO) --out results/layers

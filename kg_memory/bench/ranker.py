@@ -1,7 +1,7 @@
 """The learned ranker in the LoCoMo bench: leave-one-conversation-out figures and ablations.
 
 Given one candidate/feature matrix per conversation
-(:class:`~kg_memory.retrieval.rank.dataset.ConvMatrix`, built while the bench
+(:class:`~kg_memory.bench.ranker_matrix.ConvMatrix`, built while the bench
 has the conversation's store open), :func:`evaluate`
 
 * ranks each conversation with a model trained on the *other* conversations
@@ -27,22 +27,29 @@ from typing import Any
 import numpy as np
 
 from kg_memory.bench.metrics import fmt
+from kg_memory.bench.ranker_matrix import ConvMatrix, Question, conversation_matrix
+from kg_memory.bench.ranker_train import loco, ranked_turns, summary
 from kg_memory.memory import Memory
-from kg_memory.retrieval.rank.dataset import ConvMatrix, Question, conversation_matrix
 from kg_memory.retrieval.rank.features import FEATURES, GROUPS
 from kg_memory.retrieval.rank.model import load_ranker
-from kg_memory.retrieval.rank.train import loco, ranked_turns, summary
 from kg_memory.retrieval.request import SearchRequest
 
 SYSTEM = "kg-memory ranked (LOCO)"
 #: the latency row: the public ``ranked`` preset with the committed model loaded
 LATENCY = "kg-memory ranked preset"
 _CATS = ("multi-hop", "temporal", "open-domain", "single-hop", "cat1-4")
-#: ablation name -> (feature groups removed, drop the category generator's own candidates)
-ABLATIONS: dict[str, tuple[tuple[str, ...], bool]] = {
-    "without layers": (("layers",), False),
-    "without time": (("time",), False),
-    "without aggregation": (("aggregation",), True),
+#: candidate generators besides the graph search: feature group -> its rank column
+GENERATORS: dict[str, str] = {"aggregation": "rank_focus", "subject": "rank_subject"}
+#: ablation name -> feature groups removed (a removed generator's group also drops the
+#: candidates only that generator found)
+ABLATIONS: dict[str, tuple[str, ...]] = {
+    "without layers": ("layers",),
+    "without time": ("time", "time_layer", "current"),
+    "without time-layer distances": ("time_layer",),
+    "without current-value": ("current",),
+    "without category aggregation": ("aggregation",),
+    "without subject aggregation": ("subject",),
+    "without entity overlap": ("entity_overlap",),
 }
 POOL_NS: tuple[int, ...] = (10, 20, 50, 100, 150)
 
@@ -86,8 +93,17 @@ def restrict(m: ConvMatrix, keep: np.ndarray) -> ConvMatrix:
 
 
 def graph_only(m: ConvMatrix) -> ConvMatrix:
-    """Only the graph search's candidates (not those the category generator added)."""
-    return restrict(m, ~np.isnan(m.X[:, FEATURES.index("graph_rank")]))
+    """Only the graph search's candidates (not those the other generators added)."""
+    return without_generators(m, tuple(GENERATORS))
+
+
+def without_generators(m: ConvMatrix, groups: Sequence[str]) -> ConvMatrix:
+    """``m`` without the candidates that only the generators of ``groups`` found."""
+    keep = ~np.isnan(m.X[:, FEATURES.index("graph_rank")])
+    for g, col in GENERATORS.items():
+        if g not in groups:
+            keep |= ~np.isnan(m.X[:, FEATURES.index(col)])
+    return restrict(m, keep)
 
 
 def pool_recall(mats: Sequence[ConvMatrix]) -> dict[str, dict[str, float]]:
@@ -125,9 +141,9 @@ def evaluate(mats: Sequence[ConvMatrix], ablations: bool = True) -> dict[str, An
         "mean_pool": float(np.mean(np.concatenate([m.group for m in mats]))),
     }
     if ablations:
-        for name, (groups, drop_generated) in ABLATIONS.items():
+        for name, groups in ABLATIONS.items():
             feats = [f for f in FEATURES if not any(f in GROUPS[g] for g in groups)]
-            sub = [graph_only(m) for m in mats] if drop_generated else list(mats)
+            sub = [without_generators(m, groups) for m in mats]
             out["ablations"][name] = summary(sub, loco(sub, feats))
     return out
 
@@ -174,9 +190,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("work", type=Path, nargs="?", default=Path("build/ranker"))
     ap.add_argument("--out", type=Path, help="also write ranker.md and ranker.json here")
     args = ap.parse_args(argv)
-    mats = [ConvMatrix.load(p) for p in sorted((args.work / "features").glob("*.npz"))]
+    from kg_memory.bench.ranker_corpus import feature_key
+
+    found = sorted((args.work / "features").glob(f"*-{feature_key()}.npz"))
+    mats = [ConvMatrix.load(p) for p in found]
     if len(mats) < 2:
-        print(f"need 2+ feature matrices under {args.work}/features (make train-ranker)")
+        print(f"no current feature matrices under {args.work}/features (make train-ranker)")
         return 1
     res = evaluate(mats)
     graph = graph_rows(mats)

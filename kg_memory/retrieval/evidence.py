@@ -36,6 +36,9 @@ class Answer:
     evidence: list[Evidence]
     trace: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    #: the router weight of each ranking the search fused (``event.bm25``, ...), for the
+    #: learned ranker's features; not part of :meth:`as_dict`
+    router_weights: dict[str, float] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return {

@@ -81,8 +81,8 @@ def graph_search(
         The knobs (:class:`GraphConfig`; the defaults are the ``graph`` preset).
 
     Returns an :class:`~kg_memory.retrieval.evidence.Answer` with the turns as
-    evidence (best first, each with the retrievers or steps that found it) and
-    the trace of the steps.
+    evidence (best first, each with the retrievers or steps that found it), the
+    trace of the steps, and the router weight of each fused ranking.
     """
     cfg = config or GraphConfig()
     question, k = request.question, request.k
@@ -107,7 +107,8 @@ def graph_search(
         for i in final
         if i in nodes
     ]
-    return Answer(question, evidence, ranking.trace, time.perf_counter() - t0)
+    seconds = time.perf_counter() - t0
+    return Answer(question, evidence, ranking.trace, seconds, dict(ranking.weights))
 
 
 __all__ = ["COARSE", "LAYERS", "GraphConfig", "entropy_weight", "graph_search"]

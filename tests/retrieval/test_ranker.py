@@ -10,16 +10,17 @@ import numpy as np
 import pytest
 
 from kg_memory import Memory
-from kg_memory.bench.ranker import evaluate, graph_only, pool_recall
+from kg_memory.bench.ranker import ABLATIONS, evaluate, graph_only, pool_recall, without_generators
+from kg_memory.bench.ranker_matrix import ConvMatrix, Question, conversation_matrix
+from kg_memory.bench.ranker_train import fit, loco, ranked_turns, write_model
 from kg_memory.errors import ModelError
 from kg_memory.retrieval.presets import DEFAULT_PRESET, PRESETS
 from kg_memory.retrieval.rank.candidates import gather
-from kg_memory.retrieval.rank.dataset import ConvMatrix, Question, conversation_matrix
+from kg_memory.retrieval.rank.entities import link
 from kg_memory.retrieval.rank.features import FEATURES, GROUPS, featurize
 from kg_memory.retrieval.rank.model import Ranker, load_ranker
 from kg_memory.retrieval.rank.question import analyse, time_range
 from kg_memory.retrieval.rank.search import RankedConfig, ranked_search
-from kg_memory.retrieval.rank.train import fit, loco, ranked_turns, write_model
 from kg_memory.retrieval.request import SearchRequest
 
 DEMO = Path(__file__).resolve().parents[2] / "ingest" / "samples" / "demo.jsonl"
@@ -130,19 +131,22 @@ def test_bench_evaluation_pool_recall_and_ablations() -> None:
     mats = _synthetic()
     res = evaluate(mats)
     assert res["metrics"]["cat1-4"]["recall@1"] == 1.0
-    assert set(res["ablations"]) == {"without layers", "without time", "without aggregation"}
+    assert set(res["ablations"]) == set(ABLATIONS)
     pr = pool_recall(mats)
     assert pr["cat1-4"]["pool"] == 1.0 and pr["cat1-4"]["graph@10"] < 1.0
     m = mats[0].X.copy()
     m[:5, FEATURES.index("graph_rank")] = np.nan  # rows only a generator found
-    sub = graph_only(
-        ConvMatrix(
-            "x",
-            m,
-            *[getattr(mats[0], f) for f in ("y", "group", "turn", "qindex", "category", "n_gold")],
-        )
+    m[:, FEATURES.index("rank_focus")] = np.nan
+    m[:, FEATURES.index("rank_subject")] = np.nan
+    m[:2, FEATURES.index("rank_subject")] = 1.0  # two of them by the subject aggregation
+    whole = ConvMatrix(
+        "x",
+        m,
+        *[getattr(mats[0], f) for f in ("y", "group", "turn", "qindex", "category", "n_gold")],
     )
+    sub = graph_only(whole)
     assert len(sub.y) == len(mats[0].y) - 5 and sub.group.sum() == len(sub.y)
+    assert len(without_generators(whole, ("aggregation",)).y) == len(mats[0].y) - 3
 
 
 def test_model_load_fallback_and_preset(demo: Memory, tmp_path: Path) -> None:
@@ -198,3 +202,58 @@ def test_a_model_with_unknown_features_is_refused(tmp_path: Path) -> None:
 def test_groups_cover_every_feature_once() -> None:
     flat = [f for cols in GROUPS.values() for f in cols]
     assert len(flat) == len(set(flat)) == len(FEATURES)
+
+
+@pytest.fixture(scope="module")
+def demo_entities(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Memory]:
+    """The demo conversation with entity nodes and time expressions (hash embedder)."""
+    mem = Memory.open(store_dir=tmp_path_factory.mktemp("demo-ent") / "s", embedder="hash")
+    mem.ingest([DEMO], stages="entities,time")
+    yield mem
+    mem.close()
+
+
+def test_decomposition_of_coordinated_subjects() -> None:
+    info = analyse("What movies have both Jo and Nate seen?")
+    assert info.subquestions == (
+        ("jo", "What movies have Jo seen?"),
+        ("nate", "What movies have Nate seen?"),
+    )
+    assert analyse("What did Jo tell Nate?").subquestions == ()
+    assert [n for n, _ in analyse("What are Jo's and Ana's hobbies?").subquestions] == ["jo", "ana"]
+
+
+def test_subject_and_entity_links_come_from_entity_nodes(demo_entities: Memory) -> None:
+    mem = demo_entities
+    turns = mem.store.find_nodes(mem.namespace, "Turn")
+    info = analyse("What pottery class did Maya start?")
+    links = link(mem.store, mem.namespace, info)
+    spoken = {n.id for n in turns if n.props["speaker"] == "Maya"}
+    assert spoken <= links.subject_turns["maya"]  # every turn Maya speaks, and those naming her
+    assert links.mentions_subject <= links.subject_turns["maya"]
+    text = {n.id: (n.text or "").lower() for n in turns}
+    assert links.turn_entities and all(
+        "pottery" in text[t] or "class" in text[t] for t in links.turn_entities
+    )
+    pool = gather(mem.store, mem.embedder, mem.namespace, info, size=10)
+    X = featurize(pool)
+    col = {f: X[:, FEATURES.index(f)] for f in FEATURES}
+    own = np.array([i in links.subject_turns["maya"] for i in pool.ids])
+    assert np.array_equal(col["subject_turn"] == 1.0, own)
+    assert np.all(np.isnan(col["subject_rank"][~own])) and np.all(col["subject_rank"][own] >= 1)
+    assert np.all(np.isnan(col["newer_subject"][~own]))
+    mentioned = np.array([i in links.turn_entities for i in pool.ids])
+    assert np.all(col["entity_overlap"][mentioned] > 0)
+    assert np.all(col["entity_overlap"][~mentioned] == 0)
+
+
+def test_coordinated_question_merges_each_subjects_turns(demo_entities: Memory) -> None:
+    mem = demo_entities
+    info = analyse("What do Maya and Tom both do on weekends?")
+    pool = gather(mem.store, mem.embedder, mem.namespace, info, size=5)
+    speakers = {
+        pool.nodes[i].props["speaker"] for i in pool.ids if "subject.dense" in pool.found_by[i]
+    }
+    assert speakers == {"Maya", "Tom"}
+    assert pool.cos_sub and set(pool.cos_sub) <= set(pool.subject_rank)
+    assert any(line.startswith("subjects ['maya', 'tom']") for line in pool.trace)

@@ -8,6 +8,14 @@ and gap search, each turn with its ``found_by`` ranks -- and adds the
 category ("Charlotte's Web", "clarinet") even when they share no word with
 the question (multi-hop questions of the form "What X does P ...?").
 
+The **subject aggregation** then adds the turns where the question's subject
+(a PERSON entity node, :mod:`~kg_memory.retrieval.rank.entities`) speaks or is
+mentioned and that relate most to what is asked: the subject's turns ranked by
+cosine with the question plus cosine with the category word. A question that
+coordinates subjects ("What have Jo and Nate both seen?") is decomposed into
+one sub-question per subject, and each subject's turns are ranked by its own
+sub-question; the pools are merged.
+
 It then reads, in a few batched store calls, what the features need: the
 turns with their embeddings, their dialogue neighbours, the time intervals
 they mention, and the document frequencies of the question's terms.
@@ -25,6 +33,7 @@ import numpy as np
 from kg_memory.embed import CachedEmbedder, Embedder
 from kg_memory.model import Node
 from kg_memory.retrieval.graph import GraphConfig, graph_search
+from kg_memory.retrieval.rank.entities import EntityLinks, link
 from kg_memory.retrieval.rank.question import QuestionInfo
 from kg_memory.retrieval.request import SearchRequest, SearchScope
 from kg_memory.store.base import Store
@@ -38,7 +47,8 @@ STEP_K = 20
 COSINE_K = 2000
 #: turns the category generator adds (its dense search with the category word)
 FOCUS_K = 40
-_ROUTER = re.compile(r"([a-z]+\.(?:bm25|dense)) w=([0-9.]+)")
+#: turns the subject aggregation adds (split between coordinated subjects)
+SUBJECT_K = 30
 
 
 @dataclass
@@ -63,18 +73,12 @@ class Pool:
     times: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
     idf: dict[str, float] = field(default_factory=dict)
     trace: list[str] = field(default_factory=list)
-
-
-def router_weights(trace: list[str]) -> dict[str, float]:
-    """The layer weights the graph search's router line reports.
-
-    >>> router_weights(["turns: ...", "router: event.bm25 w=0.53, summary.dense w=0.10"])
-    {'event.bm25': 0.53, 'summary.dense': 0.1}
-    """
-    for line in trace:
-        if line.startswith("router:"):
-            return {m.group(1): float(m.group(2)) for m in _ROUTER.finditer(line)}
-    return {}
+    #: the question's entity nodes and their turns
+    links: EntityLinks = field(default_factory=EntityLinks)
+    #: a subject's turn -> its rank among that subject's turns (by relevance)
+    subject_rank: dict[str, int] = field(default_factory=dict)
+    #: a coordinated subject's turn -> its cosine with that subject's sub-question
+    cos_sub: dict[str, float] = field(default_factory=dict)
 
 
 def gather(
@@ -86,12 +90,15 @@ def gather(
     conversation: str | None = None,
     size: int = POOL,
     focus_k: int = FOCUS_K,
+    subject_k: int = SUBJECT_K,
     config: GraphConfig | None = None,
 ) -> Pool:
     """The candidate pool of one question (see the module docstring)."""
-    texts = [info.text] + ([info.focus] if info.focus and focus_k > 0 else [])
-    vecs = embedder.embed(texts)
-    qv, fv = vecs[0], (vecs[1] if len(vecs) > 1 else None)
+    focus = [info.focus] if info.focus and focus_k > 0 else []
+    subs = [q for _, q in info.subquestions] if subject_k > 0 else []
+    vecs = embedder.embed([info.text, *focus, *subs])
+    qv, fv = vecs[0], (vecs[1] if focus else None)
+    sub_vecs = list(vecs[1 + len(focus) :])
     graph = graph_search(
         SearchScope(store, CachedEmbedder(embedder, {info.text: qv}), namespace),
         SearchRequest(info.text, STEP_K, conversation),
@@ -122,15 +129,61 @@ def gather(
         graph_rank={e.node_id: r for r, e in enumerate(graph.evidence, 1)},
         graph_score={e.node_id: e.score for e in graph.evidence},
         found_by=found_by,
-        weights=router_weights(graph.trace),
+        weights=dict(graph.router_weights),
         qv=qv,
         fv=fv,
         cos_q=cos_q,
         cos_f=cos_f,
         trace=trace,
     )
+    if subject_k > 0:
+        pool.links = link(store, namespace, info, conversation)
+        _subjects(store, namespace, pool, sub_vecs, subject_k, conversation)
     _read_graph(store, namespace, pool, conversation)
     return pool
+
+
+def _subjects(
+    store: Store,
+    namespace: str,
+    pool: Pool,
+    sub_vecs: list[np.ndarray],
+    k: int,
+    conversation: str | None,
+) -> None:
+    """The subject aggregation (module docstring): rank each subject's turns, add the best."""
+    turns_of = pool.links.subject_turns
+    if not turns_of:
+        return
+    sub_q = dict(zip((n for n, _ in pool.info.subquestions), sub_vecs, strict=False))
+    per = max(1, k // len(turns_of))
+    known = set(pool.found_by)
+    added = 0
+    for name, turns in sorted(turns_of.items()):
+        cos = pool.cos_q
+        if name in sub_q:
+            hits = store.vector_search(
+                namespace, "Turn", sub_q[name], COSINE_K, conversation=conversation
+            )
+            cos = {h.id: h.score for h in hits}
+            pool.cos_sub.update((t, cos[t]) for t in turns if t in cos)
+
+        def relevance(t: str, cos: dict[str, float] = cos) -> float:
+            return cos.get(t, -1.0) + pool.cos_f.get(t, 0.0)
+
+        ranked = sorted((t for t in turns if t in cos), key=lambda t: (-relevance(t), t))
+        for rank, t in enumerate(ranked, 1):
+            pool.subject_rank[t] = min(rank, pool.subject_rank.get(t, rank))
+            if rank <= per and t not in known:
+                pool.ids.append(t)
+                known.add(t)
+                added += 1
+            if rank <= per:
+                pool.found_by.setdefault(t, {})["subject.dense"] = rank
+    pool.trace.append(
+        f"subjects {sorted(turns_of)}: {sum(map(len, turns_of.values()))} turns, "
+        f"top {per} each, {added} new turns"
+    )
 
 
 def _read_graph(store: Store, namespace: str, pool: Pool, conversation: str | None) -> None:

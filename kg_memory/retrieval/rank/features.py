@@ -8,6 +8,7 @@ groups (:data:`GROUPS`) so that the bench can ablate a whole signal family.
 from __future__ import annotations
 
 import math
+from datetime import date
 
 import numpy as np
 
@@ -58,6 +59,8 @@ GROUPS: dict[str, tuple[str, ...]] = {
         *(f"w_{name}" for name in LAYER_RANKS),
     ),
     "entity": ("speaker_named", "other_speaker_named", "names_in_turn"),
+    "subject": ("subject_turn", "subject_mention", "subject_rank", "rank_subject", "cos_sub"),
+    "entity_overlap": ("entity_overlap", "entity_count"),
     "aggregation": ("has_focus", "rank_focus", "cos_focus", "cos_focus_gap"),
     "time": (
         "q_time_cue",
@@ -69,6 +72,8 @@ GROUPS: dict[str, tuple[str, ...]] = {
         "turn_position",
         "q_current",
     ),
+    "time_layer": ("date_distance", "time_distance"),
+    "current": ("newer_similar", "newer_subject"),
     "question": (*(f"q_{t}" for t in QTYPES), "q_terms", "q_coordinated"),
 }
 FEATURES: tuple[str, ...] = tuple(f for cols in GROUPS.values() for f in cols)
@@ -171,6 +176,83 @@ def _time(pool: Pool, cols: dict[str, np.ndarray]) -> None:
     cols["q_current"] = np.full(n, float(info.current), dtype=np.float32)
 
 
+def _days(d: date, lo: date, hi: date) -> float:
+    """log(1 + days) from ``d`` to the span ``[lo, hi]`` (0 inside)."""
+    return math.log1p(max((lo - d).days, (d - hi).days, 0))
+
+
+def _time_layer(pool: Pool, cols: dict[str, np.ndarray]) -> None:
+    """How far the turn's session date and its resolved time intervals are from the
+    question's time constraint (NaN without one)."""
+    dates = [iso_date(pool.nodes[i].props.get("date_time")) for i in pool.ids]
+    known = [d for d in dates if d is not None]
+    span = time_range(pool.info.text, max(known) if known else None)
+    n = len(pool.ids)
+    dd = np.full(n, NAN, dtype=np.float32)
+    td = np.full(n, NAN, dtype=np.float32)
+    if span is not None:
+        lo, hi = span
+        for r, (i, d) in enumerate(zip(pool.ids, dates, strict=True)):
+            if d is not None:
+                dd[r] = _days(d, lo, hi)
+            ends = [(iso_date(b), iso_date(e)) for b, e in pool.times.get(i, [])]
+            gaps = [
+                min(_days(b, lo, hi), _days(e, lo, hi), 0.0 if b <= hi and lo <= e else 99.0)
+                for b, e in ends
+                if b is not None and e is not None
+            ]
+            if gaps:
+                td[r] = min(gaps)
+    cols["date_distance"] = dd
+    cols["time_distance"] = td
+
+
+def _current(pool: Pool, cols: dict[str, np.ndarray]) -> None:
+    """Current-value signals: how many candidates are later *and* closer to the question
+    (all of them, and those of the same subject); 0 marks the latest best statement."""
+    keys = [
+        (
+            int(pool.nodes[i].props.get("session") or 0),
+            float(pool.nodes[i].props.get("position") or 0),
+        )
+        for i in pool.ids
+    ]
+    order = np.array([s * 10_000 + p for s, p in keys], dtype=np.float64)
+    cos = np.nan_to_num(_cos(pool.cos_q, list(pool.ids)), nan=-2.0)
+    newer = (order[None, :] > order[:, None]) & (cos[None, :] >= cos[:, None])
+    cols["newer_similar"] = newer.sum(axis=1).astype(np.float32)
+    subj = pool.links.subject_of()
+    if subj:
+        bit = {name: 1 << b for b, name in enumerate(sorted(pool.links.subject_turns))}
+        mask = np.array([sum(bit[s] for s in subj.get(i, ())) for i in pool.ids], np.int64)
+        same = (mask[:, None] & mask[None, :]) != 0
+        cols["newer_subject"] = np.where(mask > 0, (newer & same).sum(axis=1), NAN).astype(
+            np.float32
+        )
+    else:
+        cols["newer_subject"] = np.full(len(pool.ids), NAN, dtype=np.float32)
+
+
+def _subject(pool: Pool, cols: dict[str, np.ndarray]) -> None:
+    """Subject aggregation and entity-node overlap (:mod:`.entities`)."""
+    links = pool.links
+    subj = links.subject_of()
+    ids = pool.ids
+    cols["subject_turn"] = np.array([1.0 if i in subj else 0.0 for i in ids], np.float32)
+    cols["subject_mention"] = np.array(
+        [1.0 if i in links.mentions_subject else 0.0 for i in ids], np.float32
+    )
+    cols["subject_rank"] = np.array([pool.subject_rank.get(i, NAN) for i in ids], np.float32)
+    cols["rank_subject"] = _rank(pool, "subject.dense")
+    cols["cos_sub"] = _cos(pool.cos_sub, list(ids))
+    total = sum(links.weight.values())
+    ents = [links.turn_entities.get(i, set()) for i in ids]
+    cols["entity_overlap"] = np.array(
+        [sum(links.weight[e] for e in es) / total if total else NAN for es in ents], np.float32
+    )
+    cols["entity_count"] = np.array([float(len(es)) if total else NAN for es in ents], np.float32)
+
+
 def _retrieval(pool: Pool, cols: dict[str, np.ndarray]) -> None:
     ids = pool.ids
     grank = np.array([pool.graph_rank.get(i, NAN) for i in ids], dtype=np.float32)
@@ -255,7 +337,17 @@ def featurize(pool: Pool) -> np.ndarray:
     """The ``(candidates, len(FEATURES))`` matrix of ``pool``, columns in :data:`FEATURES` order."""
     cols: dict[str, np.ndarray] = {}
     if pool.ids:
-        for part in (_retrieval, _lexical, _entity, _aggregation, _time, _layers_and_question):
+        for part in (
+            _retrieval,
+            _lexical,
+            _entity,
+            _subject,
+            _aggregation,
+            _time,
+            _time_layer,
+            _current,
+            _layers_and_question,
+        ):
             part(pool, cols)
     else:
         return np.zeros((0, len(FEATURES)), dtype=np.float32)

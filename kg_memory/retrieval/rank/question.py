@@ -64,6 +64,9 @@ class QuestionInfo:
     current: bool
     time_cue: bool
     coordinated: bool
+    #: one sub-question per coordinated subject ("What have Jo and Ana both painted?" ->
+    #: "What have Jo painted?", "What have Ana painted?"); empty when not coordinated
+    subquestions: tuple[tuple[str, str], ...] = ()
 
 
 def question_type(question: str) -> str:
@@ -102,6 +105,40 @@ def focus_phrase(question: str) -> str | None:
     return " ".join(words) or None
 
 
+_JOINER = r"(?:\s*,\s*|\s+and\s+|\s*,\s*and\s+)"
+
+
+def decompose(question: str, names: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    """``(name, sub-question)`` per subject of a coordination of names ("X and Y", "both X
+    and Y", "X, Y and Z"): the coordination is replaced by each name alone, and "both" and
+    "in common" are dropped.
+
+    >>> decompose("What movies have both Jo and Nate seen?", ("jo", "nate"))
+    (('jo', 'What movies have Jo seen?'), ('nate', 'What movies have Nate seen?'))
+    >>> decompose("What did Jo say to Nate?", ("jo", "nate"))
+    ()
+    """
+    if len(names) < 2:
+        return ()
+    alt = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
+    name = rf"(?:{alt})(?:'s)?"
+    rx = re.compile(rf"(?:\bboth\s+)?\b({name}(?:{_JOINER}{name})+)\b", re.I)
+    m = rx.search(question)
+    if not m:
+        return ()
+    found = [w.lower().removesuffix("'s") for w in re.findall(name, m.group(1), re.I)]
+    subjects = list(dict.fromkeys(found))
+    if len(subjects) < 2:
+        return ()
+    out = []
+    for subject in subjects:
+        word = next(w for w in re.findall(name, m.group(1), re.I) if w.lower().startswith(subject))
+        text = question[: m.start()] + word + question[m.end() :]
+        text = re.sub(r"\s+(?:both|in common)\b", "", text, flags=re.I)
+        out.append((subject, re.sub(r"\s{2,}", " ", text).strip()))
+    return tuple(out)
+
+
 def analyse(question: str) -> QuestionInfo:
     """:class:`QuestionInfo` of ``question``.
 
@@ -123,6 +160,7 @@ def analyse(question: str) -> QuestionInfo:
         current=bool(_CURRENT.search(question)),
         time_cue=bool(_TIME_CUE.search(question)),
         coordinated=bool(_BOTH.search(question)),
+        subquestions=decompose(question, names),
     )
 
 

@@ -14,12 +14,13 @@ import hashlib
 import shutil
 from pathlib import Path
 
-from kg_memory.bench.locomo import bench_namespace, conversation_files, load_dataset
+from kg_memory.bench.dataset import conversation_files, load_dataset
+from kg_memory.bench.ranker_matrix import ConvMatrix, Question, conversation_matrix
+from kg_memory.bench.systems import bench_namespace
 from kg_memory.config import EmbeddedConfig
 from kg_memory.embed import Embedder, MiniLMEmbedder
 from kg_memory.memory import Memory
-from kg_memory.retrieval.rank.candidates import FOCUS_K, POOL
-from kg_memory.retrieval.rank.dataset import ConvMatrix, Question, conversation_matrix
+from kg_memory.retrieval.rank.candidates import FOCUS_K, POOL, SUBJECT_K
 from kg_memory.retrieval.rank.features import FEATURES
 from kg_memory.store import open_store
 
@@ -30,7 +31,7 @@ def _sha(path: Path) -> str:
 
 def feature_key() -> str:
     """Hash of what a cached matrix depends on besides the data (features, pool sizes)."""
-    return hashlib.sha256(f"{FEATURES}|{POOL}|{FOCUS_K}".encode()).hexdigest()[:12]
+    return hashlib.sha256(f"{FEATURES}|{POOL}|{FOCUS_K}|{SUBJECT_K}".encode()).hexdigest()[:12]
 
 
 def build_matrices(

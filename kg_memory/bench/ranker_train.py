@@ -1,11 +1,11 @@
 """Training and leave-one-conversation-out scoring of the ranker.
 
-``python -m kg_memory.retrieval.rank.train DATA`` (``make train-ranker``):
+``python -m kg_memory.bench.ranker_train DATA`` (``make train-ranker``):
 
 1. ingests each LoCoMo conversation of ``DATA`` once into a persistent
    embedded store under ``--work`` (reused while its input file is unchanged);
 2. builds each conversation's candidate/feature matrix
-   (:mod:`kg_memory.retrieval.rank.dataset`, cached as ``.npz``);
+   (:mod:`kg_memory.bench.ranker_matrix`, cached as ``.npz``);
 3. scores every conversation with a model trained on the others (LOCO);
 4. trains the model on every conversation and writes ``model.txt`` and
    ``model_card.md`` (data hash, features, parameters, the LOCO figures).
@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from kg_memory.bench.metrics import Scored, summarize
-from kg_memory.retrieval.rank.dataset import ConvMatrix
+from kg_memory.bench.ranker_matrix import ConvMatrix
 from kg_memory.retrieval.rank.features import FEATURES
 from kg_memory.retrieval.rank.model import MODEL_FILE, Ranker, order
 
@@ -162,9 +162,9 @@ def model_card(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from kg_memory.retrieval.rank.corpus import build_matrices
+    from kg_memory.bench.ranker_corpus import build_matrices
 
-    ap = argparse.ArgumentParser(prog="python -m kg_memory.retrieval.rank.train")
+    ap = argparse.ArgumentParser(prog="python -m kg_memory.bench.ranker_train")
     ap.add_argument("data", type=Path, help="LoCoMo directory (conv-*.json)")
     ap.add_argument("--work", type=Path, default=Path("build/ranker"))
     ap.add_argument("--model", type=Path, default=MODEL_FILE)
