@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 from pathlib import PurePath, PureWindowsPath
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
