@@ -24,7 +24,7 @@ from typing import Any
 
 from kg_memory.config import Settings
 from kg_memory.errors import ConfigError, InputError, KGMemoryError
-from kg_memory.formats.model import RawConversation
+from kg_memory.formats.model import RawConversation, jsonl_turns
 from kg_memory.security.uri import redact_uri
 
 DEFAULT_PORT = 8765
@@ -130,21 +130,6 @@ def find_server(
 
 def turn_objects(convs: Sequence[RawConversation]) -> list[dict[str, Any]] | None:
     """Conversations as ``remember`` turns (``None`` if a session has no date to send)."""
-    out = []
-    for conv in convs:
-        for s in conv.sessions:
-            if not s.date_time:
-                return None
-            for t in s.turns:
-                obj = {
-                    "conversation": conv.conversation_id,
-                    "session": s.index,
-                    "session_time": s.date_time,
-                    "speaker": t.speaker,
-                    "text": t.text,
-                    "turn_id": t.turn_id,
-                }
-                if t.caption:
-                    obj["caption"] = t.caption
-                out.append(obj)
-    return out
+    if any(not s.date_time for conv in convs for s in conv.sessions):
+        return None
+    return [t for conv in convs for t in jsonl_turns(conv)]

@@ -37,31 +37,12 @@ from rich.table import Table
 
 from kg_memory.bench.locomo import available_cores
 from kg_memory.bench.metrics import fmt, latency_summary
-from kg_memory.bench.serve_recall import turn_by_turn_recall
+from kg_memory.bench.serve_recall import measure_adds, turn_by_turn_recall
 from kg_memory.formats import load
-from kg_memory.formats.model import RawConversation
+from kg_memory.formats.model import RawConversation, jsonl_turns
 
 BASE_TURNS = 600
 NAMESPACE = "bench"
-
-
-def jsonl_turns(conv: RawConversation) -> list[dict[str, Any]]:
-    """A conversation as JSONL turn objects (``schemas/turns.schema.json``), in order."""
-    out = []
-    for s in conv.sessions:
-        for t in s.turns:
-            obj = {
-                "conversation": conv.conversation_id,
-                "session": s.index,
-                "session_time": s.date_time or "1970-01-01",
-                "speaker": t.speaker,
-                "text": t.text,
-                "turn_id": t.turn_id,
-            }
-            if t.caption:
-                obj["caption"] = t.caption
-            out.append(obj)
-    return out
 
 
 def pick_conversation(data_dir: Path, min_turns: int) -> RawConversation:
@@ -113,19 +94,6 @@ def timed(fn: Callable[[], Any]) -> float:
     t0 = time.perf_counter()
     fn()
     return time.perf_counter() - t0
-
-
-def measure_adds(c: httpx.Client, turns: Sequence[dict[str, Any]]) -> list[float]:
-    """Wall seconds of one ``remember`` request per turn."""
-    out = []
-    for t in turns:
-        t0 = time.perf_counter()
-        r = c.post(f"/v1/namespaces/{NAMESPACE}/remember", json={"turns": [t]})
-        out.append(time.perf_counter() - t0)
-        r.raise_for_status()
-        if r.json()["added"] != 1:
-            raise SystemExit(f"turn {t['turn_id']} was not added: {r.text}")
-    return out
 
 
 def http_asks(url: str, questions: Sequence[str], k: int) -> list[float]:

@@ -30,6 +30,21 @@ def _recall(c: httpx.Client, ns: str, question: str, k: int) -> list[str]:
     return first_distinct((e["turn_ids"] for e in r.json()["evidence"]), 10)
 
 
+def measure_adds(
+    c: httpx.Client, turns: Sequence[dict[str, Any]], namespace: str = "bench"
+) -> list[float]:
+    """Wall seconds of one ``remember`` request per turn (each must add its turn)."""
+    out = []
+    for t in turns:
+        t0 = time.perf_counter()
+        r = c.post(f"/v1/namespaces/{namespace}/remember", json={"turns": [t]})
+        out.append(time.perf_counter() - t0)
+        r.raise_for_status()
+        if r.json()["added"] != 1:
+            raise SystemExit(f"turn {t['turn_id']} was not added: {r.text}")
+    return out
+
+
 def turn_by_turn_recall(
     url: str, conv: RawConversation, turns: Sequence[dict[str, Any]], k: int = 20
 ) -> dict[str, Any]:
@@ -38,12 +53,7 @@ def turn_by_turn_recall(
         t0 = time.perf_counter()
         c.post(f"/v1/namespaces/{WHOLE}/remember", json={"turns": list(turns)}).raise_for_status()
         whole_s = time.perf_counter() - t0
-        adds = []
-        for t in turns:
-            t0 = time.perf_counter()
-            r = c.post(f"/v1/namespaces/{STEPS}/remember", json={"turns": [t]})
-            adds.append(time.perf_counter() - t0)
-            r.raise_for_status()
+        adds = measure_adds(c, turns, STEPS)
         counts: dict[str, Any] = {
             "questions": 0,
             "malformed_evidence_entries": 0,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import PurePath, PureWindowsPath
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,3 +60,23 @@ def public_source(value: str) -> str:
     'conv-26.json'
     """
     return PureWindowsPath(PurePath(value).name).name
+
+
+def jsonl_turns(conv: RawConversation) -> list[dict[str, Any]]:
+    """A conversation as JSONL turn objects (``schemas/turns.schema.json``), in order; a
+    session without a date is sent as 1970-01-01 (the turn format needs one)."""
+    out: list[dict[str, Any]] = []
+    for s in conv.sessions:
+        for t in s.turns:
+            obj: dict[str, Any] = {
+                "conversation": conv.conversation_id,
+                "session": s.index,
+                "session_time": s.date_time or "1970-01-01",
+                "speaker": t.speaker,
+                "text": t.text,
+                "turn_id": t.turn_id,
+            }
+            if t.caption:
+                obj["caption"] = t.caption
+            out.append(obj)
+    return out

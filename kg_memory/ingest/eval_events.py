@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from kg_memory.formats import load
-from kg_memory.ingest.eval_extraction import DEFAULT_LOCOMO, REPO, _MemoryStore
+from kg_memory.ingest.eval_extraction import DEFAULT_LOCOMO, REPO, _MemoryStore, check_frozen
 from kg_memory.ingest.pipeline import IngestReport, Pipeline
 from kg_memory.model import Edge, Node
 
@@ -217,6 +217,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"{args.out}: {len(sample)} edges ({', '.join(f'{k} {v}' for k, v in sorted(counts.items()))})"
         )
         return 0
+    check_frozen(args.judgements)
     res = score(sample, _read_jsonl(args.judgements))
     for k, c in res.items():
         p = "n/a" if c["precision"] is None else f"{c['precision']:.3f}"
