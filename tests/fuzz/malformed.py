@@ -70,29 +70,25 @@ def _locomo(turns: list[dict[str, Any]]) -> dict[str, Any]:
 # -- mutations of the parsed document: (what, function(doc, draw)) -------------
 JSONL_STR_FIELDS = ["conversation", "speaker", "text", "session_time", "turn_id"]
 LOCOMO_TURN_FIELDS = ["speaker", "dia_id", "text"]
+#: the mutation kinds both formats share (JSONL also gets "unknown field" before the time kinds)
+COMMON_KINDS = [
+    "wrong type",
+    "missing field",
+    "empty value",
+    "bad character",
+    "huge name",
+    "huge text",
+    "deep nesting",
+    "duplicate turn id",
+]
+TIME_KINDS = ["bad date-time", "session out of range"]
 
 
 @st.composite
 def _jsonl_mutation(draw: st.DrawFn, turns: list[dict[str, Any]]) -> str:
     i = draw(st.integers(0, len(turns) - 1))
     t = turns[i]
-    kind = draw(
-        st.sampled_from(
-            [
-                "wrong type",
-                "missing field",
-                "empty value",
-                "bad character",
-                "huge name",
-                "huge text",
-                "deep nesting",
-                "duplicate turn id",
-                "unknown field",
-                "bad date-time",
-                "session out of range",
-            ]
-        )
-    )
+    kind = draw(st.sampled_from([*COMMON_KINDS, "unknown field", *TIME_KINDS]))
     if kind == "wrong type":
         name = draw(st.sampled_from(["conversation", "session", "speaker", "text", "session_time"]))
         wrong = [v for v in WRONG_VALUES if not (name == "session" and type(v) is int and v >= 1)]
@@ -138,22 +134,7 @@ def _locomo_mutation(draw: st.DrawFn, doc: dict[str, Any]) -> str:
     turns = conv["session_1"]
     i = draw(st.integers(0, len(turns) - 1))
     t = turns[i]
-    kind = draw(
-        st.sampled_from(
-            [
-                "wrong type",
-                "missing field",
-                "empty value",
-                "bad character",
-                "huge name",
-                "huge text",
-                "deep nesting",
-                "duplicate turn id",
-                "bad date-time",
-                "session out of range",
-            ]
-        )
-    )
+    kind = draw(st.sampled_from([*COMMON_KINDS, *TIME_KINDS]))
     if kind == "wrong type":
         where = draw(st.sampled_from(["turn", "speaker_a", "session", "sample_id"]))
         value = draw(st.sampled_from(WRONG_VALUES))
