@@ -31,6 +31,7 @@ from kg_memory.ingest import turns as turns_stage
 from kg_memory.ingest.context import IngestContext
 from kg_memory.ingest.prior import StoredConversation
 from kg_memory.ingest.registry import STAGE_ORDER, resolve_stages, stage
+from kg_memory.ingest.replace import replace_conversation
 from kg_memory.store.base import Store
 from kg_memory.store.shared import refresh_shared
 
@@ -277,12 +278,14 @@ class Pipeline:
                 action = self._action(item)
                 if action == "skip":
                     continue  # stored by a concurrent ingest while this one ran
+                nodes, edges = list(ctx.nodes.values()), list(ctx.edges.values())
                 if action == "replace":
-                    self.store.delete_conversation(self.namespace, ctx.cid)
-                self.store.upsert_nodes(list(ctx.nodes.values()))
-                self.store.upsert_edges(list(ctx.edges.values()))
-                shared = [n.id for n in ctx.nodes.values() if n.conversation is None]
-                refresh_shared(self.store, self.namespace, shared)
+                    replace_conversation(self.store, self.namespace, ctx.cid, nodes, edges)
+                else:
+                    self.store.upsert_nodes(nodes)
+                    self.store.upsert_edges(edges)
+                    shared = [n.id for n in nodes if n.conversation is None]
+                    refresh_shared(self.store, self.namespace, shared)
                 written.append(ctx)
         report.add_time("write", time.perf_counter() - t0)
         report.skipped += len(pending) - len(written)
