@@ -169,3 +169,29 @@ def test_lock_namespace_makes_writers_take_turns(store: Any, namespace: str) -> 
     ((waited, found),) = seen
     assert waited >= 0.4 and [n.id for n in found] == ["first"]
     store.delete_namespace(namespace)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", KINDS)
+def test_reader_sees_another_process_commit_at_once(
+    kind: str, locomo_dir: Path, tmp_path: Path, places: Any
+) -> None:
+    """A scope statistic (BM25's document count) read while another process writes is
+    not served stale from the reader's cache once that process has committed."""
+    conv = locomo_part(locomo_dir, tmp_path / "conv.json")
+    other = tmp_path / "other.json"  # the same turns under another conversation id
+    other.write_text(conv.read_text(encoding="utf-8"), encoding="utf-8")
+    where = places(kind)
+    with open_memory(kind, where) as mem:
+        mem.ingest([conv])
+        before = mem.store.text_stats(mem.namespace, "Turn")
+        child = Child(["ingest", str(other), *store_args(kind, where), "--json"])
+        child.wait_for("KG-WRITE")
+        during = mem.store.text_stats(mem.namespace, "Turn")  # fills the cache
+        child.wait_for("KG-COMMITTED")
+        after = mem.store.text_stats(mem.namespace, "Turn")
+        rc, _, err = child.finish()
+        print(f"\n{kind}: turns with text before {before[0]}, during {during[0]}, after {after[0]}")
+        assert rc == 0, err
+        assert during[0] in (before[0], 2 * before[0])
+        assert after[0] == 2 * before[0]

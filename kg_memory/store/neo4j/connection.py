@@ -37,9 +37,6 @@ from kg_memory.store.neo4j.schema import apply_schema
 MAX_RETRY_SECONDS = 30.0
 #: Seconds to wait for a TCP connection to the server.
 CONNECT_TIMEOUT = 10.0
-#: Seconds a cached read is trusted without a write of ours in between
-#: (bounds staleness from other processes; it only tunes the oversampling).
-SCOPE_COUNT_TTL = 5.0
 
 R = TypeVar("R")
 Tx = ManagedTransaction | Transaction
@@ -147,11 +144,11 @@ class OpenTx:
 
 @dataclass
 class _Cached:
-    """A cached read: its value, the namespace generation it saw, and when."""
+    """A cached read: its value, and the namespace generation and write mark it saw."""
 
     value: Any
     generation: int
-    at: float
+    mark: str
 
 
 def _close_quietly(*steps: Callable[[], Any] | None) -> None:
@@ -398,6 +395,7 @@ class Connection:
         try:
             self._local.read_session = session
             self._local.read_tx = session.begin_transaction()
+            self._local.marks = {}
         except DRIVER_ERRORS:
             self._end_reading()  # reads fall back to one transaction each
         try:
@@ -408,31 +406,41 @@ class Connection:
     def _end_reading(self) -> None:
         tx = getattr(self._local, "read_tx", None)
         session = getattr(self._local, "read_session", None)
-        self._local.read_tx = self._local.read_session = None
+        self._local.read_tx = self._local.read_session = self._local.marks = None
         _close_quietly(getattr(tx, "close", None), getattr(session, "close", None))
 
     def cached_read(self, key: tuple[Any, ...], namespace: str, work: Callable[[Tx], Any]) -> Any:
-        """``read(work)``, cached per key until a write of ours to the namespace or a TTL.
+        """``read(work)``, cached per key until the database changes.
 
-        Other processes may write too, hence the TTL (:data:`SCOPE_COUNT_TTL`). Reads
-        inside an open transaction are never cached.
+        A write of this process bumps the namespace's generation; a commit of any
+        process moves the database's last committed transaction (:meth:`commit_mark`),
+        so no process keeps reading a value another has made stale. Reads inside
+        an open transaction are never cached.
         """
-        in_tx = self.open_tx is not None
+        if self.open_tx is not None:
+            return self.read(work)
         gen = self.generations[namespace]
+        mark = self.commit_mark()
         with self._cache_lock:
             hit = self._read_cache.get(key)
-        now = time.monotonic()
-        if (
-            not in_tx
-            and hit is not None
-            and hit.generation == gen
-            and now - hit.at < SCOPE_COUNT_TTL
-        ):
+        if hit is not None and hit.generation == gen and hit.mark == mark:
             return hit.value
         value = self.read(work)
-        if not in_tx:
-            with self._cache_lock:
-                self._read_cache[key] = _Cached(value, gen, now)
-                if len(self._read_cache) > 4096:
-                    self._read_cache.clear()
+        with self._cache_lock:
+            self._read_cache[key] = _Cached(value, gen, mark)
+            if len(self._read_cache) > 4096:
+                self._read_cache.clear()
         return value
+
+    def commit_mark(self) -> str:
+        """The database's last committed transaction, as the bookmark an empty read
+        transaction returns; read once per ``reading()`` block (no lock is taken)."""
+        marks: dict[str, str] | None = getattr(self._local, "marks", None)
+        if marks is not None and "db" in marks:
+            return marks["db"]
+        with self.session(READ_ACCESS) as s:
+            s.execute_read(lambda tx: tx.run("RETURN 1").consume())
+            mark = ",".join(sorted(s.last_bookmarks().raw_values))
+        if marks is not None:
+            marks["db"] = mark
+        return mark
