@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 
 from kg_memory.formats import load
+from kg_memory.formats.model import RawConversation
 from kg_memory.ingest.context import IngestContext
 from kg_memory.ingest.entities import normalise
 from kg_memory.ingest.entities import run as run_entities
 from kg_memory.ingest.entities.resolver import nickname_of
-from kg_memory.model import RawConversation
 from kg_memory.nlp import load_nlp
 from kg_memory.testing import make_context, make_conversation
 
