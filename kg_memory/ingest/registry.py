@@ -1,8 +1,8 @@
 """The one registry of ingest stages: their declarations, in the order they run.
 
-Adding a stage means one module (with ``run(ctx)`` and ``config()``) and one
-:class:`~kg_memory.ingest.stage.StageSpec` line in :data:`STAGES`, placed after
-the stages whose artifacts it reads. Reading this module imports no stage
+Adding a stage means one module ``kg_memory/ingest/<name>.py`` (with ``run(ctx)``
+and ``config()``) and one :class:`~kg_memory.ingest.stage.StageSpec` entry in
+:data:`STAGES`, placed after the stages whose artifacts it reads. Reading this module imports no stage
 implementation (no spaCy): the stores read :func:`node_labels` from it.
 
 >>> [s.name for s in STAGES][:3]
