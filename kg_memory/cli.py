@@ -21,7 +21,6 @@ from rich.table import Table
 
 from kg_memory.cli_bench import bench_app
 from kg_memory.cli_common import (
-    CreateOpt,
     JsonOpt,
     ParamOpt,
     Where,
@@ -51,7 +50,7 @@ app.add_typer(server_app)  # serve, mcp: top-level commands
 
 
 # -- ingest ------------------------------------------------------------------
-@memory_command(app)
+@memory_command(app, creates=True)
 def ingest(
     paths: Annotated[list[Path], typer.Argument(help="Input files (LoCoMo JSON or JSONL turns).")],
     format: Annotated[
@@ -83,7 +82,7 @@ def ingest(
         with closing(remote):
             if _ingest_remote(remote, paths, format, as_json):
                 return
-    with where.opened(create=True) as mem:
+    with where.opened() as mem:
         with _progress_bar(disable=as_json) as bar:
             task = bar.add_task("load", total=0)
 
@@ -184,7 +183,6 @@ def ask(
         ),
     ] = "ranked",
     where: Where = Where(),
-    create: CreateOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Retrieve ranked evidence (with source turn ids) for a question.
@@ -201,7 +199,7 @@ def ask(
         with closing(remote):
             _ask_remote(remote, question, batch, k, conversation, trace, as_json)
         return
-    with where.opened(create) as mem:
+    with where.opened() as mem:
         if batch is not None:
             for qid, q, conv in _read_batch(batch):
                 ans = mem.search(SearchRequest(q, k, conv or conversation), preset=preset)
@@ -311,14 +309,13 @@ def _read_batch(path: Path) -> Iterator[tuple[Any, str, str | None]]:
 @memory_command(app)
 def stats(
     where: Where = Where(),
-    create: CreateOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Counts per node label and edge type in the namespace.
 
     Example: kg-memory stats --json
     """
-    with where.opened(create) as mem:
+    with where.opened() as mem:
         st = mem.stats()
         if as_json:
             print_json({"namespace": mem.namespace, **st.as_dict()})
@@ -339,13 +336,12 @@ def stats(
 @memory_command(app)
 def conversations(
     where: Where = Where(),
-    create: CreateOpt = False,
 ) -> None:
     """List the conversations stored in the namespace.
 
     Example: kg-memory conversations
     """
-    with where.opened(create) as mem:
+    with where.opened() as mem:
         for cid in mem.conversations():
             out.print(cid, highlight=False)
 
@@ -354,13 +350,12 @@ def conversations(
 def delete(
     conversation: Annotated[str, typer.Argument(help="Conversation id to delete.")],
     where: Where = Where(),
-    create: CreateOpt = False,
 ) -> None:
     """Delete one conversation and everything derived from it.
 
     Example: kg-memory delete demo-1
     """
-    with where.opened(create) as mem:
+    with where.opened() as mem:
         n = mem.delete_conversation(conversation)
         out.print(f"deleted {n} nodes of conversation {conversation!r}", highlight=False)
 
@@ -402,7 +397,6 @@ def export(
         ),
     ] = "jsonl",
     where: Where = Where(),
-    create: CreateOpt = False,
 ) -> None:
     """Export the namespace's graph as JSONL, GraphML, RDF Turtle or JSON-LD.
 
@@ -410,7 +404,7 @@ def export(
     """
     from kg_memory.export import export as do_export
 
-    with where.opened(create) as mem:
+    with where.opened() as mem:
         counts = do_export(mem.store, mem.namespace, output, format)
         out.print(
             f"wrote {counts['nodes']} nodes and {counts['edges']} edges to {output}",
@@ -418,7 +412,7 @@ def export(
         )
 
 
-@memory_command(app, name="import")
+@memory_command(app, name="import", creates=True)
 def import_(
     file: Annotated[Path, typer.Argument(help="A JSONL export (kg-memory export, jsonl).")],
     where: Where = Where(),
@@ -433,7 +427,7 @@ def import_(
     """
     from kg_memory.export import import_jsonl
 
-    with where.opened(create=True) as mem:
+    with where.opened() as mem:
         counts = import_jsonl(mem.store, file, where.namespace)
         out.print(
             f"imported {counts['nodes']} nodes and {counts['edges']} edges from {file}",
@@ -442,13 +436,11 @@ def import_(
 
 
 # -- cypher / queries -----------------------------------------------------------
-def _run_cypher(
-    where: Where, query: str, param: list[str] | None, as_json: bool, create: bool
-) -> None:
+def _run_cypher(where: Where, query: str, param: list[str] | None, as_json: bool) -> None:
     """Run read-only ``query`` with the ``--param`` values; print its rows."""
     from kg_memory.queries import parse_params
 
-    with where.opened(create) as mem:
+    with where.opened() as mem:
         _print_rows(mem.cypher(query, parse_params(param or [])), as_json)
 
 
@@ -473,14 +465,13 @@ def cypher(
     query: Annotated[str, typer.Argument(help="A read-only Cypher query ($namespace is bound).")],
     where: Where = Where(),
     param: ParamOpt = None,
-    create: CreateOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Run read-only Cypher (Neo4j store); write clauses are refused.
 
     Example: kg-memory cypher "MATCH (t:Turn {namespace: $namespace}) RETURN count(t) AS turns" --neo4j bolt://127.0.0.1:17687
     """
-    _run_cypher(where, query, param, as_json, create)
+    _run_cypher(where, query, param, as_json)
 
 
 @queries_app.command("list")
@@ -510,7 +501,6 @@ def queries_run(
     name: Annotated[str, typer.Argument(help="Query name (see `kg-memory queries list`).")],
     param: ParamOpt = None,
     where: Where = Where(),
-    create: CreateOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Run a named query from queries/ (read-only).
@@ -519,7 +509,7 @@ def queries_run(
     """
     from kg_memory.queries import get_query
 
-    _run_cypher(where, get_query(name).text, param, as_json, create)
+    _run_cypher(where, get_query(name).text, param, as_json)
 
 
 def main() -> None:  # pragma: no cover - entry point

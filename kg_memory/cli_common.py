@@ -5,6 +5,14 @@ Commands live in :mod:`kg_memory.cli` (the memory), :mod:`kg_memory.cli_bench`
 pieces. A command that opens a memory takes one ``where: Where`` parameter and
 is registered with :func:`memory_command`, which gives it the ``--store``,
 ``--namespace``, ``--neo4j`` and ``--backend`` options (:func:`where_options`).
+
+Whether a command creates a store that does not exist is declared once, in its
+registration: ``@memory_command(app, creates=True)`` for the commands that write
+what they are given (``ingest``, ``import``); every other command (reads,
+``delete``, ``forget``, ``serve``, ``mcp``) refuses a path without a store in one
+line naming the path and the commands that create one, unless given ``--create``.
+A store that lives on a server (Neo4j) is never created by kg-memory, only its
+schema (idempotently); the rule is about stores at a path.
 """
 
 from __future__ import annotations
@@ -16,7 +24,7 @@ import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from functools import wraps
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -25,7 +33,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from kg_memory.errors import KGMemoryError
+from kg_memory.errors import KGMemoryError, StoreNotFoundError
 from kg_memory.memory import Memory
 
 out = Console()
@@ -54,7 +62,7 @@ Neo4jOpt = Annotated[
 ]
 CreateOpt = Annotated[
     bool,
-    typer.Option("--create", help="Create an empty embedded store if there is none at the path."),
+    typer.Option("--create", help="Create an empty store if there is none at the path."),
 ]
 BackendOpt = Annotated[
     str | None,
@@ -97,26 +105,25 @@ def clean_errors(fn: F) -> F:
 class Where:
     """Which memory a command opens: its ``--store``, ``--namespace``, ``--neo4j`` and
     ``--backend`` options (``None``: the environment, then the default; see
-    :mod:`kg_memory.config`)."""
+    :mod:`kg_memory.config`), and whether a missing store is created (the command's
+    ``creates``, or ``--create``; a mistyped ``--store`` must not silently become a
+    new, empty store)."""
 
     store: Path | None = None
     namespace: str | None = None
     neo4j: str | None = None
     backend: str | None = None
+    create: bool = False
 
     @contextmanager
-    def opened(self, create: bool = False) -> Iterator[Memory]:
-        """The memory these options name, closed after.
-
-        An embedded store that does not exist is an error unless ``create`` (a mistyped
-        ``--store`` must not silently become a new, empty store).
-        """
+    def opened(self) -> Iterator[Memory]:
+        """The memory these options name, closed after."""
         mem = Memory.open(
             self.store,
             namespace=self.namespace,
             neo4j_uri=self.neo4j,
             backend=self.backend,
-            create=create,
+            create=self.create,
         )
         try:
             yield mem
@@ -133,15 +140,18 @@ WHERE_OPTIONS: dict[str, Any] = {
 }
 
 
-def where_options(namespace: Any = NamespaceOpt) -> Callable[[F], F]:
+def where_options(namespace: Any = NamespaceOpt, *, creates: bool = False) -> Callable[[F], F]:
     """Give a command taking ``where: Where`` the options of :data:`WHERE_OPTIONS` instead
-    (``namespace``: another ``--namespace`` option type, e.g. with its own help).
+    (``namespace``: another ``--namespace`` option type, e.g. with its own help), and
+    ``--create`` unless it ``creates`` a missing store anyway.
 
     typer reads a command's parameters from its signature: the wrapper's signature
-    has the four options where ``where`` stood, and it calls the command with them
+    has the options where ``where`` stood, and it calls the command with them
     gathered into one :class:`Where`.
     """
     options = {**WHERE_OPTIONS, "namespace": namespace}
+    if not creates:
+        options["create"] = CreateOpt
 
     def decorate(fn: F) -> F:
         sig = inspect.signature(fn, eval_str=True)
@@ -151,12 +161,14 @@ def where_options(namespace: Any = NamespaceOpt) -> Callable[[F], F]:
                 params.append(p)
                 continue
             for name, annotation in options.items():
-                params.append(p.replace(name=name, annotation=annotation, default=None))
-        names = [f.name for f in fields(Where)]
+                default = False if name == "create" else None
+                params.append(p.replace(name=name, annotation=annotation, default=default))
 
         @wraps(fn)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            where = Where(**{name: kwargs.pop(name) for name in names})
+            given = {name: kwargs.pop(name) for name in options}
+            given.setdefault("create", creates)  # a command that creates has no --create
+            where = Where(**given)
             return fn(*args, where=where, **kwargs)
 
         wrapper.__signature__ = sig.replace(parameters=params)  # type: ignore[attr-defined]
@@ -171,15 +183,43 @@ def print_json(obj: Any) -> None:
     sys.stdout.write(json.dumps(obj, ensure_ascii=False, indent=2) + "\n")
 
 
+#: what the error for a missing store adds on the command line
+CREATE_HINT = "`kg-memory ingest` or `kg-memory import` creates one, --create an empty one"
+
+
+def refuse_missing_store(fn: F) -> F:
+    """A missing store's error (:class:`~kg_memory.errors.StoreNotFoundError`) with
+    :data:`CREATE_HINT`: what creates one."""
+
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except StoreNotFoundError as exc:
+            raise StoreNotFoundError(f"{exc}; {CREATE_HINT}") from exc
+
+    return wrapper  # type: ignore[return-value]
+
+
 def memory_command(
-    app: typer.Typer, name: str | None = None, *, namespace: Any = NamespaceOpt
+    app: typer.Typer,
+    name: str | None = None,
+    *,
+    namespace: Any = NamespaceOpt,
+    creates: bool = False,
 ) -> Callable[[F], F]:
     """Register a command that opens a memory on ``app``: its ``where: Where`` parameter
     becomes the options of :func:`where_options` and its errors one line
-    (:func:`clean_errors`)."""
+    (:func:`clean_errors`).
+
+    ``creates``: the command creates a store missing at the path (``ingest``,
+    ``import``); any other refuses one, naming what creates it, unless given
+    ``--create`` (then ``where.create`` is true).
+    """
 
     def decorate(fn: F) -> F:
-        app.command(name)(clean_errors(where_options(namespace)(fn)))
+        options = where_options(namespace, creates=creates)
+        app.command(name)(clean_errors(refuse_missing_store(options(fn))))
         return fn
 
     return decorate

@@ -1,7 +1,9 @@
 """``kg-memory serve`` and ``kg-memory mcp``: the long-running server (:mod:`kg_memory.server`).
 
 FastAPI, uvicorn, the MCP SDK and the models are imported inside the commands, so
-``kg-memory --help`` stays fast.
+``kg-memory --help`` stays fast. Neither creates a store missing at the path unless
+given ``--create`` (a mistyped ``--store`` would otherwise serve, and fill, a new one);
+see :func:`~kg_memory.cli_common.memory_command`.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ def _options(where: Where, **rest: Any) -> ServeOptions:
         neo4j_uri=where.neo4j,
         namespace=where.namespace,
         backend=where.backend,
+        create=where.create,
         **rest,
     )
 
@@ -69,6 +72,8 @@ def serve(
 ) -> None:
     """Serve the HTTP JSON API (docs at /docs) and MCP (streamable HTTP at /mcp), models loaded once.
 
+    A path without a store is refused unless given --create (an empty store to remember into).
+
     Example: kg-memory serve --store build/demo-store --port 8765
     """
     from kg_memory.server.run import serve as run_server
@@ -92,7 +97,9 @@ def serve(
 def mcp(where: Where = Where(), stages: StagesOpt = "all") -> None:
     """Serve the MCP tools over stdio (the command an agent's MCP client starts).
 
-    Example: kg-memory mcp --store build/demo-store --namespace default
+    A path without a store is refused unless given --create (an empty store to remember into).
+
+    Example: kg-memory mcp --store build/demo-store --namespace default --create
     """
     from kg_memory.server.run import run_stdio
 

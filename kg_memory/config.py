@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import ClassVar, TypedDict, Unpack
 
@@ -67,6 +67,11 @@ class StoreConfig:
         """This backend's configuration from the ``KG_MEMORY_*`` environment (``None``: none)."""
         raise NotImplementedError(f"{cls.__name__}.from_env")
 
+    def creating(self, create: bool) -> StoreConfig:
+        """This config, creating a missing store or not (a store at a path: see
+        :class:`EmbeddedConfig`); a store on a server is not created, so by default itself."""
+        return self
+
 
 @dataclass(frozen=True)
 class EmbeddedConfig(StoreConfig):
@@ -85,6 +90,9 @@ class EmbeddedConfig(StoreConfig):
     def from_env(cls, path: str | Path | None = None) -> EmbeddedConfig:
         """Config for ``path``, else ``$KG_MEMORY_STORE``, else the user data dir."""
         return cls(Path(path).expanduser() if path else default_store_dir())
+
+    def creating(self, create: bool) -> EmbeddedConfig:
+        return replace(self, create=create)
 
 
 @dataclass(frozen=True)
@@ -117,7 +125,9 @@ class Location(TypedDict, total=False):
 
     namespace: str | None
     neo4j_uri: str | None
-    #: Create the embedded store if it does not exist (default ``True``).
+    #: Create a store at a path (the embedded store, or another backend whose config has a
+    #: ``create`` field) if it does not exist (default ``True``); else that is
+    #: :class:`~kg_memory.errors.StoreNotFoundError`.
     create: bool
     #: a backend registered in :data:`kg_memory.store.BACKENDS` (``--backend``)
     backend: str | None
@@ -168,6 +178,8 @@ class Settings:
             from kg_memory.store import backend_class  # the registry imports this module
 
             config = backend_class(name).config_class.from_env()
+            if config is not None:
+                config = config.creating(self.create)
         if config is None:
             how = (
                 "give --neo4j URI or set KG_MEMORY_NEO4J_URI"

@@ -117,6 +117,11 @@ class StoreUnavailableError(StoreError):
     """The store cannot be reached or opened (names the URI or path)."""
 
 
+class StoreNotFoundError(StoreUnavailableError):
+    """No store at the path, and it was opened without ``create`` (a mistyped path?);
+    nothing was created."""
+
+
 class QueryError(KGMemoryError, ValueError):
     """A Cypher or named query is invalid, refused (write in read-only mode) or unknown."""
 

@@ -24,6 +24,28 @@ def make_conversation(
     return RawConversation(cid, speakers, (RawSession(1, date, date, raw),))
 
 
+#: the dates of :func:`make_sessions`' sessions, the k-th session's k-th
+SESSION_DATES = ("2023-05-08T13:56:00", "2023-05-25T10:00:00", "2023-06-09T09:00:00")
+
+
+def make_sessions(
+    sessions: list[list[tuple[str, str]]],
+    cid: str = "c1",
+    speakers: tuple[str, ...] = ("Caroline", "Melanie"),
+) -> RawConversation:
+    """Sessions of ``(speaker, text)`` turns, dated :data:`SESSION_DATES`, with ids
+    ``D<session>:<n>``.
+
+    >>> [t.turn_id for s in make_sessions([[("Ann", "Hi")], [("Bob", "Yo")]]).sessions for t in s.turns]
+    ['D1:1', 'D2:1']
+    """
+    out = []
+    for k, turns in enumerate(sessions, start=1):
+        raw = tuple(RawTurn(f"D{k}:{i + 1}", s, t, i) for i, (s, t) in enumerate(turns))
+        out.append(RawSession(k, SESSION_DATES[k - 1], SESSION_DATES[k - 1], raw))
+    return RawConversation(cid, speakers, tuple(out))
+
+
 def make_context(conv: RawConversation, store: object, namespace: str = "ns") -> IngestContext:
     """An :class:`IngestContext` with the turns stage run (hash embedder, no embeddings yet)."""
     ctx = IngestContext(

@@ -62,7 +62,7 @@ class ServerProcess:
             s.bind(("127.0.0.1", 0))
             self.port = int(s.getsockname()[1])
         self.url = f"http://127.0.0.1:{self.port}"
-        cmd = [sys.executable, "-m", "kg_memory.cli", "serve", "--store", str(store)]
+        cmd = [sys.executable, "-m", "kg_memory.cli", "serve", "--store", str(store), "--create"]
         cmd += ["--port", str(self.port), "--log-level", "warning"]
         self._log = log.open("wb")
         self.proc = subprocess.Popen(cmd, stdout=self._log, stderr=subprocess.STDOUT)

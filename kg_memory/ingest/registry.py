@@ -1,8 +1,8 @@
 """The one registry of ingest stages: their declarations, in the order they run.
 
-Adding a stage means one module (with ``run(ctx)`` and ``config()``) and one
-:class:`~kg_memory.ingest.stage.StageSpec` line in :data:`STAGES`, placed after
-the stages whose artifacts it reads. Reading this module imports no stage
+Adding a stage means one module ``kg_memory/ingest/<name>.py`` (with ``run(ctx)``
+and ``config()``) and one :class:`~kg_memory.ingest.stage.StageSpec` entry in
+:data:`STAGES`, placed after the stages whose artifacts it reads. Reading this module imports no stage
 implementation (no spaCy): the stores read :func:`node_labels` from it.
 
 >>> [s.name for s in STAGES][:3]
@@ -19,14 +19,12 @@ from kg_memory.errors import ConfigError
 from kg_memory.ingest.artifacts import ARTIFACT_KEYS
 from kg_memory.ingest.stage import Stage, StageSpec
 
-_ENTITY_OUTPUTS = ("entities", "mentions", "speaker_ids", "addressees", "entity_resolver")
-
 
 def check_order(stages: Sequence[Stage]) -> tuple[Stage, ...]:
     """Return ``stages`` if every input is the output of an earlier stage, else raise.
 
-    >>> a = StageSpec("a", "m", outputs=("times",))
-    >>> b = StageSpec("b", "m", inputs=("times",))
+    >>> a = StageSpec("a", module="m", outputs=("times",))
+    >>> b = StageSpec("b", module="m", inputs=("times",))
     >>> [s.name for s in check_order([a, b])]
     ['a', 'b']
     >>> check_order([b, a])
@@ -57,53 +55,58 @@ def check_order(stages: Sequence[Stage]) -> tuple[Stage, ...]:
     return tuple(stages)
 
 
+_ENTITY_OUTPUTS = ("entities", "mentions", "speaker_ids", "addressees", "entity_resolver")
+
 #: The base stage: Conversation, Session and Turn nodes, always run first.
-BASE = StageSpec(
-    "turns", "kg_memory.ingest.turns", labels=("Conversation", "Session", "Turn"), vectors=("Turn",)
-)
+BASE = StageSpec("turns", labels=("Conversation", "Session", "Turn"), vectors=("Turn",))
 
 #: Optional stages, in the order they run.
 STAGES: tuple[Stage, ...] = check_order(
     (
-        StageSpec("entities", "kg_memory.ingest.entities", (), _ENTITY_OUTPUTS, True, ("Entity",)),
-        StageSpec("time", "kg_memory.ingest.temporal", (), ("times",), True, ("TimeInterval",)),
+        StageSpec(
+            "entities",
+            outputs=_ENTITY_OUTPUTS,
+            needs_parse=True,
+            labels=("Entity",),
+        ),
+        StageSpec(
+            "time",
+            module="kg_memory.ingest.temporal",
+            outputs=("times",),
+            needs_parse=True,
+            labels=("TimeInterval",),
+        ),
         StageSpec(
             "triples",
-            "kg_memory.ingest.triples",
-            ("entities", "mentions", "speaker_ids", "addressees", "entity_resolver", "times"),
-            ("facts",),
-            True,
-            ("Fact", "Entity"),
+            inputs=(*_ENTITY_OUTPUTS, "times"),
+            outputs=("facts",),
+            needs_parse=True,
+            labels=("Fact", "Entity"),
         ),
         StageSpec(
             "events",
-            "kg_memory.ingest.events",
-            ("entities", "mentions", "speaker_ids", "times"),
-            ("events", "subevents"),
-            True,
-            ("Event",),
-            ("Event",),
+            inputs=("entities", "mentions", "speaker_ids", "times"),
+            outputs=("events", "subevents"),
+            needs_parse=True,
+            labels=("Event",),
+            vectors=("Event",),
         ),
         StageSpec(
             "notes",
-            "kg_memory.ingest.notes",
-            ("entities", "mentions", "speaker_ids"),
-            ("notes",),
-            True,
-            ("Note", "NoteRevision"),
+            inputs=("entities", "mentions", "speaker_ids"),
+            outputs=("notes",),
+            needs_parse=True,
+            labels=("Note", "NoteRevision"),
         ),
         StageSpec(
             "hyperedges",
-            "kg_memory.ingest.hyperedges",
-            ("entities", "events", "facts"),
-            ("hyperedges",),
-            False,
-            ("Hyperedge",),
-            ("Hyperedge",),
+            inputs=("entities", "events", "facts"),
+            outputs=("hyperedges",),
+            labels=("Hyperedge",),
+            vectors=("Hyperedge",),
         ),
         StageSpec(
             "granularity",
-            "kg_memory.ingest.granularity",
             labels=("Summary", "Topic"),
             vectors=("Summary", "Topic"),
             per_turn=False,

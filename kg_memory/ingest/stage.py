@@ -16,18 +16,23 @@ anything runs, and fingerprint the configuration (see
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
 from importlib import import_module
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from kg_memory.ingest.context import IngestContext
 
 
-@runtime_checkable
-class Stage(Protocol):
-    """An ingest stage.
+@dataclass(frozen=True, slots=True)
+class Stage(ABC):
+    """An ingest stage: what it declares (fields) and what it does (methods).
+
+    The pipeline reads the declaration to order the stages, check the wiring and
+    fingerprint the configuration; a stage implements :meth:`config`, :meth:`run`
+    and :meth:`update` (:class:`StageSpec` does, by calling a module).
 
     Attributes
     ----------
@@ -43,34 +48,32 @@ class Stage(Protocol):
         Those of ``labels`` whose nodes it writes with an embedding: each gets a
         vector index on the stores that need one (Neo4j reads this list). A vector
         on a node of another label is still stored and searched, exactly, without an index.
+    per_turn:
+        Whether it runs on the new turns alone when turns are added to a stored
+        conversation; a stage over whole sessions or the whole conversation
+        (``False``) updates its stored nodes in place instead (``ctx.prior`` holds
+        the stored conversation).
     """
 
-    @property
-    def name(self) -> str: ...
-    @property
-    def inputs(self) -> tuple[str, ...]: ...
-    @property
-    def outputs(self) -> tuple[str, ...]: ...
-    @property
-    def needs_parse(self) -> bool: ...
-    @property
-    def labels(self) -> tuple[str, ...]: ...
-    @property
-    def vectors(self) -> tuple[str, ...]: ...
-    @property
-    def per_turn(self) -> bool: ...
+    name: str
+    inputs: tuple[str, ...] = ()
+    outputs: tuple[str, ...] = ()
+    needs_parse: bool = False
+    labels: tuple[str, ...] = ()
+    vectors: tuple[str, ...] = ()
+    per_turn: bool = True
 
+    @abstractmethod
     def config(self) -> Mapping[str, Any]:
         """Every setting that changes what it writes (part of the ingest fingerprint)."""
-        ...
 
+    @abstractmethod
     def run(self, ctx: IngestContext) -> None:
         """Add this stage's nodes, edges and artifacts to ``ctx``."""
-        ...
 
+    @abstractmethod
     def update(self, ctx: IngestContext) -> None:
         """Turns added to a stored conversation (``ctx.prior``): process the new turns."""
-        ...
 
 
 def settings(namespace: Mapping[str, Any], names: str) -> dict[str, Any]:
@@ -86,30 +89,22 @@ def settings(namespace: Mapping[str, Any], names: str) -> dict[str, Any]:
 
 
 @dataclass(frozen=True, slots=True)
-class StageSpec:
-    """A :class:`Stage` declared by one registration line, implemented by a module.
+class StageSpec(Stage):
+    """A :class:`Stage` declared by one registration line, implemented by ``module``
+    (by default ``kg_memory.ingest.<name>``).
 
     The module (imported on first use, so that reading the declarations costs
-    no spaCy import) defines ``run(ctx)`` and ``config()``; ``config`` reads the
-    module's thresholds at call time, so a changed constant changes both what
-    the stage writes and the ingest fingerprint.
+    no spaCy import) defines ``run(ctx)`` and ``config()``, and ``update(ctx)``
+    if the stage is not ``per_turn``; ``config`` reads the module's thresholds at
+    call time, so a changed constant changes both what the stage writes and the
+    ingest fingerprint.
     """
 
-    name: str
-    module: str
-    inputs: tuple[str, ...] = ()
-    outputs: tuple[str, ...] = ()
-    needs_parse: bool = False
-    labels: tuple[str, ...] = ()
-    vectors: tuple[str, ...] = ()
-    #: Whether it runs on the new turns alone when turns are added to a stored
-    #: conversation; a stage over whole sessions or the whole conversation
-    #: (``False``) implements ``update(ctx)`` instead, which updates its stored
-    #: nodes in place (``ctx.prior`` holds the stored conversation).
-    per_turn: bool = True
+    _: KW_ONLY
+    module: str = ""
 
     def _impl(self) -> Any:
-        return import_module(self.module)
+        return import_module(self.module or f"{__package__}.{self.name}")
 
     def config(self) -> Mapping[str, Any]:
         return dict(self._impl().config())

@@ -41,9 +41,8 @@ class Answer:
     router_weights: dict[str, float] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "question": self.question,
-            "evidence": [e.as_dict() for e in self.evidence],
-            "trace": self.trace,
-            "seconds": round(self.seconds, 4),
-        }
+        """Every field but ``router_weights`` (the ranker's, not the caller's), as JSON data."""
+        out = asdict(self)
+        del out["router_weights"]
+        out["seconds"] = round(self.seconds, 4)
+        return out

@@ -22,6 +22,8 @@ class ServeOptions:
     neo4j_uri: str | None = None
     namespace: str | None = None
     backend: str | None = None
+    #: create the store if there is none at the path (else that is an error: a mistyped path)
+    create: bool = False
     embedder: str | None = None
     stages: str = "all"
     readers: int = DEFAULT_READERS
@@ -42,6 +44,7 @@ class ServeOptions:
             neo4j_uri=self.neo4j_uri,
             namespace=self.namespace,
             backend=self.backend,
+            create=self.create,
             embedder=self.embedder,
             stages=self.stages,
             readers=self.readers,

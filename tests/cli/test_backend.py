@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from kg_memory.cli import app
 from kg_memory.config import EmbeddedConfig, Settings
-from kg_memory.errors import ConfigError
+from kg_memory.errors import ConfigError, StoreNotFoundError
 from kg_memory.server.run import ServeOptions
 from kg_memory.store import BACKENDS
 from kg_memory.store.embedded import EmbeddedStore
@@ -84,7 +84,9 @@ def test_cli_opens_a_registered_backend_by_name(scratch: Path) -> None:
 
 def test_backend_from_the_environment(scratch: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("KG_MEMORY_BACKEND", "scratch")
-    code, _, err = run("conversations")
+    code, _, err = run("conversations")  # a store at a path: created only when asked
+    assert code == 2 and f"no kg-memory store at {scratch}" in err and not scratch.exists()
+    code, _, err = run("conversations", "--create")
     assert code == 0, err
     assert ScratchStore.opened == [scratch]
     assert isinstance(Settings.resolve().store, ScratchConfig)
@@ -93,7 +95,11 @@ def test_backend_from_the_environment(scratch: Path, monkeypatch: pytest.MonkeyP
 
 
 def test_server_options_open_the_named_backend(scratch: Path) -> None:
-    with ServeOptions(backend="scratch", readers=1).open_service() as service:
+    # a store at a path (this one's config is the embedded one's) is not created unless asked
+    with pytest.raises(StoreNotFoundError, match=f"no kg-memory store at {scratch}"):
+        ServeOptions(backend="scratch", readers=1).open_service()
+    assert not scratch.exists()
+    with ServeOptions(backend="scratch", readers=1, create=True).open_service() as service:
         assert service.backend == "scratch"
     assert ScratchStore.opened == [scratch, scratch]  # the writer and one reader
 

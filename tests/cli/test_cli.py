@@ -87,6 +87,52 @@ def test_cypher_needs_neo4j_on_embedded(runner: CliRunner, tmp_path: Path) -> No
     assert code == 2 and "Cypher" in err
 
 
+def _memory_commands() -> dict[str, set[str]]:
+    """Every command that opens a memory (has --store): its name and its options."""
+    import typer.main
+
+    found: dict[str, set[str]] = {}
+    groups = [("", typer.main.get_command(app))]
+    while groups:
+        prefix, group = groups.pop()
+        for name, sub in group.commands.items():  # type: ignore[attr-defined]
+            if hasattr(sub, "commands"):
+                groups.append((f"{prefix}{name} ", sub))
+                continue
+            opts = {o for p in sub.params for o in p.opts}
+            if "--store" in opts:
+                found[f"{prefix}{name}"] = opts
+    return found
+
+
+def test_only_ingest_and_import_create_a_store() -> None:
+    """``creates`` in ``memory_command`` is the one place a command's rule is declared:
+    the commands that create a missing store have no --create, all others have it."""
+    commands = _memory_commands()
+    assert {"ingest", "import", "ask", "stats", "serve", "mcp", "queries run"} <= set(commands)
+    creating = {name for name, opts in commands.items() if "--create" not in opts}
+    assert creating == {"ingest", "import"}
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["forget", "demo"],
+        ["cypher", "RETURN 1"],
+        ["queries", "run", "entity_timeline", "-p", "name=Maya"],
+        ["delete", "demo"],
+    ],
+)
+def test_a_missing_store_is_refused_naming_what_creates_one(
+    runner: CliRunner, tmp_path: Path, args: list[str]
+) -> None:
+    typo = tmp_path / "stroe"
+    code, _, err = run(runner, *args, "--store", str(typo))
+    assert code == 2 and err.count("\n") == 1 and f"no kg-memory store at {typo}" in err, err
+    assert "`kg-memory ingest` or `kg-memory import` creates one, --create an empty one" in err
+    assert not typo.exists()
+
+
 def test_every_command_documented_in_readme() -> None:
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     import typer.main

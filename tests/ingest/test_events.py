@@ -14,23 +14,13 @@ import numpy as np
 import pytest
 
 from kg_memory.embed import HashEmbedder
-from kg_memory.formats.model import RawConversation, RawSession, RawTurn
 from kg_memory.ids import stable_id
 from kg_memory.ingest import events
 from kg_memory.ingest import turns as turns_stage
 from kg_memory.ingest.artifacts import Artifacts, EntityInfo, Mention, TimeMention
 from kg_memory.ingest.context import IngestContext
 from kg_memory.nlp import load_nlp
-
-DATES = ("2023-05-08T13:56:00", "2023-05-25T10:00:00", "2023-06-09T09:00:00")
-
-
-def make_conv(sessions: list[list[tuple[str, str]]], cid: str = "c1") -> RawConversation:
-    out = []
-    for k, turns in enumerate(sessions, start=1):
-        raw = tuple(RawTurn(f"D{k}:{i + 1}", s, t, i) for i, (s, t) in enumerate(turns))
-        out.append(RawSession(k, DATES[k - 1], DATES[k - 1], raw))
-    return RawConversation(cid, ("Caroline", "Melanie"), tuple(out))
+from kg_memory.testing import make_sessions as make_conv
 
 
 def make_ctx(

@@ -7,30 +7,27 @@ from pathlib import Path
 
 import pytest
 
-from kg_memory.embed import HashEmbedder
 from kg_memory.formats import load
-from kg_memory.ids import stable_id
-from kg_memory.ingest import turns as turns_stage
+from kg_memory.formats.model import RawConversation
 from kg_memory.ingest.context import IngestContext
 from kg_memory.ingest.entities import normalise
 from kg_memory.ingest.entities import run as run_entities
 from kg_memory.ingest.entities.resolver import nickname_of
 from kg_memory.nlp import load_nlp
+from kg_memory.testing import make_context, make_conversation
 
 
-def _entities(path: Path) -> IngestContext:
-    conv = load(path)[0]
-    ctx = IngestContext(
-        namespace="merge",
-        conversation=conv,
-        conversation_node_id=stable_id("conversation", "merge", conv.conversation_id),
-        store=None,  # type: ignore[arg-type]
-        embedder=HashEmbedder(),
-    )
-    turns_stage.build(ctx)
+def _entities(conv: RawConversation) -> IngestContext:
+    """``conv`` through the turns and entities stages, in memory."""
+    ctx = make_context(conv, store=None, namespace="merge")
     ctx.docs = list(load_nlp().pipe(t.raw.text for t in ctx.turns))
     run_entities(ctx)
     return ctx
+
+
+def _said(*turns: tuple[str, str]) -> IngestContext:
+    """One session of ``(speaker, text)`` turns through the entities stage."""
+    return _entities(make_conversation("c1", list(turns)))
 
 
 @pytest.mark.slow
@@ -38,7 +35,7 @@ def test_no_two_people_merged_on_any_locomo_conversation(locomo_dir: Path) -> No
     paths = sorted(locomo_dir.glob("conv-*.json"))
     assert paths, "no LoCoMo conversation found"
     for path in paths:
-        ctx = _entities(path)
+        ctx = _entities(load(path)[0])
         speakers = ctx.artifacts.speaker_ids or {}
         ents = ctx.artifacts.entities or {}
         assert len(set(speakers.values())) == len(speakers), path.name
@@ -65,20 +62,11 @@ def test_no_two_people_merged_on_any_locomo_conversation(locomo_dir: Path) -> No
 
 
 def test_nicknames_resolve_to_their_speaker() -> None:
-    from kg_memory.testing import make_context, make_conversation
-
-    conv = make_conversation(
-        "c1",
-        [
-            ("Deborah", "Hi Ev! How are you?"),
-            ("Evan", "Great, Debs! My mom says hi."),
-            ("Deborah", "Thanks Evan!"),
-        ],
-        "2023-05-08T13:56:00",
+    ctx = _said(
+        ("Deborah", "Hi Ev! How are you?"),
+        ("Evan", "Great, Debs! My mom says hi."),
+        ("Deborah", "Thanks Evan!"),
     )
-    ctx = make_context(conv, store=None)
-    ctx.docs = [load_nlp()(t.raw.text) for t in ctx.turns]
-    run_entities(ctx)
     ents = ctx.artifacts.entities or {}
     speakers = ctx.artifacts.speaker_ids or {}
     by_text = {m.text: m.entity_id for ms in ctx.artifacts.mentions or [] for m in ms}
@@ -89,20 +77,11 @@ def test_nicknames_resolve_to_their_speaker() -> None:
 
 def test_relation_words_are_scoped_to_their_owner() -> None:
     """Deborah's mother and Jolene's mother are two nodes; "mom" and "mum" of one owner one."""
-    from kg_memory.testing import make_context, make_conversation
-
-    conv = make_conversation(
-        "c1",
-        [
-            ("Deborah", "My mom taught me to paint."),
-            ("Jolene", "My mother taught me too!"),
-            ("Deborah", "My mum is visiting next week."),
-        ],
-        "2023-05-08T13:56:00",
+    ctx = _said(
+        ("Deborah", "My mom taught me to paint."),
+        ("Jolene", "My mother taught me too!"),
+        ("Deborah", "My mum is visiting next week."),
     )
-    ctx = make_context(conv, store=None)
-    ctx.docs = [load_nlp()(t.raw.text) for t in ctx.turns]
-    run_entities(ctx)
     ents = ctx.artifacts.entities or {}
     mentions = ctx.artifacts.mentions or []
 

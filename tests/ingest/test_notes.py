@@ -14,13 +14,13 @@ import pytest
 
 from kg_memory.config import EmbeddedConfig
 from kg_memory.embed import HashEmbedder
-from kg_memory.formats.model import RawConversation, RawSession, RawTurn
+from kg_memory.formats.model import RawConversation
 from kg_memory.ingest import notes
 from kg_memory.ingest.context import IngestContext
 from kg_memory.ingest.pipeline import IngestReport, Pipeline
 from kg_memory.store import open_store
+from kg_memory.testing import make_sessions as make_conv
 
-DATES = ("2023-05-08T13:56:00", "2023-05-25T10:00:00")
 S1 = [
     ("Caroline", "Hi Melanie!"),
     ("Melanie", "Hey Caroline! How are you?"),
@@ -38,14 +38,6 @@ S2 = [
     ),
     ("Melanie", "The charity race for mental health raised a lot of money."),
 ]
-
-
-def make_conv(sessions: list[list[tuple[str, str]]], cid: str = "c1") -> RawConversation:
-    out = []
-    for k, turns in enumerate(sessions, start=1):
-        raw = tuple(RawTurn(f"D{k}:{i + 1}", s, t, i) for i, (s, t) in enumerate(turns))
-        out.append(RawSession(k, DATES[k - 1], DATES[k - 1], raw))
-    return RawConversation(cid, ("Caroline", "Melanie"), tuple(out))
 
 
 def process(store: Any, conv: RawConversation, namespace: str = "ns") -> IngestContext:

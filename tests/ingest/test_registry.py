@@ -26,7 +26,7 @@ from kg_memory.model import NODE_LABELS
 DEMO = Path(__file__).resolve().parents[2] / "ingest" / "samples" / "demo.jsonl"
 
 
-def test_every_stage_implements_the_protocol() -> None:
+def test_every_stage_implements_the_interface() -> None:
     for s in (BASE, *STAGES):
         assert isinstance(s, Stage)
         json.dumps(dict(s.config()))  # part of the fingerprint: plain JSON
@@ -46,8 +46,8 @@ def test_node_labels_cover_every_label() -> None:
 
 
 def test_order_is_checked() -> None:
-    reader = StageSpec("reader", "kg_memory.ingest.hyperedges", inputs=("facts",))
-    writer = StageSpec("writer", "kg_memory.ingest.triples", outputs=("facts",))
+    reader = StageSpec("reader", module="kg_memory.ingest.hyperedges", inputs=("facts",))
+    writer = StageSpec("writer", module="kg_memory.ingest.triples", outputs=("facts",))
     assert check_order([writer, reader]) == (writer, reader)
     with pytest.raises(
         ConfigError, match=r"stage 'reader' reads 'facts'.*'writer' writes it later"
@@ -56,7 +56,7 @@ def test_order_is_checked() -> None:
     with pytest.raises(ConfigError, match="no earlier stage writes"):
         check_order([reader])
     with pytest.raises(ConfigError, match="unknown artifact 'nope'"):
-        check_order([StageSpec("x", "m", outputs=("nope",))])
+        check_order([StageSpec("x", module="m", outputs=("nope",))])
     with pytest.raises(ConfigError, match="registered twice"):
         check_order([writer, writer])
 

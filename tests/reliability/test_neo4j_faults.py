@@ -83,28 +83,39 @@ def _clean_failure(server: OwnServer, rc: int, err: str) -> bool:
     return rc == 2 and len(lines) == 1 and server.uri in lines[0] and "Traceback" not in err
 
 
+def _outcome(server: OwnServer, rc: int, err: str) -> str:
+    """How a command the server failed under ended: completed, one clear line, or BAD."""
+    if rc == 0:
+        return "completed"
+    return "one clear line" if _clean_failure(server, rc, err) else "BAD"
+
+
 def _memory(server: OwnServer) -> Any:
     from kg_memory import Memory
 
     return Memory.open(namespace=NS, neo4j_uri=server.uri, embedder="hash")
 
 
+def _clean_ingest(server: OwnServer, data: Path) -> Any:
+    """The snapshot of ``data`` ingested undisturbed (it stays stored)."""
+    with _memory(server) as mem:
+        mem.ingest([data])
+        return snapshot(mem)
+
+
 @pytest.mark.neo4j
 @pytest.mark.slow
 def test_restart_mid_ingest_then_rerun(server: OwnServer, locomo_dir: Path, tmp_path: Path) -> None:
     data = locomo_part(locomo_dir, tmp_path / "conv.json")
+    clean = _clean_ingest(server, data)
     with _memory(server) as mem:
-        mem.ingest([data])
-        clean = snapshot(mem)
         mem.store.delete_namespace(NS)
 
     child = Child(_args(server, "ingest", str(data), "--json"))
     child.wait_for("KG-WRITE")
     server.run("restart")
     rc, _, err = child.finish()
-    outcome = (
-        "completed" if rc == 0 else "one clear line" if _clean_failure(server, rc, err) else "BAD"
-    )
+    outcome = _outcome(server, rc, err)
     again = Child(_args(server, "ingest", str(data), "--json"))
     rc2, _, err2 = again.finish()
     with _memory(server) as mem:
@@ -122,10 +133,7 @@ def test_restart_mid_ingest_then_rerun(server: OwnServer, locomo_dir: Path, tmp_
 @pytest.mark.neo4j
 @pytest.mark.slow
 def test_stop_mid_ask_then_rerun(server: OwnServer, locomo_dir: Path, tmp_path: Path) -> None:
-    data = locomo_part(locomo_dir, tmp_path / "conv.json")
-    with _memory(server) as mem:
-        mem.ingest([data])
-        clean = snapshot(mem)
+    clean = _clean_ingest(server, locomo_part(locomo_dir, tmp_path / "conv.json"))
     questions = tmp_path / "q.jsonl"
     words = ("dance", "store", "job", "studio", "competition", "Paris", "family", "business")
     questions.write_text(
@@ -143,9 +151,7 @@ def test_stop_mid_ask_then_rerun(server: OwnServer, locomo_dir: Path, tmp_path: 
     rc, out, err = child.finish(timeout=600)
     answered = sum(1 for ln in out.splitlines() if ln.startswith("{"))
     server.run("start")
-    outcome = (
-        "completed" if rc == 0 else "one clear line" if _clean_failure(server, rc, err) else "BAD"
-    )
+    outcome = _outcome(server, rc, err)
     again = subprocess.run(
         [*KG_MEMORY, *_args(server, "ask", "--batch", str(questions))],
         env=child_env(),

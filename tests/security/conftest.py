@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -90,21 +91,26 @@ def node_ids(mem: Memory) -> set[str]:
     return {n.id for n in nodes}
 
 
-@pytest.fixture(scope="module")
-def neo4j_pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Tenant, Tenant]]:
-    a, b = open_pair("neo4j", tmp_path_factory.mktemp("neo4j-pair"))
+@contextmanager
+def pair(kind: str, tmp: Path) -> Iterator[tuple[Tenant, Tenant]]:
+    """:func:`open_pair`, closed after; on a server its namespaces are deleted too."""
+    a, b = open_pair(kind, tmp)
     try:
         yield a, b
     finally:
-        for t in (a, b):
-            t.memory.store.delete_namespace(t.namespace)
+        if kind == "neo4j":  # the server outlives the test run
+            for t in (a, b):
+                t.memory.store.delete_namespace(t.namespace)
         a.memory.close()  # one store for both
 
 
 @pytest.fixture(scope="module")
+def neo4j_pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Tenant, Tenant]]:
+    with pair("neo4j", tmp_path_factory.mktemp("neo4j-pair")) as tenants:
+        yield tenants
+
+
+@pytest.fixture(scope="module")
 def embedded_pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Tenant, Tenant]]:
-    a, b = open_pair("embedded", tmp_path_factory.mktemp("embedded-pair"))
-    try:
-        yield a, b
-    finally:
-        a.memory.close()
+    with pair("embedded", tmp_path_factory.mktemp("embedded-pair")) as tenants:
+        yield tenants

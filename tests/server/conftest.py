@@ -29,7 +29,7 @@ def backend(request: pytest.FixtureRequest) -> str:
 def server(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """A server with two tokens (admin: every namespace; alice: only 'alice'), turns stage only."""
     tmp = tmp_path_factory.mktemp(f"serve-{backend}")
-    args = ["--stages", "turns", "--token", ADMIN, "--token", f"{ALICE}:alice"]
+    args = ["--stages", "turns", "--token", ADMIN, "--token", f"{ALICE}:alice", "--create"]
     store = backend_args(backend, tmp / "store")
     srv = start_server(store, args, server_env(tmp / "store"), tmp / "server.log")
     try:

@@ -20,6 +20,8 @@ from tests.server.helpers import (
     demo_turns,
     free_port,
     server_env,
+    start_server,
+    stop_server,
     turn,
 )
 
@@ -66,6 +68,30 @@ def test_non_loopback_bind_needs_a_token(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert "refusing to bind 0.0.0.0" in proc.stderr
     assert not (tmp_path / "s").exists()  # refused before opening anything
+
+
+@pytest.mark.parametrize("command", ["serve", "mcp"])
+def test_a_missing_store_is_refused_unless_create(tmp_path: Path, command: str) -> None:
+    """``serve`` and ``mcp`` on a mistyped --store refuse in one line; --create makes it."""
+    typo = tmp_path / "stroe"
+    args = [KGM, command, "--store", str(typo), "--stages", "turns"]
+    env = server_env(tmp_path / "elsewhere")
+    proc = subprocess.run(
+        args, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 2, proc.stderr
+    line = proc.stderr.strip()
+    assert line.count("\n") == 0 and f"no kg-memory store at {typo}" in line, line
+    assert "`kg-memory ingest` or `kg-memory import` creates one, --create an empty one" in line
+    assert not typo.exists() and not (tmp_path / "elsewhere").exists()
+    if command == "serve":  # the same command with --create starts on a new, empty store
+        server = start_server(["--store", str(typo)], ["--create"], env, tmp_path / "log")
+        try:
+            with server.client(token=None) as c:
+                assert stats(c, server, "default")["nodes"] == 0
+        finally:
+            stop_server(server.proc)
+        assert (typo / "memory.sqlite3").is_file()
 
 
 # -- bad requests ----------------------------------------------------------------

@@ -31,7 +31,7 @@ Session = Callable[[Client], Awaitable[None]]
 
 
 def stdio_params(backend: str, tmp: Path) -> StdioServerParameters:
-    args = ["mcp", *backend_args(backend, tmp / "store"), "--stages", "turns"]
+    args = ["mcp", *backend_args(backend, tmp / "store"), "--stages", "turns", "--create"]
     return StdioServerParameters(command=KGM, args=args, env=server_env(tmp / "store"))
 
 

@@ -40,7 +40,7 @@ def test_turn_by_turn_answers_as_well_as_whole_with_every_stage(tmp_path: Path) 
     """Turns remembered one per request (incremental add) answer as the whole ingest does."""
     store = ["--store", str(tmp_path / "store")]
     srv = start_server(
-        store, [], server_env(tmp_path / "store", embedder="minilm"), tmp_path / "log"
+        store, ["--create"], server_env(tmp_path / "store", embedder="minilm"), tmp_path / "log"
     )
     try:
         with httpx.Client(base_url=srv.url, timeout=300) as c:

@@ -17,7 +17,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from kg_memory.errors import KGMemoryError, StoreError, StoreUnavailableError
+from kg_memory.errors import (
+    KGMemoryError,
+    StoreError,
+    StoreNotFoundError,
+    StoreUnavailableError,
+)
 from kg_memory.store.common import shared_generations
 from kg_memory.store.embedded.schema import APPLICATION_ID, migrate
 
@@ -113,9 +118,8 @@ class Database:
         self.text_stats: dict[tuple[str, str, str | None], tuple[int, int, tuple[int, float]]] = {}
         self._conn: sqlite3.Connection | None = None
         if not create and not self.db_path.is_file():
-            raise StoreUnavailableError(
-                f"no kg-memory store at {path} (a mistyped --store or KG_MEMORY_STORE?); "
-                "`kg-memory ingest` creates one, --create makes an empty one"
+            raise StoreNotFoundError(
+                f"no kg-memory store at {path} (a mistyped --store or KG_MEMORY_STORE?)"
             )
         _make_dir(path)
         if self.db_path.exists() and not self.db_path.is_file():
