@@ -9,7 +9,9 @@ One run, on this machine, with the real models and every ingest stage:
    report p50/p95: an incremental add (:mod:`kg_memory.ingest.incremental`);
 3. **ask over HTTP** vs **in-process ask**: the same questions, one client,
    p50 of each and their ratio;
-4. **throughput**: the questions from 8 concurrent HTTP clients vs 1 client;
+4. **throughput**: the questions from 8 concurrent HTTP clients vs 1 client
+   (the server as started by default: one read-worker process per core,
+   :mod:`kg_memory.server.workers`);
 5. **CLI wall times** of ``kg-memory stats`` and ``kg-memory ask`` (which goes
    through the running server, ``KG_MEMORY_URL``);
 6. **recall@10 after turn-by-turn ingest** of conv-26 against its whole ingest
@@ -178,6 +180,7 @@ def run_serve_bench(
         server = ServerProcess(store, Path(tmp) / "server.log")
         try:
             server.wait_ready()
+            workers = httpx.get(f"{server.url}/health", timeout=10).json()["read_workers"]
             report = _measure(server.url, store, turns, qs, adds, clients, k, console)
             console.print(f"remember {recall_conv.conversation_id} whole and turn by turn ...")
             report["turn_by_turn"] = turn_by_turn_recall(
@@ -191,6 +194,7 @@ def run_serve_bench(
         "adds": adds,
         "questions": len(qs),
         "clients": clients,
+        "read_workers": workers,
         "k": k,
         "cores": available_cores(),
         "stages": "all",
@@ -289,7 +293,7 @@ def print_report(report: dict[str, Any], console: Console) -> None:
     many_key = f"throughput_{s['clients']}_clients_qps"
     table = Table(
         title=f"bench serve: {s['conversation']}, {s['base_turns']} turns + {s['adds']} adds,"
-        f" {s['questions']} questions, {s['cores']} cores"
+        f" {s['questions']} questions, {s['cores']} cores, {s.get('read_workers')} read workers"
     )
     for col in ("what", "measured", "target", "met"):
         table.add_column(col, overflow="fold")
