@@ -58,7 +58,10 @@ class ReadWriteGate:
     >>> with gate.read(), gate.read():
     ...     pass
     >>> with gate.write():
-    ...     pass
+    ...     with gate.write():  # nested in the writing thread: one write
+    ...         pass
+    >>> gate.generation
+    1
     """
 
     def __init__(self) -> None:
