@@ -75,7 +75,9 @@ def _shared_mentions(store: Store, namespace: str) -> dict[str, Any]:
     return {"turns": {k: sorted(v) for k, v in per_turn.items()}, "entities": entities}
 
 
-def test_shared_entity_spelt_differently_resolves_turn_by_turn(store: Store, namespace: str) -> None:
+def test_shared_entity_spelt_differently_resolves_turn_by_turn(
+    store: Store, namespace: str
+) -> None:
     """A shared entity another conversation spells differently ("Barcelonna", fuzzy ratio
     95 to the stored "Barcelona", no word in common) is the stored one when the turn is
     added alone, as when its conversation is ingested whole."""
