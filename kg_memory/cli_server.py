@@ -67,6 +67,14 @@ def serve(
     ] = None,
     stages: StagesOpt = "all",
     readers: Annotated[int, typer.Option(min=1, help="Concurrent read connections.")] = 4,
+    read_workers: Annotated[
+        int | None,
+        typer.Option(
+            min=0,
+            help="Processes answering recall side by side (0: in the server process);"
+            " default one per core, up to 4.",
+        ),
+    ] = None,
     torch_threads: TorchThreadsOpt = 1,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
 ) -> None:
@@ -88,6 +96,7 @@ def serve(
             tokens_file=tokens_file,
             stages=stages,
             readers=readers,
+            read_workers=read_workers,
             log_level=log_level,
         )
     )

@@ -9,7 +9,9 @@ One run, on this machine, with the real models and every ingest stage:
    report p50/p95: an incremental add (:mod:`kg_memory.ingest.incremental`);
 3. **ask over HTTP** vs **in-process ask**: the same questions, one client,
    p50 of each and their ratio;
-4. **throughput**: the questions from 8 concurrent HTTP clients vs 1 client;
+4. **throughput**: the questions from 8 concurrent HTTP clients vs 1 client
+   (the server as started by default: one read-worker process per core,
+   :mod:`kg_memory.server.workers`);
 5. **CLI wall times** of ``kg-memory stats`` and ``kg-memory ask`` (which goes
    through the running server, ``KG_MEMORY_URL``);
 6. **recall@10 after turn-by-turn ingest** of conv-26 against its whole ingest
@@ -18,6 +20,7 @@ One run, on this machine, with the real models and every ingest stage:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -116,6 +119,38 @@ def throughput(url: str, questions: Sequence[str], k: int, clients: int) -> floa
     return clients * len(questions) / (time.perf_counter() - t0)
 
 
+def process_cpu(pid: int) -> dict[str, float] | None:
+    """CPU seconds (user + system) of process ``pid`` (``"server"``) and of its children
+    (``"workers"``: the read workers) from /proc; ``None`` where /proc is missing."""
+    tick = os.sysconf("SC_CLK_TCK")
+
+    def cpu(p: int | str) -> float:
+        fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / tick
+
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        workers = 0.0
+        for c in children:
+            with contextlib.suppress(OSError):  # ended meanwhile
+                workers += cpu(c)
+        return {"server": cpu(pid), "workers": workers}
+    except (OSError, ValueError):
+        return None
+
+
+def cpu_per_question(
+    pid: int, run: Callable[[], float], questions: int
+) -> tuple[float, dict[str, float] | None]:
+    """``run()`` (questions per second) and the server's CPU ms per question meanwhile."""
+    before = process_cpu(pid)
+    qps = run()
+    after = process_cpu(pid)
+    if before is None or after is None:
+        return qps, None
+    return qps, {k: round((after[k] - before[k]) * 1000 / questions, 1) for k in after}
+
+
 def in_process_asks(store: Path, questions: Sequence[str], k: int) -> dict[str, list[float]]:
     """Wall seconds of :meth:`Memory.ask` in this process, threaded as the server is
     (model loaded on the main thread, questions answered on a worker thread) and
@@ -178,7 +213,8 @@ def run_serve_bench(
         server = ServerProcess(store, Path(tmp) / "server.log")
         try:
             server.wait_ready()
-            report = _measure(server.url, store, turns, qs, adds, clients, k, console)
+            workers = httpx.get(f"{server.url}/health", timeout=10).json()["read_workers"]
+            report = _measure(server, store, turns, qs, adds, clients, k, console)
             console.print(f"remember {recall_conv.conversation_id} whole and turn by turn ...")
             report["turn_by_turn"] = turn_by_turn_recall(
                 server.url, recall_conv, jsonl_turns(recall_conv)
@@ -191,6 +227,7 @@ def run_serve_bench(
         "adds": adds,
         "questions": len(qs),
         "clients": clients,
+        "read_workers": workers,
         "k": k,
         "cores": available_cores(),
         "stages": "all",
@@ -206,7 +243,7 @@ def run_serve_bench(
 
 
 def _measure(
-    url: str,
+    server: ServerProcess,
     store: Path,
     turns: list[dict[str, Any]],
     qs: list[str],
@@ -215,6 +252,7 @@ def _measure(
     k: int,
     console: Console,
 ) -> dict[str, Any]:
+    url = server.url
     with httpx.Client(base_url=url, timeout=3600) as c:
         console.print(f"remember the first {BASE_TURNS} turns of {turns[0]['conversation']} ...")
         base = timed(
@@ -229,8 +267,11 @@ def _measure(
     http = http_asks(url, qs, k)
     asks = in_process_asks(store, qs, k)
     local, main_thread = asks["worker_thread"], asks["main_thread"]
-    one = throughput(url, qs, k, 1)
-    many = throughput(url, qs, k, clients)
+    pid = server.proc.pid
+    one, cpu_one = cpu_per_question(pid, lambda: throughput(url, qs, k, 1), len(qs))
+    many, cpu_many = cpu_per_question(
+        pid, lambda: throughput(url, qs, k, clients), clients * len(qs)
+    )
     console.print("CLI wall times ...")
     stats_wall = sorted(cli_wall(["stats"], store, url) for _ in range(3))[1]
     ask_wall = sorted(cli_wall(["ask", q, "--k", str(k)], store, url) for q in qs[:3])[1]
@@ -248,6 +289,8 @@ def _measure(
         "throughput_1_client_qps": round(one, 2),
         f"throughput_{clients}_clients_qps": round(many, 2),
         "throughput_ratio": round(many / one, 3),
+        "server_cpu_ms_per_question_1_client": cpu_one,
+        f"server_cpu_ms_per_question_{clients}_clients": cpu_many,
         "cli_stats_seconds": round(stats_wall, 3),
         "cli_ask_seconds": round(ask_wall, 3),
     }
@@ -289,7 +332,7 @@ def print_report(report: dict[str, Any], console: Console) -> None:
     many_key = f"throughput_{s['clients']}_clients_qps"
     table = Table(
         title=f"bench serve: {s['conversation']}, {s['base_turns']} turns + {s['adds']} adds,"
-        f" {s['questions']} questions, {s['cores']} cores"
+        f" {s['questions']} questions, {s['cores']} cores, {s.get('read_workers')} read workers"
     )
     for col in ("what", "measured", "target", "met"):
         table.add_column(col, overflow="fold")
@@ -306,6 +349,13 @@ def print_report(report: dict[str, Any], console: Console) -> None:
         f" first {s['base_turns']} turns remembered in {report['base_ingest_seconds']} s",
         highlight=False,
     )
+    cpu = report.get(f"server_cpu_ms_per_question_{s['clients']}_clients")
+    if cpu:
+        console.print(
+            f"server CPU per question with {s['clients']} clients: {cpu['server']} ms in the"
+            f" server process, {cpu['workers']} ms in its read workers",
+            highlight=False,
+        )
 
 
 def render_markdown(report: dict[str, Any]) -> str:

@@ -154,6 +154,7 @@ def _add_routes(app: FastAPI, service: MemoryService) -> None:
             "backend": service.backend,
             "store": service.location,
             "namespace": service.default_namespace,
+            "read_workers": service.workers.processes if service.workers else 0,
         }
 
     @app.post(f"{API}/remember", response_model=s.Remembered, tags=["memory"])

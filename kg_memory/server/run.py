@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -29,6 +30,8 @@ class ServeOptions:
     readers: int = DEFAULT_READERS
     #: Torch threads (0: torch's default); one per request lets concurrent requests share the cores.
     torch_threads: int = 1
+    #: Processes answering ``recall`` (0: the server's own threads; ``None``: one per core).
+    read_workers: int | None = 0
     host: str = DEFAULT_HOST
     port: int = DEFAULT_PORT
     tokens: Sequence[str] = field(default_factory=list)
@@ -48,7 +51,16 @@ class ServeOptions:
             embedder=self.embedder,
             stages=self.stages,
             readers=self.readers,
+            read_workers=default_workers() if self.read_workers is None else self.read_workers,
+            torch_threads=self.torch_threads,
         )
+
+
+def default_workers() -> int:
+    """One read worker per core the process may use (up to 4); none on one core."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    n = min(cores or 1, 4)
+    return n if n > 1 else 0
 
 
 def serve(opts: ServeOptions) -> None:
@@ -63,9 +75,10 @@ def serve(opts: ServeOptions) -> None:
         service.warm_up()
         app = create_app(service, tokens, host=opts.host)
         auth = f"{len(tokens.tokens)} token(s)" if tokens.enabled else "no token"
+        workers = service.workers.processes if service.workers else 0
         print(
             f"kg-memory: {service.backend} store, namespace '{service.default_namespace}',"
-            f" {auth}; API docs at http://{opts.host}:{opts.port}/docs, MCP at /mcp",
+            f" {auth}, {workers} read worker(s); API docs at http://{opts.host}:{opts.port}/docs, MCP at /mcp",
             file=sys.stderr,
             flush=True,
         )

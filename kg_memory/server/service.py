@@ -7,7 +7,11 @@ and the open stores:
   so writes (``remember``, ``forget``) queue up one at a time;
 * **a pool of readers**: separate connections, one per concurrent read (on
   the embedded store each is its own SQLite connection in WAL mode), so reads
-  go on while the writer processes new turns.
+  go on while the writer processes new turns;
+* optionally **read workers** (:mod:`.workers`): processes that answer
+  ``recall``, each with its own models and store connection, so that
+  concurrent questions run on every core (one process answers one question
+  at a time: the search is Python and holds the GIL).
 
 A read (one request: a search makes many store calls) must never see half
 of a write. Neither store gives that on its own across several statements:
@@ -17,7 +21,8 @@ a :class:`ReadWriteGate` keeps commits and reads apart: reads share it for
 their whole duration; the writer takes it alone only while it commits (the
 store transaction of an ingest, a delete), not while it parses and embeds,
 which is where a write spends its time. Writes from other processes (a CLI
-``ingest`` into the same store) are not gated.
+``ingest`` into the same store) are not gated. A worker's question holds the
+gate for reading here, in the server's process, while the worker answers it.
 
 Every operation takes the namespace explicitly and returns plain JSON data.
 """
@@ -38,6 +43,7 @@ from kg_memory.ingest.pipeline import resolve_stages
 from kg_memory.memory import Memory
 from kg_memory.retrieval.request import SearchRequest
 from kg_memory.server.recall import Filters, recall
+from kg_memory.server.workers import ReadWorkers, WorkerSetup
 from kg_memory.store import open_store
 from kg_memory.store.base import Store
 
@@ -52,7 +58,10 @@ class ReadWriteGate:
     >>> with gate.read(), gate.read():
     ...     pass
     >>> with gate.write():
-    ...     pass
+    ...     with gate.write():  # nested in the writing thread: one write
+    ...         pass
+    >>> gate.generation
+    1
     """
 
     def __init__(self) -> None:
@@ -61,6 +70,8 @@ class ReadWriteGate:
         self._writer: int | None = None  # thread id of the committing writer
         self._depth = 0
         self._waiting_writers = 0
+        #: Writes that have ended (committed or rolled back); read it under :meth:`read`.
+        self.generation = 0
 
     @contextmanager
     def read(self) -> Iterator[None]:
@@ -93,6 +104,7 @@ class ReadWriteGate:
                 self._depth -= 1
                 if not self._depth:
                     self._writer = None
+                    self.generation += 1
                     self._cond.notify_all()
 
 
@@ -106,6 +118,8 @@ class MemoryService:
         stages: Sequence[str] | str | None = None,
         readers: int = DEFAULT_READERS,
         embedder: Embedder | None = None,
+        read_workers: int = 0,
+        torch_threads: int = 1,
     ) -> None:
         self.settings = settings
         self.default_namespace = settings.namespace
@@ -115,6 +129,8 @@ class MemoryService:
         self._gate = ReadWriteGate()
         self._writer = _gated(open_store(settings.store), self._gate)
         self._all: list[Store] = [self._writer]
+        #: ``recall`` in worker processes (:mod:`.workers`); ``None``: on the readers
+        self.workers: ReadWorkers | None = None
         # LIFO: sequential requests reuse the reader whose caches are warm
         self._readers: queue.LifoQueue[Store] = queue.LifoQueue()
         try:
@@ -122,9 +138,16 @@ class MemoryService:
                 store = open_store(settings.store)
                 self._all.append(store)
                 self._readers.put(store)
+            self.workers = self._workers(read_workers, torch_threads)
         except BaseException:
             self.close()
             raise
+
+    def _workers(self, processes: int, torch_threads: int) -> ReadWorkers | None:
+        if processes < 1:
+            return None
+        setup = WorkerSetup(self.settings.store, self.settings.embedder, torch_threads)
+        return ReadWorkers(setup, processes)
 
     @classmethod
     def open(
@@ -134,12 +157,20 @@ class MemoryService:
         embedder: str | None = None,
         stages: Sequence[str] | str | None = None,
         readers: int = DEFAULT_READERS,
+        read_workers: int = 0,
+        torch_threads: int = 1,
         **where: Unpack[Location],
     ) -> MemoryService:
         """Open the store described by arguments (``namespace``, ``neo4j_uri``: see
         :class:`~kg_memory.config.Location`), then environment, then defaults."""
         settings = Settings.resolve(store_dir, embedder=embedder, **where)
-        return cls(settings, stages=stages, readers=readers)
+        return cls(
+            settings,
+            stages=stages,
+            readers=readers,
+            read_workers=read_workers,
+            torch_threads=torch_threads,
+        )
 
     @property
     def backend(self) -> str:
@@ -153,14 +184,20 @@ class MemoryService:
         return store_location(self.settings)
 
     def warm_up(self) -> None:
-        """Load the models now, so that the first request does not pay for it."""
+        """Load the models now (and start the read workers), so that the first request
+        does not pay for it."""
         self.embedder.embed(["warm up"])
+        if self.workers is not None:
+            self.workers.start()
         if set(self.stages) - {"granularity"}:
             from kg_memory.nlp import load_nlp
 
             load_nlp()
 
     def close(self) -> None:
+        if self.workers is not None:
+            self.workers.close()
+            self.workers = None
         for store in self._all:
             store.close()
         self._all.clear()
@@ -206,8 +243,13 @@ class MemoryService:
         until: str | None = None,
     ) -> dict[str, Any]:
         filters = Filters.parse(speaker, since, until)
+        request = SearchRequest(question, k, conversation)
+        if self.workers is not None:
+            with self._gate.read():  # no commit while a worker reads: it sees all or none
+                generation = self._gate.generation
+                return self.workers.recall(namespace, request, filters, generation)
         with self.reading(namespace) as mem:
-            answer = recall(mem, SearchRequest(question, k, conversation), filters)
+            answer = recall(mem, request, filters)
         return answer.as_dict()
 
     def forget(

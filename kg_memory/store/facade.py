@@ -24,12 +24,15 @@ import numpy as np
 from kg_memory.errors import KGMemoryError
 from kg_memory.model import Edge, Hit, Node, Stats, check_label
 from kg_memory.store.base import MAX_KEYWORD_CANDIDATES, Direction, Store, neighbour_args
-from kg_memory.store.common import Scope, translate_errors
+from kg_memory.store.common import Generations, Scope, translate_errors
 from kg_memory.store.shared import conversation_node_ids, linked_shared, refresh_shared
 
 
 class DatabaseHandle(Protocol):
     """What the facade itself asks of a backend's database object."""
+
+    #: This process's write counters of the database: bumping one drops the cached reads.
+    generations: Generations
 
     def close(self) -> None: ...
 
@@ -71,6 +74,10 @@ class ModuleStore(Store, Generic[DB]):
     def transaction(self) -> AbstractContextManager[None]:
         """Group writes in one transaction; nested calls join the outer one."""
         return self._db.transaction()
+
+    def drop_cached_reads(self, namespace: str) -> None:
+        """Bump ``namespace``'s write counter, as a write of this process does."""
+        self._db.generations.bump([namespace])
 
     # -- writes ----------------------------------------------------------
     @db_errors

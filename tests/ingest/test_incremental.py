@@ -47,3 +47,53 @@ def test_turn_by_turn_links_to_what_is_stored(store: Store, namespace: str) -> N
     again = mem.remember(turns)
     assert (len(again.added), len(again.unchanged)) == (0, len(turns))
     assert mem.stats().as_dict() == counts
+
+
+def _turns(conversation: str, texts: list[str]) -> list[dict[str, Any]]:
+    return [
+        {
+            "conversation": conversation,
+            "session": 1,
+            "session_time": "2024-05-02T10:00:00",
+            "speaker": ("Ana", "Ben")[i % 2],
+            "text": text,
+            "turn_id": f"{conversation}-{i}",
+        }
+        for i, text in enumerate(texts)
+    ]
+
+
+def _shared_mentions(store: Store, namespace: str) -> dict[str, Any]:
+    """Per turn id, the names of the shared entities it mentions; per shared entity, its
+    conversations (namespace-free: ids differ between namespaces, names do not)."""
+    shared = {e.id: e for e in store.find_nodes(namespace, "Entity") if e.conversation is None}
+    turns = {t.id: t.props["turn_id"] for t in store.find_nodes(namespace, "Turn")}
+    per_turn: dict[str, list[str]] = {}
+    for e in store.neighbours(namespace, sorted(shared), edge_types=["MENTIONS"], direction="in"):
+        per_turn.setdefault(turns[e.src], []).append(shared[e.dst].props["name"])
+    entities = {e.props["name"]: sorted(e.props["conversations"]) for e in shared.values()}
+    return {"turns": {k: sorted(v) for k, v in per_turn.items()}, "entities": entities}
+
+
+def test_shared_entity_spelt_differently_resolves_turn_by_turn(
+    store: Store, namespace: str
+) -> None:
+    """A shared entity another conversation spells differently ("Barcelonna", fuzzy ratio
+    95 to the stored "Barcelona", no word in common) is the stored one when the turn is
+    added alone, as when its conversation is ingested whole."""
+    first = _turns("trip-a", ["I flew to Barcelona in May.", "Was the food good?"])
+    later = _turns(
+        "trip-b",
+        ["Hi Ben, how was your week?", "Busy. My trip to Barcelonna was great.", "Nice!"],
+    )
+    results = []
+    for how in ("whole", "turn-by-turn"):
+        mem = Memory(store, namespace=f"{namespace}-{how}", embedder="hash")
+        mem.remember(first)
+        for batch in [later] if how == "whole" else [[t] for t in later]:
+            mem.remember(batch)
+        results.append(_shared_mentions(store, mem.namespace))
+    whole, turn_by_turn = results
+    assert whole["entities"]["Barcelona"] == ["trip-a", "trip-b"]  # the case is real
+    assert whole["turns"]["trip-b-1"] == ["Barcelona"]
+    assert turn_by_turn == whole

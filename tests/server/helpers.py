@@ -70,7 +70,14 @@ def start_server(
     timeout: float = 120,
     cwd: Path | None = None,
 ) -> Server:
-    """Start ``kg-memory serve ARGS`` on a free port; wait until ``/health`` answers."""
+    """Start ``kg-memory serve ARGS`` on a free port; wait until ``/health`` answers.
+
+    Recall is answered in the server process unless ARGS ask for read workers:
+    tests/server/test_workers.py covers the workers, and every other test
+    server would otherwise load the models once per core.
+    """
+    if "--read-workers" not in args:
+        args = [*args, "--read-workers", "0"]
     port = free_port()
     out = log.open("wb")
     proc = subprocess.Popen(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from kg_memory.append import validate_turns
@@ -36,3 +37,33 @@ def test_target_rows_say_what_is_met() -> None:
     assert list(met.values()) == ["yes", "NO", "yes", "NO", "yes", "NO", "yes"]
     report["turn_by_turn"]["difference"] = -0.03
     assert target_rows(report)[-1][1:] == ["-0.030", "within 0.02", "NO"]
+
+
+def test_process_cpu_counts_the_server_and_its_children() -> None:
+    """CPU per question is read from /proc: this process, and a child that burns CPU."""
+    import subprocess
+    import sys
+    import time
+
+    from kg_memory.bench.serve import cpu_per_question, process_cpu
+
+    child = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+
+    def run() -> float:
+        start = process_cpu(os.getpid())
+        assert start is not None
+        while True:  # until the child has burnt 0.2 s more (however loaded the machine)
+            now = process_cpu(os.getpid())
+            assert now is not None
+            if now["workers"] - start["workers"] >= 0.2:
+                return 2.0
+            time.sleep(0.05)
+
+    try:
+        qps, cpu = cpu_per_question(os.getpid(), run, 2)
+    finally:
+        child.kill()
+        child.wait()
+    assert qps == 2.0
+    assert cpu is not None and cpu["workers"] >= 100  # >= 0.2 s over 2 questions
+    assert process_cpu(-1) is None

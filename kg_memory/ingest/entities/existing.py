@@ -35,7 +35,7 @@ def match_existing(ctx: IngestContext, res: EntityResolver) -> None:
     remap: dict[str, str] = {}
     unresolved: list[str] = []
     by_norm = _stored_by_name(res)
-    for eid in _pending(res):
+    for eid in pending(res):
         if eid in res.existing:
             continue
         hit = _by_name(res, eid, by_norm)
@@ -57,7 +57,7 @@ def _stored_by_name(res: EntityResolver) -> dict[str, list[Any]]:
     return by_norm
 
 
-def _pending(res: EntityResolver) -> list[str]:
+def pending(res: EntityResolver) -> list[str]:
     """Shared entities, and names of unknown type (MISC) that may be a known shared one."""
     speakers = set(res.speaker_ids.values())
     misc = {e for e, i in res.infos.items() if i.type == "MISC" and e not in speakers}

@@ -75,6 +75,8 @@ def run(ctx: IngestContext) -> None:
         _turn_mentions(res, ti, doc, addressed[ti], counts, speaker_norms)
         for ti, doc in enumerate(docs)
     ]
+    if ctx.prior is not None:
+        _load_shared(ctx, res)
     match_existing(ctx, res)
     for turn_mentions in mentions:
         for m in turn_mentions:
@@ -94,8 +96,9 @@ def _load_near(ctx: IngestContext, res: EntityResolver) -> None:
     """Incremental add: the stored entities whose name or alias shares a word with the new
     turns (their words and lemmas), and the speakers: one keyword lookup, one read.
 
-    Only these can be what a new mention resolves to by name; a shared entity
-    spelt differently (fuzzy or embedding match) is found on a whole ingest.
+    Only these can be what a new mention resolves to by name within the
+    conversation; a new shared name is compared with every stored shared entity
+    (:func:`_load_shared`).
     """
     words: set[str] = set()
     for rec, doc in zip(ctx.turns, ctx.docs or [], strict=False):
@@ -112,6 +115,19 @@ def _load_near(ctx: IngestContext, res: EntityResolver) -> None:
             res.existing[node.id] = node
         elif node.conversation == ctx.cid:
             res.seed(node)
+
+
+def _load_shared(ctx: IngestContext, res: EntityResolver) -> None:
+    """Incremental add: if the new turns name a shared entity (or one of unknown type)
+    that is not a stored one of the same id, the stored shared entities of the other
+    conversations, which a whole ingest of this one compares it with (name, fuzzy
+    ratio, name embedding: :func:`~kg_memory.ingest.entities.existing.match_existing`).
+    Adds that name none skip the read."""
+    if all(eid in res.existing for eid in existing.pending(res)):
+        return
+    for node in ctx.store.find_nodes(ctx.namespace, "Entity"):
+        if node.conversation is None and set(node.props.get("conversations") or ()) - {ctx.cid}:
+            res.existing.setdefault(node.id, node)
 
 
 def _load_existing(ctx: IngestContext, res: EntityResolver) -> None:
