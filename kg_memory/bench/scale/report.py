@@ -91,7 +91,11 @@ def render_markdown(report: dict[str, Any]) -> str:
         *_md_table(
             ["store", "turns", *GROUPS],
             [
-                [r["store"], f"{r['turns']:,}", *(fmt(r["metrics"][g]["recall@10"]) for g in GROUPS)]
+                [
+                    r["store"],
+                    f"{r['turns']:,}",
+                    *(fmt(r["metrics"][g]["recall@10"]) for g in GROUPS),
+                ]
                 for r in runs
             ],
         ),

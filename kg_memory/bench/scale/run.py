@@ -127,9 +127,7 @@ def measure(
         store, data_dir = open_store(neo4j_uri, stack)
         mem = Memory(store, namespace=NAMESPACE, embedder=cache)
         ingest_task = bar.add_task("ingest", total=hay.n_turns)
-        clock, sizes = ingest_all(
-            mem, hay, cache, stages, lambda n: bar.advance(ingest_task, n)
-        )
+        clock, sizes = ingest_all(mem, hay, cache, stages, lambda n: bar.advance(ingest_task, n))
         cache.save()
         ask_task = bar.add_task("ask", total=len(hay.questions))
         lat, scored = ask_all(mem, hay, lambda: bar.advance(ask_task))

@@ -52,7 +52,11 @@ def _hobby(rng: random.Random, p: Persona, o: Persona) -> list[Line]:
     return [
         (0, f"I went {act} {when} and finally managed {thing}. I feel {feel}!", None),
         (1, f"No way, {p.name}! How long have you been into {act} now?", None),
-        (0, f"About {rng.randint(2, 9)} years. It keeps me sane next to my job as a {p.job}.", None),
+        (
+            0,
+            f"About {rng.randint(2, 9)} years. It keeps me sane next to my job as a {p.job}.",
+            None,
+        ),
         (1, f"I love that. Maybe you can show me some {act} one day.", None),
     ]
 
@@ -137,8 +141,12 @@ def _plan(rng: random.Random, p: Persona, o: Persona) -> list[Line]:
     month = rng.choice(("March", "May", "July", "September", "October", "December"))
     return [
         (0, f"I signed up for a {act} course that starts in {month}.", None),
-        (1, f"That's a great idea. What made you decide to do it now?", None),
-        (0, f"I want to get better before a trip to {rng.choice(v.CITIES).replace('_', ' ')}.", None),
+        (1, "That's a great idea. What made you decide to do it now?", None),
+        (
+            0,
+            f"I want to get better before a trip to {rng.choice(v.CITIES).replace('_', ' ')}.",
+            None,
+        ),
         (1, "Go for it. Tell me how the first class goes!", None),
     ]
 
@@ -157,7 +165,7 @@ def _cooking(rng: random.Random, p: Persona, o: Persona) -> list[Line]:
     food = rng.choice(v.FOODS)
     return [
         (0, f"I tried making {food} for the first time {rng.choice(v.WHEN)}.", None),
-        (1, f"How did it turn out?", None),
+        (1, "How did it turn out?", None),
         (
             0,
             f"Better than expected! {p.relative_name} had seconds.",

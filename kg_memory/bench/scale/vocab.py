@@ -8,7 +8,13 @@ distractor never shares a person with a gold conversation.
 
 from __future__ import annotations
 
-FIRST_NAMES: tuple[str, ...] = tuple(
+
+def _words(text: str) -> tuple[str, ...]:
+    """The whitespace-separated words of ``text``."""
+    return tuple(text.split())
+
+
+FIRST_NAMES: tuple[str, ...] = _words(
     """
     Adaeze Aksel Alina Amara Anouk Arjun Astrid Beatriz Bram Callum Camila Cedric Chiara
     Dalia Damir Delphine Desmond Eamon Elif Emeka Esther Fabian Farah Felix Freya Gideon
@@ -18,10 +24,10 @@ FIRST_NAMES: tuple[str, ...] = tuple(
     Saoirse Selim Signe Soren Suki Tadeo Talia Teodor Thea Tomas Ulla Valentin Vera Wanjiru
     Wilhelmina Xavier Yara Yusuf Zainab Zeno Zofia Bodhi Carys Dariusz Elowen Ferran
     Ghislaine Henrik Ines Jiro Kirsi Linnea Marek Nilufar Oskar Priya Ruairi Sabine Tariq
-    """.split()
+    """
 )
 
-CITIES: tuple[str, ...] = tuple(
+CITIES: tuple[str, ...] = _words(
     """
     Lisbon Porto Krakow Ljubljana Tallinn Valencia Bergen Aarhus Ghent Utrecht Turin Bologna
     Seville Galway Cork Salzburg Graz Brno Riga Vilnius Tampere Malmo Leipzig Dresden Lyon
@@ -29,7 +35,7 @@ CITIES: tuple[str, ...] = tuple(
     Sapporo Busan Taipei Hanoi Penang Chiang_Mai Cebu Perth Hobart Wellington Dunedin Halifax
     Quebec_City Winnipeg Boise Tucson Savannah Asheville Portland Madison Duluth Oaxaca
     Cusco Valparaiso Montevideo Cartagena Recife Nairobi Accra Kigali Marrakesh Tunis
-    """.split()
+    """
 )
 
 ACTIVITIES: tuple[tuple[str, str], ...] = (
@@ -67,42 +73,116 @@ ACTIVITIES: tuple[tuple[str, str], ...] = (
 )
 
 RELATIVES: tuple[str, ...] = (
-    "sister", "brother", "cousin", "aunt", "uncle", "nephew", "niece", "grandmother",
-    "grandfather", "neighbour", "roommate", "best friend", "coworker", "mentor",
+    "sister",
+    "brother",
+    "cousin",
+    "aunt",
+    "uncle",
+    "nephew",
+    "niece",
+    "grandmother",
+    "grandfather",
+    "neighbour",
+    "roommate",
+    "best friend",
+    "coworker",
+    "mentor",
 )
 
 PETS: tuple[tuple[str, str], ...] = (
-    ("a terrier", "Biscuit"), ("a tabby cat", "Marmalade"), ("a parrot", "Kiwi"),
-    ("a rabbit", "Clover"), ("a greyhound", "Comet"), ("a tortoise", "Sheldon"),
-    ("a husky", "Juniper"), ("two goldfish", "Salt and Pepper"), ("a beagle", "Waffles"),
-    ("a hamster", "Nugget"), ("a corgi", "Pixel"), ("a black cat", "Soot"),
+    ("a terrier", "Biscuit"),
+    ("a tabby cat", "Marmalade"),
+    ("a parrot", "Kiwi"),
+    ("a rabbit", "Clover"),
+    ("a greyhound", "Comet"),
+    ("a tortoise", "Sheldon"),
+    ("a husky", "Juniper"),
+    ("two goldfish", "Salt and Pepper"),
+    ("a beagle", "Waffles"),
+    ("a hamster", "Nugget"),
+    ("a corgi", "Pixel"),
+    ("a black cat", "Soot"),
 )
 
 JOBS: tuple[str, ...] = (
-    "nurse", "software tester", "carpenter", "bakery owner", "librarian", "physiotherapist",
-    "bus driver", "architect", "barista", "veterinary assistant", "translator", "electrician",
-    "high school teacher", "graphic designer", "lab technician", "chef", "accountant",
-    "park ranger", "journalist", "pharmacist",
+    "nurse",
+    "software tester",
+    "carpenter",
+    "bakery owner",
+    "librarian",
+    "physiotherapist",
+    "bus driver",
+    "architect",
+    "barista",
+    "veterinary assistant",
+    "translator",
+    "electrician",
+    "high school teacher",
+    "graphic designer",
+    "lab technician",
+    "chef",
+    "accountant",
+    "park ranger",
+    "journalist",
+    "pharmacist",
 )
 
 EVENTS: tuple[str, ...] = (
-    "a farmers' market", "a jazz festival", "a charity run", "a book fair", "a street parade",
-    "an open-air cinema night", "a craft fair", "a science museum late", "a food truck rally",
-    "a community clean-up", "a choir concert", "a lantern festival", "a vintage car show",
-    "a poetry reading", "a board game night", "a wine tasting", "a kite festival",
+    "a farmers' market",
+    "a jazz festival",
+    "a charity run",
+    "a book fair",
+    "a street parade",
+    "an open-air cinema night",
+    "a craft fair",
+    "a science museum late",
+    "a food truck rally",
+    "a community clean-up",
+    "a choir concert",
+    "a lantern festival",
+    "a vintage car show",
+    "a poetry reading",
+    "a board game night",
+    "a wine tasting",
+    "a kite festival",
 )
 
 FEELINGS: tuple[str, ...] = (
-    "exhausted but happy", "a bit nervous", "really proud", "so relaxed", "totally inspired",
-    "kind of overwhelmed", "grateful", "excited", "calm for once", "hopeful",
+    "exhausted but happy",
+    "a bit nervous",
+    "really proud",
+    "so relaxed",
+    "totally inspired",
+    "kind of overwhelmed",
+    "grateful",
+    "excited",
+    "calm for once",
+    "hopeful",
 )
 
 WHEN: tuple[str, ...] = (
-    "yesterday", "last weekend", "last Tuesday", "two days ago", "last month",
-    "on Saturday", "this morning", "last Friday", "a week ago", "over the holidays",
+    "yesterday",
+    "last weekend",
+    "last Tuesday",
+    "two days ago",
+    "last month",
+    "on Saturday",
+    "this morning",
+    "last Friday",
+    "a week ago",
+    "over the holidays",
 )
 
 FOODS: tuple[str, ...] = (
-    "lentil soup", "mushroom risotto", "fish tacos", "dumplings", "a lemon tart",
-    "shakshuka", "ramen", "paella", "banana bread", "a curry from scratch", "pierogi",
+    "lentil soup",
+    "mushroom risotto",
+    "fish tacos",
+    "dumplings",
+    "a lemon tart",
+    "shakshuka",
+    "ramen",
+    "paella",
+    "banana bread",
+    "a curry from scratch",
+    "pierogi",
 )
