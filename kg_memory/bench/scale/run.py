@@ -61,7 +61,9 @@ PRESET = "graph"
 ASK_K = max(KS)
 
 
-def open_store(neo4j_uri: str | None, stack: ExitStack) -> tuple[Store, Path]:
+def open_store(
+    neo4j_uri: str | None, namespace: str, cleanup: bool, stack: ExitStack
+) -> tuple[Store, Path]:
     """The store (closed by ``stack``) and the directory whose size is its disk size."""
     if neo4j_uri:
         cfg = Neo4jConfig.from_env(neo4j_uri)
@@ -69,7 +71,9 @@ def open_store(neo4j_uri: str | None, stack: ExitStack) -> tuple[Store, Path]:
             raise ConfigError("no Neo4j URI")
         store = backend_class("neo4j")(cfg)
         stack.callback(store.close)
-        store.delete_namespace(NAMESPACE)
+        store.delete_namespace(namespace)
+        if cleanup:
+            stack.callback(store.delete_namespace, namespace)
         return store, neo4j_home() / "data"
     tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="kgm-scale-")))
     store = backend_class("embedded")(EmbeddedConfig(tmp / "store"))
@@ -119,13 +123,15 @@ def measure(
     cache_path: Path | None,
     neo4j_uri: str | None,
     stages: str,
+    namespace: str,
+    cleanup: bool,
     console: Console,
 ) -> dict[str, Any]:
     """Ingest and ask on one store; the run's figures."""
     cache = TextCache(embedder, cache_path)
     with ExitStack() as stack, progress_bar(console, label_width=10) as bar:
-        store, data_dir = open_store(neo4j_uri, stack)
-        mem = Memory(store, namespace=NAMESPACE, embedder=cache)
+        store, data_dir = open_store(neo4j_uri, namespace, cleanup, stack)
+        mem = Memory(store, namespace=namespace, embedder=cache)
         ingest_task = bar.add_task("ingest", total=hay.n_turns)
         clock, sizes = ingest_all(mem, hay, cache, stages, lambda n: bar.advance(ingest_task, n))
         cache.save()
@@ -156,12 +162,15 @@ def run_scale_bench(
     seed: int = SEED,
     cache: Path | None = Path("build/scale-cache/turns.npz"),
     embedder: Embedder | None = None,
+    namespace: str = NAMESPACE,
+    cleanup: bool = False,
     console: Console | None = None,
 ) -> dict[str, Any]:
     """Run one size on one store; add it to ``out_dir/scale.json`` and write ``scale.md``.
 
     ``turns`` below LoCoMo's own count runs LoCoMo alone. ``cache`` is the turn
-    embedding cache (None: none); ``embedder`` defaults to all-MiniLM-L6-v2.
+    embedding cache (None: none); ``embedder`` defaults to all-MiniLM-L6-v2. On Neo4j,
+    ``namespace`` is deleted first, and after the run when ``cleanup``.
     """
     wall0 = time.perf_counter()
     console = console or Console(stderr=True)
@@ -178,7 +187,7 @@ def run_scale_bench(
     )
     cores = available_cores()
     embedder = embedder or load_minilm(cores)
-    figures = measure(hay, embedder, cache, neo4j_uri, stages, console)
+    figures = measure(hay, embedder, cache, neo4j_uri, stages, namespace, cleanup, console)
     run: dict[str, Any] = {
         "store": "neo4j" if neo4j_uri else "embedded",
         "turns": hay.n_turns,
