@@ -110,7 +110,5 @@ def test_scale_bench_embedded_tiny(tmp_path: Path) -> None:
 @pytest.mark.neo4j
 def test_scale_bench_neo4j_tiny(tmp_path: Path, neo4j_config, namespace: str) -> None:  # type: ignore[no-untyped-def]
     out = tmp_path / "out"
-    run = _run(
-        out, neo4j_uri=neo4j_config.uri, namespace=namespace, cleanup=True, stages="all"
-    )
+    run = _run(out, neo4j_uri=neo4j_config.uri, namespace=namespace, cleanup=True, stages="all")
     _check(run, out, "neo4j")
