@@ -82,11 +82,17 @@ def open_store(
 
 
 def ingest_all(
-    mem: Memory, hay: Haystack, cache: TextCache, stages: str, show: Callable[[int], None]
+    mem: Memory,
+    hay: Haystack,
+    cache: TextCache,
+    stages: str,
+    show: Callable[[int], None],
+    log: Callable[[str], None],
 ) -> tuple[IngestClock, dict[str, int]]:
     """Ingest the haystack conversation by conversation; the clock and node/edge counts."""
     clock = IngestClock(window=max(hay.n_turns // 20, 1))
     sizes = {"conversations": 0, "nodes": 0, "edges": 0}
+    logged = 0
     for conv in hay.conversations():
         cache.allow(conv)
         t0 = time.perf_counter()
@@ -96,6 +102,10 @@ def ingest_all(
         sizes["nodes"] += report.nodes
         sizes["edges"] += report.edges
         show(report.turns)
+        if len(clock.windows) > logged:  # one line per window: readable in a log file too
+            w = clock.windows[-1]
+            log(f"ingest: {w['size_turns']:,} turns stored, {w['turns_per_s']} turns/s")
+            logged = len(clock.windows)
     return clock, sizes
 
 
@@ -133,7 +143,11 @@ def measure(
         store, data_dir = open_store(neo4j_uri, namespace, cleanup, stack)
         mem = Memory(store, namespace=namespace, embedder=cache)
         ingest_task = bar.add_task("ingest", total=hay.n_turns)
-        clock, sizes = ingest_all(mem, hay, cache, stages, lambda n: bar.advance(ingest_task, n))
+
+        def advance(n: int) -> None:
+            bar.advance(ingest_task, n)
+
+        clock, sizes = ingest_all(mem, hay, cache, stages, advance, bar.console.log)
         cache.save()
         ask_task = bar.add_task("ask", total=len(hay.questions))
         lat, scored = ask_all(mem, hay, lambda: bar.advance(ask_task))
