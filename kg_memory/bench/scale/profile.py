@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -79,6 +80,29 @@ def profile(session: Any, query: str, params: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def ingest_reads(store: Any, namespace: str) -> dict[str, Any]:
+    """The reads of the whole namespace that ingesting one more conversation makes, timed:
+    every Entity (``ingest/entities/steps.py`` ``_load_existing``: the shared ones to
+    resolve against) and every Note with its source turn's vector (``ingest/notes.py``
+    ``_memory_links``: LINKS_TO across conversations). Their cost grows with the memory,
+    so a whole ingest of N turns costs O(N^2) in them."""
+    from kg_memory.ingest.notes import _source_vectors
+
+    t0 = time.perf_counter()
+    entities = store.find_nodes(namespace, "Entity")
+    t1 = time.perf_counter()
+    notes = [n for n in store.find_nodes(namespace, "Note") if n.props.get("entities")]
+    vectors = _source_vectors(store, namespace, [n.id for n in notes])
+    t2 = time.perf_counter()
+    return {
+        "entities": len(entities),
+        "entities_seconds": round(t1 - t0, 3),
+        "notes_with_entities": len(notes),
+        "note_vectors": len(vectors),
+        "notes_seconds": round(t2 - t1, 3),
+    }
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--neo4j", required=True)
@@ -108,6 +132,7 @@ def main(argv: list[str] | None = None) -> None:
     with db.session(READ_ACCESS) as s:
         for query, params in first.items():
             rows.append({"query": query, "calls": counts[query], **profile(s, query, params)})
+    reads = ingest_reads(store, args.namespace)
     store.close()
     rows.sort(key=lambda r: -r["db_hits"] * r["calls"])
     report = {
@@ -116,6 +141,7 @@ def main(argv: list[str] | None = None) -> None:
         "preset": PRESET,
         "statements": len(rows),
         "statements_with_scans": sum(1 for r in rows if r["scans"]),
+        "ingest_reads": reads,
         "rows": rows,
     }
     args.out.mkdir(parents=True, exist_ok=True)
@@ -123,6 +149,7 @@ def main(argv: list[str] | None = None) -> None:
     for r in rows:
         flag = " SCAN " + ",".join(r["scans"]) if r["scans"] else ""
         print(f"{r['calls']:4d} x {r['db_hits']:>9,} db hits{flag}: {r['query'][:110]}")
+    print(f"whole-namespace reads of one more ingest: {reads}")
     print(f"{report['statements_with_scans']} of {len(rows)} statements scan; wrote profile.json")
 
 
