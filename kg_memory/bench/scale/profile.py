@@ -10,6 +10,9 @@ for the operators that read a whole label or index (:data:`SCANS`): on the hot
 path there should be none, each statement should start from an index seek
 (id, namespace + label, full-text or vector index).
 
+Then one more conversation is ingested under cProfile (and forgotten): its stage times
+and the functions whose cost grows with what is stored.
+
 Run: ``python -m kg_memory.bench.scale.profile --neo4j bolt://... --out results/scale``
 """
 
@@ -103,6 +106,45 @@ def ingest_reads(store: Any, namespace: str) -> dict[str, Any]:
     }
 
 
+def ingest_one(store: Any, namespace: str, cache: Path) -> dict[str, Any]:
+    """Ingest one more distractor (the pool's last conversation) under cProfile, then
+    forget it: its stage seconds, and the cumulative seconds of the functions whose cost
+    grows with what is stored (:data:`GROWING`)."""
+    import cProfile
+    import pstats
+
+    from kg_memory.bench.scale.generator import POOL_CONVERSATIONS, distractor
+    from kg_memory.bench.scale.haystack import TextCache
+
+    conv = distractor(POOL_CONVERSATIONS - 1)
+    emb = TextCache(MiniLMEmbedder(), cache)
+    emb.allow(conv)
+    emb.embed(["(warm-up)"])  # the model loads outside the profile
+    mem = Memory(store, namespace=namespace, embedder=emb)
+    prof = cProfile.Profile()
+    prof.enable()
+    report = mem.ingest_conversations([conv], stages="all")
+    prof.disable()
+    mem.delete_conversation(conv.conversation_id)
+    stats = pstats.Stats(prof).stats  # type: ignore[attr-defined]
+    growing = {
+        f"{Path(file).name}:{name}": round(cum, 3)
+        for (file, _, name), (_, _, _, cum, _) in stats.items()
+        if name in GROWING
+    }
+    return {
+        "conversation": conv.conversation_id,
+        "turns": report.turns,
+        "seconds": round(report.seconds, 3),
+        "stage_seconds": {k: round(v, 3) for k, v in report.stage_seconds.items()},
+        "growing_functions_seconds": growing,
+    }
+
+
+#: Ingest functions that read or embed what is stored: their cost grows with the memory.
+GROWING = ("_load_existing", "_by_embedding", "_memory_links", "_source_vectors", "refresh_shared")
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--neo4j", required=True)
@@ -110,6 +152,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--namespace", default=NAMESPACE)
     ap.add_argument("--questions", type=int, default=20)
     ap.add_argument("--out", type=Path, default=Path("results/scale"))
+    ap.add_argument("--cache", type=Path, default=Path("build/scale-cache/turns.npz"))
     args = ap.parse_args(argv)
     cfg = Neo4jConfig.from_env(args.neo4j)
     assert cfg is not None
@@ -133,6 +176,7 @@ def main(argv: list[str] | None = None) -> None:
         for query, params in first.items():
             rows.append({"query": query, "calls": counts[query], **profile(s, query, params)})
     reads = ingest_reads(store, args.namespace)
+    one = ingest_one(store, args.namespace, args.cache)
     store.close()
     rows.sort(key=lambda r: -r["db_hits"] * r["calls"])
     report = {
@@ -142,6 +186,7 @@ def main(argv: list[str] | None = None) -> None:
         "statements": len(rows),
         "statements_with_scans": sum(1 for r in rows if r["scans"]),
         "ingest_reads": reads,
+        "ingest_one_more": one,
         "rows": rows,
     }
     args.out.mkdir(parents=True, exist_ok=True)
@@ -150,6 +195,7 @@ def main(argv: list[str] | None = None) -> None:
         flag = " SCAN " + ",".join(r["scans"]) if r["scans"] else ""
         print(f"{r['calls']:4d} x {r['db_hits']:>9,} db hits{flag}: {r['query'][:110]}")
     print(f"whole-namespace reads of one more ingest: {reads}")
+    print(f"one more conversation ingested: {one}")
     print(f"{report['statements_with_scans']} of {len(rows)} statements scan; wrote profile.json")
 
 
