@@ -73,6 +73,33 @@ def _md_table(header: list[str], rows: list[list[str]]) -> list[str]:
     return lines
 
 
+def pool_line(runs: list[dict[str, Any]]) -> list[str]:
+    """Where the distractors come from: the pool's size at each seed used."""
+    from kg_memory.bench.scale.generator import POOL_CONVERSATIONS, pool_turns
+
+    seeds = sorted({r["config"]["seed"] for r in runs})
+    sizes = ", ".join(f"{pool_turns(sd):,} turns at seed {sd}" for sd in seeds)
+    return [
+        f"Distractors come from a fixed pool of {POOL_CONVERSATIONS} generated conversations "
+        f"({sizes}); above that, texts repeat under new conversation ids.",
+        "",
+    ]
+
+
+def load_notes(runs: list[dict[str, Any]]) -> list[str]:
+    """One line per run made on a loaded machine (load average above its cores)."""
+    out = []
+    for r in runs:
+        load = r["machine"].get("loadavg_start") or [0.0]
+        cores = r["machine"].get("available_cores") or 1
+        if load[0] > cores:
+            out.append(
+                f"* {r['store']} {r['turns']:,}: **loaded machine** (load {load[0]:.1f} on "
+                f"{cores} cores at the start): its times are slow by a large, uneven factor."
+            )
+    return [*out, ""] if out else []
+
+
 def render_markdown(report: dict[str, Any]) -> str:
     """The curve table, recall per category, the ingest stage split and the windows."""
     runs = report["runs"]
@@ -84,8 +111,10 @@ def render_markdown(report: dict[str, Any]) -> str:
         "`<conversation>/<turn id>`. `load` is the 1-minute load average at the start",
         "(the machine is 2 cores shared with other jobs).",
         "",
+        *pool_line(runs),
         *_md_table(HEADER, [row(r) for r in runs]),
         "",
+        *load_notes(runs),
         "## recall@10 per category",
         "",
         *_md_table(
