@@ -86,3 +86,44 @@ def bench_serve(
     run_serve_bench(
         data_dir, out_dir=out_dir, adds=adds, questions=questions, clients=clients, console=err
     )
+
+
+@bench_app.command("scale")
+@clean_errors
+def bench_scale(
+    turns: Annotated[
+        int, typer.Option("--turns", min=1, help="Turns in the namespace: LoCoMo + distractors.")
+    ],
+    data_dir: Annotated[Path, typer.Argument(help="Directory of LoCoMo conv-*.json files.")] = Path(
+        "../shared/data/locomo"
+    ),
+    out_dir: Annotated[
+        Path, typer.Option("--out", help="Where scale.json (every run) and scale.md go.")
+    ] = Path("results/scale"),
+    neo4j: Neo4jOpt = None,
+    stages: Annotated[str, typer.Option(help="Ingest stages.")] = "all",
+    limit: LimitOpt = None,
+    seed: Annotated[int, typer.Option(help="Seed of the distractor generator.")] = 18,
+    cache: Annotated[
+        Path | None,
+        typer.Option(help="Turn-embedding cache (.npz, keyed by text); reused across runs."),
+    ] = Path("build/scale-cache/turns.npz"),
+) -> None:
+    """LoCoMo plus generated distractors to N turns in one namespace; questions asked with
+    no conversation filter: ingest turns/s by stage, ask p50/p95, recall@10, disk, peak RSS.
+
+    Example: kg-memory bench scale --turns 10000 --neo4j bolt://127.0.0.1:17687
+    """
+    from kg_memory.bench.scale.run import run_scale_bench
+
+    run_scale_bench(
+        data_dir,
+        turns=turns,
+        out_dir=out_dir,
+        neo4j_uri=neo4j,
+        stages=stages,
+        limit=limit,
+        seed=seed,
+        cache=cache,
+        console=err,
+    )

@@ -103,6 +103,13 @@ def vector_search(db: Database, scope: Scope, vector: np.ndarray, k: int) -> lis
         return []
     if m.matrix.shape[1] != q.shape[0]:
         raise query_dimension_error(q.shape[0], label, m.matrix.shape[1])
+    return top_k(m, q, k)
+
+
+def top_k(m: _Matrix, q: np.ndarray, k: int) -> list[Hit]:
+    """Exact top-``k`` of the float64 query ``q`` over one cached matrix (what each
+    vector search costs once the matrix is loaded; ``bench/scale/vectors.py`` times it)."""
+    n = len(m.ids)
     if n <= max(4 * k, 512):
         return rank_by_cosine(q, m.ids, m.matrix, k)
     # Preselect in float32, keeping everything within the float32 error bound
