@@ -82,6 +82,7 @@ class EventInfo:
     place_id: str | None
     begin: str | None  # ISO date
     end: str | None
+    subjects: list[str] = field(default_factory=list)  # speakers' Entity ids it is about
 
 
 @dataclass(slots=True)
