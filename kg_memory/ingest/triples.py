@@ -84,6 +84,7 @@ _UNRESOLVABLE = frozenset(
         "nothing",
         "nobody",
         "one",
+        "ones",
         "there",
         "here",
         "he",
@@ -353,7 +354,7 @@ class _Extractor:
         rel = _relative_object(verb, inner, dobj)
         if rel is not None:
             objs = _conjuncts(rel)
-            parts += [c.lower_ for c in inner.children if c.dep_ == "prep" and not c.children]
+            parts += [c.lower_ for c in inner.children if c.dep_ == "prep" and not c.n_rights]
         elif dobj is not None:
             head = _object_head(dobj)
             if head is None:

@@ -180,3 +180,25 @@ def test_deterministic_ids(store) -> None:  # type: ignore[no-untyped-def]
 def test_normalise() -> None:
     assert entities.normalise("The Minnesota Wolves") == "minnesota wolves"
     assert entities.normalise("Caroline's") == "caroline"
+
+
+@pytest.mark.parametrize(
+    ("text", "names"),
+    [
+        (
+            "I love the Lord of the Rings and Game of Thrones.",
+            ["Lord of the Rings", "Game of Thrones"],
+        ),
+        ("I am considering brands like Nike and Under Armour.", ["Nike", "Under Armour"]),
+        ("Learning German has been tough but worth it.", ["German"]),
+    ],
+)
+def test_name_fragments_are_one_name(text: str, names: list[str]) -> None:
+    """Fragments of one name are joined; a verb opening the sentence is not part of it."""
+    from collections import Counter
+
+    from kg_memory.ingest.entities.names import named_spans
+    from kg_memory.nlp import load_nlp
+
+    doc = load_nlp()(text)
+    assert [doc[s:e].text for s, e, _ in named_spans(doc, Counter(), set())] == names
