@@ -37,7 +37,8 @@ from kg_memory.store.shared import refresh_shared
 #: Bumped when a change to the code changes what ingest writes for the same input.
 #: 5: issue 14's extraction (readable hypothetical/tensed facts, owner-scoped relations,
 #: nicknames, date fixes, NEXT in time order); main's 4 is native Neo4j dates.
-#: 6: NEXT on each speaker's time line, only where decidable; name fragments joined.
+#: 6: NEXT on each speaker's time line, only where decidable; name fragments joined;
+#: relative-clause objects; comparatives kept in concept names ("less sugary dessert").
 PIPELINE_VERSION = "6"
 
 Progress = Callable[[str, int], None]  # (phase, n_units_done)

@@ -239,8 +239,26 @@ def _quoted_titles(doc: Any, out: list[Span]) -> list[Span]:
     return out
 
 
+#: Words that grade or negate an adjective: kept, so "less sugary" is not "sugary".
+_GRADERS = frozenset({"less", "least", "more", "most", "non", "not"})
+
+
+def _kept_adjective(tok: Any) -> bool:
+    """An adjective that names a kind (plain or comparative), not an evaluation."""
+    return (
+        tok.dep_ == "amod"
+        and tok.is_alpha
+        and tok.tag_ in ("JJ", "JJR")
+        and tok.lower_ not in EVALUATIVE
+        and tok.lower_ not in _GRADERS
+    )
+
+
 def concept_name(chunk: Any) -> tuple[str, Any] | None:
-    """Name of a noun chunk as a concept ("support group"), or None."""
+    """Name of a noun chunk as a concept ("support group", "less sugary dessert"), or None.
+
+    Adjectives that grade or compare are kept as such ("healthier snack", "more
+    expensive car"): dropping "less" would turn the meaning around."""
     head = chunk.root
     if head.pos_ != "NOUN" or not head.is_alpha:
         return None
@@ -250,11 +268,9 @@ def concept_name(chunk: Any) -> tuple[str, Any] | None:
             words.append(head.lemma_.lower())
         elif tok.dep_ == "compound" and tok.is_alpha and tok.pos_ in ("NOUN", "PROPN"):
             words.append(tok.text.lower() if tok.pos_ == "PROPN" else tok.lemma_.lower())
-        elif (
-            tok.dep_ == "amod"
-            and tok.is_alpha
-            and tok.tag_ == "JJ"
-            and tok.lower_ not in EVALUATIVE
+        elif _kept_adjective(tok) or (
+            tok.lower_ in _GRADERS
+            and (tok.dep_ == "amod" or (tok.dep_ == "advmod" and _kept_adjective(tok.head)))
         ):
             words.append(tok.lower_)
         elif words:
