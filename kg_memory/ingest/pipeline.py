@@ -38,7 +38,7 @@ from kg_memory.store.shared import refresh_shared
 #: 5: issue 14's extraction (readable hypothetical/tensed facts, owner-scoped relations,
 #: nicknames, date fixes, NEXT in time order); main's 4 is native Neo4j dates.
 #: 6: NEXT on each speaker's time line, only where decidable; name fragments joined;
-#: relative-clause objects; comparatives kept in concept names ("less sugary dessert").
+#: "must" of another is hypothetical; comparatives kept in concept names ("less sugary").
 PIPELINE_VERSION = "6"
 
 Progress = Callable[[str, int], None]  # (phase, n_units_done)

@@ -203,39 +203,6 @@ def _verb_misread(noun: Any) -> bool:
     )
 
 
-#: Nouns a relative clause modifies adverbially ("the way it turned out", "the day we met").
-_ADVERBIAL_HEADS = frozenset(
-    {"way", "time", "day", "moment", "place", "reason", "year", "night", "week", "month"}
-)
-_RELATIVE = frozenset({"that", "which", "who", "whom"})
-
-
-def _relative_object(verb: Any, inner: Any, dobj: Any | None) -> Any | None:
-    """The noun a relative clause's verb takes as its object ("the joy pets bring",
-    "ideas that I can use", "the city I moved to"), or ``None``.
-
-    Only for a clause with its own subject whose object is missing or a relative
-    pronoun; not for the adverbial heads ("the way the frosting turned out").
-    """
-    head = verb.head
-    if (
-        verb.dep_ != "relcl"
-        or head.pos_ not in ("NOUN", "PROPN")
-        or head.lemma_.lower() in _ADVERBIAL_HEADS
-        or (dobj is not None and dobj.lower_ not in _RELATIVE)
-        or any(c.dep_ in ("attr", "acomp", "ccomp", "xcomp") for c in inner.children)
-    ):
-        return None
-    subj = next((c for c in verb.children if c.dep_ in _SUBJ), None)
-    if subj is None or subj.lower_ in _RELATIVE:
-        return None
-    if dobj is None and any(
-        c.dep_ == "prep" and any(g.dep_ == "pobj" for g in c.children) for c in inner.children
-    ):
-        return None  # "the friend I went to Paris with": its own prepositional object
-    return _object_head(head)
-
-
 def _subject_of(verb: Any) -> Any | None:
     v = verb
     for _ in range(4):
@@ -351,11 +318,7 @@ class _Extractor:
         objs: list[Any] = []
         prep_word = None
         dobj = next((c for c in inner.children if c.dep_ in ("dobj", "attr", "oprd")), None)
-        rel = _relative_object(verb, inner, dobj)
-        if rel is not None:
-            objs = _conjuncts(rel)
-            parts += [c.lower_ for c in inner.children if c.dep_ == "prep" and not c.n_rights]
-        elif dobj is not None:
+        if dobj is not None:
             head = _object_head(dobj)
             if head is None:
                 return []
