@@ -15,7 +15,7 @@ field                   producer     value
 ``entity_resolver``     entities     the resolver that minted the entities (concepts added later)
 ``times``               time         ``list[list[TimeMention]]``, one list per turn
 ``facts``               triples      ``list[FactInfo]``
-``events``              events       top-level ``list[EventInfo]`` in time order
+``events``              events       top-level ``list[EventInfo]`` in the order told
 ``subevents``           events       clause-level sub-events (``list[EventInfo]``)
 ``notes``               notes        Note node ids, in turn order
 ``hyperedges``          hyperedges   Hyperedge node ids
@@ -82,6 +82,7 @@ class EventInfo:
     place_id: str | None
     begin: str | None  # ISO date
     end: str | None
+    subjects: list[str] = field(default_factory=list)  # speakers' Entity ids it is about
 
 
 @dataclass(slots=True)

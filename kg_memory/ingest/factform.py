@@ -9,7 +9,7 @@ Used by the ``triples`` stage on spaCy tokens (no extra parse):
   ("hop" -> "hopping"), so an undoubled form must come from the ``e`` verb.
 * :func:`modality` says why a clause is not a plain assertion: a question
   (dropped), a conditional, a modal (``would``/``could``/``might``/``may``/
-  ``should``, ``must have``), a hedge adverb ("maybe"), the complement of a
+  ``should``, ``must have``, ``must`` said of another: "Max must be having fun"), a hedge adverb ("maybe"), the complement of a
   wish/hope/guess/belief ("I'm sure people will ..."), or a prediction about
   someone other than the speaker ("You're gonna love it"). Such facts are kept
   with ``hypothetical`` set, never as plain facts.
@@ -137,8 +137,8 @@ def modality(verb: Any, chain: list[Any], speaker_subject: bool) -> str | None:
             return h.lemma_.lower()
         v = h
     aux = _aux_words(verb)
-    if "must" in aux and "have" in aux:
-        return "must"
+    if "must" in aux and ("have" in aux or not speaker_subject):
+        return "must"  # "must have been", or a guess about another ("you must be proud")
     if not speaker_subject and tense(chain) == "future":
         return "prediction"
     return None

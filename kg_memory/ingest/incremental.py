@@ -51,8 +51,10 @@ import numpy as np
 from kg_memory.formats.model import RawConversation, RawSession
 from kg_memory.ingest import notes as notes_stage
 from kg_memory.ingest.context import IngestContext
+from kg_memory.ingest.events import order
+from kg_memory.ingest.events.steps import place
 from kg_memory.ingest.prior import StoredConversation
-from kg_memory.ingest.shared import centred, centring_mean
+from kg_memory.ingest.shared import centred, centring_mean, speaker_entities
 from kg_memory.model import Node
 
 if TYPE_CHECKING:
@@ -137,23 +139,47 @@ def link_turns(ctx: IngestContext, prior: StoredConversation, merged: RawConvers
 
 
 def link_events(ctx: IngestContext, prior: StoredConversation) -> None:
-    """``NEXT`` from the latest stored event (by its last turn) to the first new event."""
+    """``NEXT`` between the stored events and the new ones, on each speaker's time line.
+
+    The rule of a whole ingest (:mod:`kg_memory.ingest.events.order`) over the
+    stored segment events and the new events together; only edges touching a new
+    event are added (the stored ones between stored events stay as they are).
+    """
     events = ctx.artifacts.events or []
     if not events:
         return
-    order = {str(n.props["turn_id"]): i for i, n in enumerate(prior.turns)}
-    latest: tuple[int, Node] | None = None
+    speakers = speaker_entities(ctx)
+    names = {v: k for k, v in speakers.items()}
+    told = {str(n.props["turn_id"]): _place(n) for n in prior.turns}
+    days = [(s.date_time or "")[:10] or None for s in prior.conversation.sessions]
+    days += [(s.date_time or "")[:10] or None for s in ctx.conversation.sessions]
+    nodes: list[Node] = [ctx.nodes[ev.id] for ev in events]
+    placed = []
+    for k, ev in enumerate(events):
+        first = ctx.turns[ev.turn_indexes[0]]
+        placed.append(
+            place(nodes[k].props, k, (first.session.index, first.raw.position), ev.subjects, days)
+        )
     for node in ctx.store.find_nodes(ctx.namespace, "Event", conversation=ctx.cid):
-        if node.props.get("kind") != "segment":
+        tids = [t for t in node.props.get("turn_ids") or () if t in told]
+        if node.props.get("kind") != "segment" or not tids or node.id in ctx.nodes:
             continue
-        last = max((order.get(t, -1) for t in node.props.get("turn_ids") or ()), default=-1)
-        if last >= 0 and (latest is None or last > latest[0]):
-            latest = (last, node)
-    if latest is None:
-        return
-    first = ctx.turns[events[0].turn_indexes[0]]
-    same = latest[1].props.get("session") == first.session.index
-    ctx.add_edge(latest[1].id, "NEXT", events[0].id, {"same_session": same})
+        subjects = [speakers[n] for n in node.props.get("subjects") or () if n in speakers]
+        placed.append(place(node.props, len(nodes), told[tids[0]], subjects, days))
+        nodes.append(node)
+    for a, b, person in order.next_pairs([p for p in placed if p is not None]):
+        if a.index >= len(events) and b.index >= len(events):
+            continue
+        props = {
+            "same_session": a.told[0] == b.told[0],
+            "by": "time" if a.timed or b.timed else "conversation",
+            "subject": names[person],
+        }
+        ctx.add_edge(nodes[a.index].id, "NEXT", nodes[b.index].id, props)
+
+
+def _place(node: Node) -> tuple[int, int]:
+    return int(node.props["session"]), int(node.props["position"])
 
 
 def link_notes(ctx: IngestContext, prior: StoredConversation) -> None:

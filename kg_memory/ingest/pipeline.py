@@ -38,7 +38,9 @@ from kg_memory.store.shared import refresh_shared
 #: Bumped when a change to the code changes what ingest writes for the same input.
 #: 5: issue 14's extraction (readable hypothetical/tensed facts, owner-scoped relations,
 #: nicknames, date fixes, NEXT in time order); main's 4 is native Neo4j dates.
-PIPELINE_VERSION = "5"
+#: 6: NEXT on each speaker's time line, only where decidable; name fragments joined;
+#: "must" of another is hypothetical; comparatives kept in concept names ("less sugary").
+PIPELINE_VERSION = "6"
 
 Progress = Callable[[str, int], None]  # (phase, n_units_done)
 
@@ -48,7 +50,7 @@ def pipeline_config(stages: Sequence[str], embedder: Embedder) -> list[Any]:
 
     >>> from kg_memory.embed import HashEmbedder
     >>> pipeline_config(["time"], HashEmbedder())[:2]
-    ['5', 'hash']
+    ['6', 'hash']
     """
     per_stage = [[name, stage(name).config()] for name in ("turns", *stages)]
     return [PIPELINE_VERSION, embedder.name, getattr(embedder, "dim", None), per_stage]

@@ -84,6 +84,7 @@ _UNRESOLVABLE = frozenset(
         "nothing",
         "nobody",
         "one",
+        "ones",
         "there",
         "here",
         "he",

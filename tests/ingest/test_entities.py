@@ -180,3 +180,43 @@ def test_deterministic_ids(store) -> None:  # type: ignore[no-untyped-def]
 def test_normalise() -> None:
     assert entities.normalise("The Minnesota Wolves") == "minnesota wolves"
     assert entities.normalise("Caroline's") == "caroline"
+
+
+@pytest.mark.parametrize(
+    ("text", "names"),
+    [
+        (
+            "I love the Lord of the Rings and Game of Thrones.",
+            ["Lord of the Rings", "Game of Thrones"],
+        ),
+        ("I am considering brands like Nike and Under Armour.", ["Nike", "Under Armour"]),
+        ("Learning German has been tough but worth it.", ["German"]),
+    ],
+)
+def test_name_fragments_are_one_name(text: str, names: list[str]) -> None:
+    """Fragments of one name are joined; a verb opening the sentence is not part of it."""
+    from collections import Counter
+
+    from kg_memory.ingest.entities.names import named_spans
+    from kg_memory.nlp import load_nlp
+
+    doc = load_nlp()(text)
+    assert [doc[s:e].text for s, e, _ in named_spans(doc, Counter(), set())] == names
+
+
+@pytest.mark.parametrize(
+    ("text", "concept"),
+    [
+        ("I bake less sugary desserts now.", "less sugary dessert"),
+        ("I want healthier snacks.", "healthier snack"),
+        ("We bought a more expensive car.", "more expensive car"),
+        ("I saw a more amazing view.", "view"),
+    ],
+)
+def test_comparatives_are_kept_as_such(text: str, concept: str) -> None:
+    """ "less sugary" is not "sugary"; an evaluation ("more amazing") names no kind."""
+    from kg_memory.ingest.entities.names import concept_name
+    from kg_memory.nlp import load_nlp
+
+    names = [cn[0] for ch in load_nlp()(text).noun_chunks if (cn := concept_name(ch))]
+    assert names == [concept]

@@ -27,25 +27,27 @@ def test_stratified_is_seeded_and_covers_every_kind() -> None:
     assert a != eval_events.stratified(edges, 20, 8)
 
 
-def test_score_cli_reports_per_kind_and_unjudged(
+def test_score_counts_removed_and_unjudged_edges(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    sample = _edges(4, 2)
+    produced = _edges(4, 2)
     edges = tmp_path / "edges.jsonl"
-    edges.write_text("".join(json.dumps(e) + "\n" for e in sample))
+    edges.write_text("".join(json.dumps(e) + "\n" for e in produced))
     judged = tmp_path / "judged.jsonl"
     verdicts = [True, True, True, False, True]  # the last CAUSES edge is left unjudged
-    judged.write_text(
-        "".join(
-            json.dumps({"key": e["key"], "correct": v}) + "\n"
-            for e, v in zip(sample, verdicts, strict=False)
-        )
-    )
+    rows = [{"key": e["key"], "correct": v} for e, v in zip(produced, verdicts, strict=False)]
+    rows += [{"key": "NEXT|c|D9:1>D9:2", "correct": False}]  # judged, no longer produced
+    rows += [{"key": "CAUSES|c|D9:1>D9:1", "correct": True}]
+    judged.write_text("".join(json.dumps(r) + "\n" for r in rows))
     code = eval_events.main(["score", "--edges", str(edges), "--judgements", str(judged)])
     out = capsys.readouterr().out
-    assert "events NEXT: precision=0.750 (3/4 judged, 0 unjudged)" in out
-    assert "events CAUSES: precision=1.000 (1/1 judged, 1 unjudged)" in out
-    assert "events overall: precision=0.800 (4/5 judged, 1 unjudged)" in out
+    assert (
+        "events NEXT: precision=0.750 (3/4 judged edges still produced; 1 judged edges no "
+        "longer produced, 0 of them judged right; 0 produced edges unjudged)"
+    ) in out
+    assert "events CAUSES: precision=1.000 (1/1 judged edges still produced; 1 judged" in out
+    assert "1 of them judged right; 1 produced edges unjudged" in out
+    assert "events overall: precision=0.800 (4/5 judged edges still produced; 2 judged" in out
     assert code == 1  # 0.8 < 0.85
 
 

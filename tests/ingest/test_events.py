@@ -19,6 +19,7 @@ from kg_memory.ingest import events
 from kg_memory.ingest import turns as turns_stage
 from kg_memory.ingest.artifacts import Artifacts, EntityInfo, Mention, TimeMention
 from kg_memory.ingest.context import IngestContext
+from kg_memory.ingest.events import segmentation
 from kg_memory.nlp import load_nlp
 from kg_memory.testing import make_sessions as make_conv
 
@@ -296,6 +297,66 @@ def test_next_follows_resolved_time(monkeypatch: pytest.MonkeyPatch) -> None:
     edge = c.edges[(marathon.id, "NEXT", pottery.id)]
     assert edge.props["by"] == "time"
     assert (pottery.id, "NEXT", marathon.id) not in c.edges
+
+
+def test_next_stays_on_each_speakers_time_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Events about different people are not ordered against each other."""
+    turns = [
+        ("Caroline", "I started a pottery class and I love it."),
+        ("Melanie", "Nice, how was it?"),
+        ("Caroline", "Great fun, I met the teacher."),
+        ("Melanie", "I painted a lake and I framed it."),
+        ("Caroline", "Lovely colours."),
+        ("Melanie", "I gave it to my mum."),
+        ("Caroline", "I signed up for the next pottery term."),
+        ("Melanie", "Good for you."),
+        ("Caroline", "I bought clay too."),
+    ]
+    c = make_ctx([turns])
+    monkeypatch.setattr(
+        segmentation, "segment", lambda emb, cues=None, **_: [(0, 3), (3, 6), (6, 9)]
+    )
+    events.run(c)
+    first, painting, second = c.artifacts.events
+    assert c.nodes[first.id].props["subjects"] == ["Caroline"]
+    assert c.nodes[painting.id].props["subjects"] == ["Melanie"]
+    nexts = {(e.src, e.dst): e.props for e in c.edges.values() if e.type == "NEXT"}
+    assert nexts == {
+        (first.id, second.id): {"same_session": True, "by": "conversation", "subject": "Caroline"}
+    }
+
+
+def test_next_leaves_overlapping_and_undated_past_unordered(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An untimed event told in session 2 may have happened any day since session 1: a
+    time expression inside that stretch does not order it; an undated look back ("when
+    I was a kid") is ordered against nothing."""
+    s1 = [("Caroline", "I ran in Boston."), ("Melanie", "Wow."), ("Caroline", "I was tired.")]
+    s2 = [
+        ("Caroline", "I ran again yesterday in Boston."),
+        ("Melanie", "Cool."),
+        ("Caroline", "I felt great."),
+        ("Caroline", "I joined a club, I love it."),
+        ("Melanie", "Nice."),
+        ("Caroline", "I meet them weekly."),
+        ("Caroline", "When I was a kid I swam a lot."),
+        ("Melanie", "Fun."),
+        ("Caroline", "I miss it."),
+    ]
+    c = make_ctx([s1, s2])
+    monkeypatch.setattr(
+        segmentation,
+        "segment",
+        lambda emb, cues=None, **_: [(0, 3)] if len(emb) == 3 else [(0, 3), (3, 6), (6, 9)],
+    )
+    events.run(c)
+    run1, run2, club, kid = c.artifacts.events
+    nexts = {(e.src, e.dst) for e in c.edges.values() if e.type == "NEXT"}
+    assert c.nodes[kid.id].props["past_cue"] == "when i was a"
+    assert c.nodes[run2.id].props["time_text"] == "yesterday"
+    assert nexts == {(run1.id, club.id)}  # both undated: the order told
+    # the club (any day since session 1) and yesterday's run: no order; the kid: none
 
 
 def test_back_reference_needs_a_shared_noun(ctx: IngestContext) -> None:

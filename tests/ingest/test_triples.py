@@ -144,3 +144,14 @@ def test_coordination_misparse_is_not_an_object() -> None:
     assert ("Jolene", "love_play", "game", False) in facts
     assert not any(f[1] == "love_play" and f[2] == "turtle" for f in facts)
     assert ("Jolene", "have", "turtle", False) in facts
+
+
+def test_ones_is_no_object() -> None:
+    _, facts = run_all([("Melanie", "I showed you the best ones.")])
+    assert not any(f[2] in ("one", "ones") for f in facts)
+
+
+def test_must_said_of_another_is_a_guess() -> None:
+    ctx, facts = run_all([("Caroline", "Max must be having so much fun in the lake.")])
+    assert facts == []
+    assert all(n.props["hypothetical"] for n in ctx.nodes.values() if n.label == "Fact")

@@ -327,7 +327,7 @@ def small_graph(
         e("ev2", "PARTICIPANT", "who"),
         e("ev1", "EVIDENCED_BY", "t1"),
         e("ev2", "EVIDENCED_BY", "t3"),
-        e("ev1", "NEXT", "ev2"),
+        e("ev1", "NEXT", "ev2", subject="Caroline"),
         e("ev1", "CAUSES", "ev2", marker="because"),
         e("note2", "LINKS_TO", "note1", similarity=0.8, shared_entities=[who]),
         e("note1", "EVIDENCED_BY", "t1"),
@@ -436,7 +436,7 @@ def test_named_query_results(graph: tuple[Any, str, str]) -> None:
 
     chain = run_named(store, "event_chain", ns)
     assert [r["id"] for r in chain] == [nid(ns, "ev1"), nid(ns, "ev2")]
-    assert chain[0]["next"] == nid(ns, "ev2")
+    assert chain[0]["next"] == [{"event": nid(ns, "ev2"), "subject": "Caroline"}]
     assert chain[0]["causes"] == [{"event": nid(ns, "ev2"), "marker": "because"}]
 
     (note,) = run_named(store, "note_links", ns)

@@ -88,8 +88,10 @@ def named_spans(doc: Any, lower_seen: Counter[str], speaker_norms: set[str]) -> 
     """(start_tok, end_tok, type) of named mentions in a turn, NER plus corrections.
 
     NER entities (:func:`_ner_spans`), then capitalised proper-noun runs NER
-    missed (:func:`_proper_runs`), then quoted capitalised titles, which replace
-    what they overlap (:func:`_quoted_titles`).
+    missed (:func:`_proper_runs`), then fragments of one name joined
+    (:func:`_joined`: "Lord" + "of the" + "Rings", "Under" + "Armour", "the Perseid
+    meteor shower"), then quoted capitalised titles, which replace what they
+    overlap (:func:`_quoted_titles`).
     """
 
     def ok_single(tok: Any) -> bool:
@@ -102,7 +104,7 @@ def named_spans(doc: Any, lower_seen: Counter[str], speaker_norms: set[str]) -> 
     taken: set[int] = set()
     out = _ner_spans(doc, ok_single, taken)
     out += _proper_runs(doc, ok_single, taken)
-    return sorted(_quoted_titles(doc, out))
+    return sorted(_quoted_titles(doc, _joined(doc, sorted(out))))
 
 
 def _ner_spans(doc: Any, ok_single: Callable[[Any], bool], taken: set[int]) -> list[Span]:
@@ -128,13 +130,17 @@ def _ner_spans(doc: Any, ok_single: Callable[[Any], bool], taken: set[int]) -> l
 
 
 def _trim(doc: Any, i: int, j: int) -> tuple[int, int]:
-    """Tokens ``[i, j)`` without edge interjections ("Congrats Caroline", "Yep John") and
-    edge lower-case words ("learning German", "last Fri")."""
+    """Tokens ``[i, j)`` without edge interjections ("Congrats Caroline", "Yep John"),
+    edge lower-case words ("learning German", "last Fri") and a verb capitalised only
+    because it opens the sentence ("Learning German has been tough")."""
 
     def junk(t: Any) -> bool:
         return is_interjection(t) or (t.is_alpha and t.text.islower())
 
-    while i < j and junk(doc[i]):
+    def opening_verb(t: Any) -> bool:
+        return t.is_sent_start and t.tag_ in ("VB", "VBG", "VBD", "VBN", "VBZ", "VBP")
+
+    while i < j and (junk(doc[i]) or opening_verb(doc[i])):
         i += 1
     while j > i and junk(doc[j - 1]):
         j -= 1
@@ -187,6 +193,34 @@ def _proper_runs(doc: Any, ok_single: Callable[[Any], bool], taken: set[int]) ->
     return out
 
 
+#: Words that join the parts of one name ("Lord of the Rings", "Cliffs of Moher").
+_NAME_JOINERS = (("of",), ("of", "the"))
+
+
+def _capitalised(t: Any) -> bool:
+    return t.text[:1].isupper() and t.is_alpha and not t.is_sent_start and not is_interjection(t)
+
+
+def _joined(doc: Any, spans: list[Span]) -> list[Span]:
+    """Fragments of one name made one span (sorted ``spans`` in, sorted out).
+
+    * two spans joined by "of" / "of the" ("Lord" ... "Rings"; "Game" ... "Thrones");
+    * a capitalised word inside the sentence just before a span ("Under Armour").
+    """
+    out: list[Span] = []
+    for s, e, lab in spans:
+        while s > 0 and _capitalised(doc[s - 1]) and not (out and out[-1][1] > s - 1):
+            s -= 1
+        if out:
+            ps, pe, plab = out[-1]
+            gap = tuple(t.lower_ for t in doc[pe:s])
+            if gap in _NAME_JOINERS:
+                out[-1] = (ps, e, lab if plab == "MISC" else plab)
+                continue
+        out.append((s, e, lab))
+    return out
+
+
 def _quoted_titles(doc: Any, out: list[Span]) -> list[Span]:
     """``out`` with quoted capitalised titles ("Finding Freedom") as WORK_OF_ART spans."""
     for m in _QUOTED.finditer(doc.text):
@@ -205,8 +239,26 @@ def _quoted_titles(doc: Any, out: list[Span]) -> list[Span]:
     return out
 
 
+#: Words that grade or negate an adjective: kept, so "less sugary" is not "sugary".
+_GRADERS = frozenset({"less", "least", "more", "most", "non", "not"})
+
+
+def _kept_adjective(tok: Any) -> bool:
+    """An adjective that names a kind (plain or comparative), not an evaluation."""
+    return (
+        tok.dep_ == "amod"
+        and tok.is_alpha
+        and tok.tag_ in ("JJ", "JJR")
+        and tok.lower_ not in EVALUATIVE
+        and tok.lower_ not in _GRADERS
+    )
+
+
 def concept_name(chunk: Any) -> tuple[str, Any] | None:
-    """Name of a noun chunk as a concept ("support group"), or None."""
+    """Name of a noun chunk as a concept ("support group", "less sugary dessert"), or None.
+
+    Adjectives that grade or compare are kept as such ("healthier snack", "more
+    expensive car"): dropping "less" would turn the meaning around."""
     head = chunk.root
     if head.pos_ != "NOUN" or not head.is_alpha:
         return None
@@ -216,11 +268,9 @@ def concept_name(chunk: Any) -> tuple[str, Any] | None:
             words.append(head.lemma_.lower())
         elif tok.dep_ == "compound" and tok.is_alpha and tok.pos_ in ("NOUN", "PROPN"):
             words.append(tok.text.lower() if tok.pos_ == "PROPN" else tok.lemma_.lower())
-        elif (
-            tok.dep_ == "amod"
-            and tok.is_alpha
-            and tok.tag_ == "JJ"
-            and tok.lower_ not in EVALUATIVE
+        elif _kept_adjective(tok) or (
+            tok.lower_ in _GRADERS
+            and (tok.dep_ == "amod" or (tok.dep_ == "advmod" and _kept_adjective(tok.head)))
         ):
             words.append(tok.lower_)
         elif words:

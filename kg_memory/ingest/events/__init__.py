@@ -28,9 +28,11 @@ Algorithm
 3. **Edges.** ``EVIDENCED_BY`` every turn, ``PARTICIPANT``, ``LOCATED_AT``,
    ``DURING`` (the TimeInterval of the explicit time, when there is one; no
    TimeInterval is invented for the session date),
-   ``NEXT`` between consecutive events in time order: an event with its own
-   time expression is placed by the end of that interval, any other by its
-   session date, ties in conversation order (props ``same_session``, ``by``).
+   ``NEXT`` on each speaker's time line, only where the order is decidable
+   (:mod:`~kg_memory.ingest.events.order`: an event is on the line of each
+   speaker who speaks of themselves in it; spans from its time expressions,
+   else the stretch since the previous session; overlapping spans stay
+   unordered; props ``same_session``, ``by``, ``subject``).
 4. **Causes** (:func:`find_causal_links`), from discourse markers:
    ``because`` / causal ``since`` (the subordinate clause is the cause, the
    rest of the sentence the effect), ``, so`` / ``which is why`` mid-sentence
@@ -48,7 +50,7 @@ Algorithm
    content noun with the cue's sentence (cosine of the event embeddings, at
    least ``SUBEVENT_MIN_SIM``); a cue naming nothing links nothing.
 
-Leaves ``ctx.artifacts.events`` (top-level events, in time order, as
+Leaves ``ctx.artifacts.events`` (top-level events, in the order told, as
 :class:`~kg_memory.ingest.artifacts.EventInfo`) and ``ctx.artifacts.subevents``
 (clause sub-events).
 """

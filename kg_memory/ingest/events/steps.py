@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import itertools
 import re
 from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,7 +16,7 @@ from kg_memory.ingest.artifacts import EntityInfo, EventInfo, Mention, TimeMenti
 from kg_memory.ingest.context import IngestContext
 from kg_memory.ingest.entities.lexicon import LIGHT_NOUNS
 from kg_memory.ingest.events import describe as description
-from kg_memory.ingest.events import segmentation
+from kg_memory.ingest.events import order, segmentation
 from kg_memory.ingest.events.causes import add_causes
 from kg_memory.ingest.shared import (
     centred,
@@ -51,6 +51,7 @@ def config() -> dict[str, object]:
         "max_description": description.MAX_DESCRIPTION,
         "subevent_min_sim": SUBEVENT_MIN_SIM,
         "centre_prior": shared.CENTRE_PRIOR,
+        "subject_share": order.SUBJECT_SHARE,
     }
 
 
@@ -153,9 +154,14 @@ def _add_event(ctx: IngestContext, inp: _Inputs, idxs: list[int], vec: np.ndarra
     eid = ctx.make_id("event", first.raw.turn_id, last.raw.turn_id)
     participants, place = _participants_and_place(ctx, inp, idxs)
     tm = next((t for i in idxs for t in inp.times[i]), None)
-    session_day = (first.date or "")[:10] or None
-    begin = tm.begin if tm else session_day
-    end_date = tm.end_date if tm else session_day
+    begin, end_date = order.span(
+        [t for i in idxs for t in inp.times[i]], (first.date or "")[:10] or None
+    )
+    about = order.subjects(
+        [(inp.speakers.get(ctx.turns[i].raw.speaker), inp.mentions[i]) for i in idxs],
+        list(inp.speakers.values()),
+    )
+    names = {v: k for k, v in inp.speakers.items()}
     text = description.describe(ctx, idxs, inp.emb, vec, inp.mentions, inp.times)
     head = f"[{human_date(first.date)}] " if first.date else ""
     span = (
@@ -171,10 +177,12 @@ def _add_event(ctx: IngestContext, inp: _Inputs, idxs: list[int], vec: np.ndarra
             "description": text,
             "turn_ids": [ctx.turns[i].raw.turn_id for i in idxs],
             "participants": [ents[p].name if p in ents else p for p in participants],
+            "subjects": [names[s] for s in about],
             "place": ents[place].name if place and place in ents else None,
             "begin": begin,
             "end": end_date,
             "time_text": tm.text if tm else None,
+            "past_cue": order.past_cue([ctx.turns[i].raw.text for i in idxs]),
             "session": first.session.index,
             "date": first.date,
             "kind": "segment",
@@ -188,29 +196,51 @@ def _add_event(ctx: IngestContext, inp: _Inputs, idxs: list[int], vec: np.ndarra
         ctx.add_edge(eid, "LOCATED_AT", place)
     if tm and tm.node_id:
         ctx.add_edge(eid, "DURING", tm.node_id)
-    return EventInfo(eid, idxs, text, participants, place, begin, end_date)
+    return EventInfo(eid, idxs, text, participants, place, begin, end_date, list(about))
 
 
 def _next_edges(ctx: IngestContext, events: list[EventInfo]) -> None:
-    """``NEXT`` between consecutive events in time order: an event with an explicit time
-    expression is placed by the end of its interval, every other one by its session date;
-    ties (and everything without a time) keep conversation order. Props ``same_session``
-    and ``by`` ("time" when either event's own time expression decided the place)."""
+    """``NEXT`` along each speaker's time line (:mod:`~kg_memory.ingest.events.order`)."""
+    names = {v: k for k, v in speaker_entities(ctx).items()}
+    days = [(s.date_time or "")[:10] or None for s in ctx.conversation.sessions]
+    placed = []
+    for k, ev in enumerate(events):
+        first = ctx.turns[ev.turn_indexes[0]]
+        told = (first.session.index, first.raw.position)
+        placed.append(place(ctx.nodes[ev.id].props, k, told, ev.subjects, days))
+    for a, b, person in order.next_pairs([p for p in placed if p is not None]):
+        ctx.add_edge(
+            events[a.index].id,
+            "NEXT",
+            events[b.index].id,
+            {
+                "same_session": a.told[0] == b.told[0],
+                "by": "time" if a.timed or b.timed else "conversation",
+                "subject": names[person],
+            },
+        )
 
-    def explicit(ev: EventInfo) -> bool:
-        return ev.end is not None and ctx.nodes[ev.id].props.get("time_text") is not None
 
-    def key(k: int) -> tuple[str, int]:
-        ev = events[k]
-        day = (ctx.turns[ev.turn_indexes[0]].date or "")[:10]
-        return ((ev.end or day) if explicit(ev) else day, k)
+def place(
+    props: Mapping[str, Any],
+    index: int,
+    told: tuple[int, int],
+    subjects: Sequence[str],
+    days: Sequence[str | None],
+) -> order.Placed | None:
+    """An Event node's place on the time lines, from its props (``None``: no date).
 
-    order = sorted(range(len(events)), key=key)
-    for a, b in itertools.pairwise(order):
-        ea, eb = events[a], events[b]
-        same = ctx.turns[ea.turn_indexes[0]].session_id == ctx.turns[eb.turn_indexes[0]].session_id
-        by = "time" if explicit(ea) or explicit(eb) else "conversation"
-        ctx.add_edge(ea.id, "NEXT", eb.id, {"same_session": same, "by": by})
+    ``told`` is (session, position) of its first turn, ``days`` every session's day.
+    """
+    begin, end = props.get("begin"), props.get("end")
+    if not begin or not end:
+        return None
+    timed = props.get("time_text") is not None
+    if props.get("past_cue"):
+        begin, timed = order.DISTANT_PAST, True
+    elif not timed:
+        begin = order.untimed_begin(str(end)[:10], days) or begin
+    return order.Placed(index, str(begin)[:10], str(end)[:10], timed, told, tuple(subjects))
 
 
 def _back_references(ctx: IngestContext, events: list[EventInfo], vecs: np.ndarray) -> None:
