@@ -2,15 +2,16 @@
 
 Each conversation is ingested with every stage into a persistent embedded
 store under ``work/stores/<conversation>`` (a marker file records the sha256
-of its input file; a changed file is re-ingested), and its candidate/feature
-matrix is cached under ``work/features/`` keyed by the input file's hash and
-the feature list. ``rebuild=True`` recomputes the matrices (after a change to
+of its input file and of the pipeline's version and stage settings; a change to
+either is re-ingested), and its candidate/feature matrix is cached under
+``work/features/`` keyed by that hash and the feature list. ``rebuild=True`` recomputes the matrices (after a change to
 the candidate or feature code).
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import shutil
 from pathlib import Path
 
@@ -19,6 +20,8 @@ from kg_memory.bench.ranker_matrix import ConvMatrix, Question, conversation_mat
 from kg_memory.bench.systems import bench_namespace
 from kg_memory.config import EmbeddedConfig
 from kg_memory.embed import Embedder, MiniLMEmbedder
+from kg_memory.ingest.pipeline import PIPELINE_VERSION
+from kg_memory.ingest.registry import resolve_stages, stage
 from kg_memory.memory import Memory
 from kg_memory.retrieval.rank.candidates import FOCUS_K, POOL, SUBJECT_K
 from kg_memory.retrieval.rank.features import FEATURES
@@ -26,7 +29,11 @@ from kg_memory.store import open_store
 
 
 def _sha(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    """Hash of the input file and of what ingest does with it (version, stage settings)."""
+    settings = [PIPELINE_VERSION, [[n, stage(n).config()] for n in resolve_stages("all")]]
+    h = hashlib.sha256(path.read_bytes())
+    h.update(json.dumps(settings, sort_keys=True, default=str).encode())
+    return h.hexdigest()
 
 
 def feature_key() -> str:
