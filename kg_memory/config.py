@@ -23,9 +23,9 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, is_dataclass, replace
 from pathlib import Path
-from typing import ClassVar, TypedDict, Unpack
+from typing import Any, ClassVar, TypedDict, Unpack
 
 from platformdirs import user_data_dir
 
@@ -68,9 +68,30 @@ class StoreConfig:
         raise NotImplementedError(f"{cls.__name__}.from_env")
 
     def creating(self, create: bool) -> StoreConfig:
-        """This config, creating a missing store or not (a store at a path: see
-        :class:`EmbeddedConfig`); a store on a server is not created, so by default itself."""
-        return self
+        """This config, creating a missing store or not: a dataclass config with a ``create``
+        field gets it set (see :class:`EmbeddedConfig`); any other (a store on a server, which
+        is never created) is returned unchanged."""
+        return _with(self, create=create) if _has_field(self, "create") else self
+
+    def at(self, path: Path) -> StoreConfig:
+        """This config for the store in directory ``path`` (``--store``): a dataclass config
+        with a ``path`` field gets it set; a backend not kept in a directory refuses."""
+        if _has_field(self, "path"):
+            return _with(self, path=path)
+        raise ConfigError(
+            f"--store names a directory, but the {self.backend} store backend is not kept in one: "
+            "configure it by what its config class's from_env() reads"
+        )
+
+
+def _has_field(config: object, name: str) -> bool:
+    return is_dataclass(config) and any(f.name == name for f in fields(config))
+
+
+def _with(config: Any, **changes: Any) -> StoreConfig:
+    """A dataclass config with ``changes`` (a field the subclass declares, not the base)."""
+    out: StoreConfig = replace(config, **changes)
+    return out
 
 
 @dataclass(frozen=True)
@@ -90,9 +111,6 @@ class EmbeddedConfig(StoreConfig):
     def from_env(cls, path: str | Path | None = None) -> EmbeddedConfig:
         """Config for ``path``, else ``$KG_MEMORY_STORE``, else the user data dir."""
         return cls(Path(path).expanduser() if path else default_store_dir())
-
-    def creating(self, create: bool) -> EmbeddedConfig:
-        return replace(self, create=create)
 
 
 @dataclass(frozen=True)
@@ -144,6 +162,8 @@ class Settings:
     create: bool = True
     #: the backend asked for by name (``None``: Neo4j with a URI, else embedded)
     backend: str | None = None
+    #: ``store_dir`` was given as an argument (``--store``), not taken from the defaults
+    store_given: bool = False
 
     @classmethod
     def resolve(
@@ -162,6 +182,7 @@ class Settings:
             embedder=embedder or os.environ.get("KG_MEMORY_EMBEDDER", "minilm"),
             create=where.get("create", True),
             backend=where.get("backend") or os.environ.get("KG_MEMORY_BACKEND") or None,
+            store_given=store_dir is not None,
         )
 
     @property
@@ -180,6 +201,7 @@ class Settings:
             config = backend_class(name).config_class.from_env()
             if config is not None:
                 config = config.creating(self.create)
+                config = config.at(self.store_dir) if self.store_given else config
         if config is None:
             how = (
                 "give --neo4j URI or set KG_MEMORY_NEO4J_URI"

@@ -14,7 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from kg_memory.cli import app
-from kg_memory.config import EmbeddedConfig, Settings
+from kg_memory.config import EmbeddedConfig, Settings, StoreConfig
 from kg_memory.errors import ConfigError, StoreNotFoundError
 from kg_memory.server.run import ServeOptions
 from kg_memory.store import BACKENDS
@@ -114,3 +114,46 @@ def test_unknown_or_unconfigured_backend_is_one_clear_error(
     assert code == 2 and "the scratch store backend is not configured" in err
     with pytest.raises(ConfigError, match="give --neo4j URI"):
         Settings.resolve(backend="neo4j").store  # noqa: B018
+
+
+def test_store_option_applies_to_a_backend_kept_in_a_directory(
+    scratch: Path, tmp_path: Path
+) -> None:
+    there = tmp_path / "elsewhere"
+    code, _, err = run(
+        "ingest", DEMO, "--stages", "turns", "--backend", "scratch", "--store", str(there)
+    )
+    assert code == 0, err
+    assert ScratchStore.opened == [there] and not scratch.exists()
+    code, _, err = run("stats", "--backend", "scratch", "--store", str(tmp_path / "typo"))
+    assert code == 2 and "no kg-memory store at" in err and not (tmp_path / "typo").exists()
+
+
+@dataclass(frozen=True)
+class RemoteConfig(StoreConfig):
+    """A throwaway backend on a server: not kept in a directory."""
+
+    backend: ClassVar[str] = "remote"
+    url: str = "kg://example"
+
+    @classmethod
+    def from_env(cls) -> RemoteConfig:
+        return cls()
+
+
+class RemoteStore(EmbeddedStore):
+    """Registered only for its config class (never opened here)."""
+
+    name = "remote"
+    config_class = RemoteConfig  # type: ignore[assignment]
+
+
+def test_store_option_is_refused_by_a_backend_not_kept_in_a_directory(
+    scratch: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(BACKENDS, "remote", f"{__name__}:RemoteStore")
+    assert Settings.resolve(backend="remote").store == RemoteConfig()  # --store not given
+    with pytest.raises(ConfigError, match="the remote store backend is not kept in one"):
+        Settings.resolve(scratch, backend="remote").store  # noqa: B018
+    code, _, err = run("stats", "--backend", "remote", "--store", str(scratch))
+    assert code == 2 and "--store names a directory" in err
