@@ -37,7 +37,7 @@ CONCURRENT = 6
 @pytest.fixture(scope="module")
 def workers_server(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     tmp = tmp_path_factory.mktemp(f"workers-{backend}")
-    args = ["--stages", "turns", "--token", ADMIN, "--read-workers", "2"]
+    args = ["--stages", "turns", "--token", ADMIN, "--read-workers", "2", "--create"]
     store = backend_args(backend, tmp / "store")
     srv = start_server(store, args, server_env(tmp / "store"), tmp / "server.log")
     try:
