@@ -33,6 +33,7 @@ from kg_memory.cli_common import (
 from kg_memory.cli_server import server_app
 from kg_memory.client import REMEMBER_BATCH, ServerClient, find_server, turn_objects
 from kg_memory.errors import InputError
+from kg_memory.forget import ForgetTarget
 from kg_memory.ingest.pipeline import IngestReport
 from kg_memory.progress_bar import progress_bar
 from kg_memory.retrieval.evidence import Answer, Evidence
@@ -375,7 +376,7 @@ def forget(
     Example: kg-memory forget demo --turn S1:3
     """
     with where.opened() as mem:
-        report = mem.forget(conversation, session=session, turn_id=turn)
+        report = mem.forget(ForgetTarget(conversation, session, turn))
         if as_json:
             print_json(report.as_dict())
             return

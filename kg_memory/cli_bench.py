@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from kg_memory.bench.options import BenchOptions
 from kg_memory.cli_common import LimitOpt, LocomoDirArg, Neo4jOpt, clean_errors, err
 
 bench_app = typer.Typer(help="Benchmarks.", no_args_is_help=True)
@@ -33,15 +34,7 @@ def bench_locomo(
     """
     from kg_memory.bench.locomo import run_locomo_bench
 
-    run_locomo_bench(
-        data_dir,
-        out_dir=out_dir,
-        stages=stages,
-        limit=limit,
-        neo4j_uri=neo4j,
-        console=err,
-        ranker=ranker,
-    )
+    run_locomo_bench(BenchOptions(data_dir, out_dir, stages, limit, neo4j, err), ranker=ranker)
 
 
 @bench_app.command("writes")
@@ -116,14 +109,5 @@ def bench_scale(
     """
     from kg_memory.bench.scale.run import run_scale_bench
 
-    run_scale_bench(
-        data_dir,
-        turns=turns,
-        out_dir=out_dir,
-        neo4j_uri=neo4j,
-        stages=stages,
-        limit=limit,
-        seed=seed,
-        cache=cache,
-        console=err,
-    )
+    opts = BenchOptions(data_dir, out_dir, stages, limit, neo4j, err)
+    run_scale_bench(opts, turns=turns, seed=seed, cache=cache)

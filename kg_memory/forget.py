@@ -27,13 +27,35 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
-from kg_memory.append import stored_conversation, without_turn
 from kg_memory.errors import InputError
 from kg_memory.formats.model import RawConversation
 from kg_memory.ids import stable_id
 
 if TYPE_CHECKING:
     from kg_memory.memory import Memory
+
+
+@dataclass(frozen=True)
+class ForgetTarget:
+    """What to forget: a ``conversation``, or only its ``session`` or its turn ``turn_id``.
+
+    The one request the CLI, the HTTP API, the MCP tool and :meth:`Memory.forget
+    <kg_memory.Memory.forget>` pass around. Giving both a session and a turn is an
+    :class:`InputError` (field ``turn_id``).
+    """
+
+    conversation: str
+    session: int | None = None
+    turn_id: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.session is not None and self.turn_id is not None:
+            raise InputError("give a session or a turn, not both", field="turn_id")
+
+    @property
+    def whole(self) -> bool:
+        """The whole conversation (neither a session nor a turn)."""
+        return self.session is None and self.turn_id is None
 
 
 @dataclass
@@ -53,14 +75,9 @@ class ForgetReport:
 
 
 def forget(
-    mem: Memory,
-    conversation: str,
-    *,
-    session: int | None = None,
-    turn_id: str | None = None,
-    stages: Sequence[str] | str | None = None,
+    mem: Memory, target: ForgetTarget, *, stages: Sequence[str] | str | None = None
 ) -> ForgetReport:
-    """Forget ``conversation``, or only its ``session`` or its turn ``turn_id``.
+    """Forget ``target``: its conversation, or only its session or its turn.
 
     ``stages`` re-ingests what is left with these stages (default: the stages the
     conversation was ingested with).
@@ -68,29 +85,19 @@ def forget(
     Raises
     ------
     InputError
-        The conversation, session or turn is not stored, or both a session and a
-        turn are given.
+        The conversation, session or turn is not stored.
     """
-    if session is not None and turn_id is not None:
-        raise InputError("give a session or a turn, not both", field="turn_id")
+    from kg_memory.append import stored_conversation  # the ingest stack: load it only here
+
+    conversation = target.conversation
     stored = stored_conversation(mem.store, mem.namespace, conversation)
     if stored is None:
         raise InputError(
             f"no conversation {conversation!r} is stored in namespace {mem.namespace!r}",
             field="conversation",
         )
-    report = ForgetReport(mem.namespace, conversation, session, turn_id)
-    if session is None and turn_id is None:
-        report.turns_removed = stored.n_turns
-        with mem.store.transaction():
-            report.deleted_nodes = mem.store.delete_conversation(mem.namespace, conversation)
-        return report
-    if session is not None:
-        rest = without_session(stored, session)
-    else:
-        assert turn_id is not None
-        rest = without_turn(stored, turn_id)
-    rest = _speaking(rest)
+    report = ForgetReport(mem.namespace, conversation, target.session, target.turn_id)
+    rest = _remaining(stored, target)
     report.turns_removed = stored.n_turns - rest.n_turns
     report.turns_left = rest.n_turns
     if not rest.sessions:
@@ -100,6 +107,19 @@ def forget(
     chosen = stages if stages is not None else _stored_stages(mem, conversation)
     mem.ingest_conversations([rest], stages=chosen)
     return report
+
+
+def _remaining(stored: RawConversation, target: ForgetTarget) -> RawConversation:
+    """``stored`` minus what ``target`` names, without the speakers who no longer speak
+    (no session at all when it names the whole conversation)."""
+    if target.whole:
+        return RawConversation(stored.conversation_id, (), (), stored.source)
+    if target.session is not None:
+        return _speaking(without_session(stored, target.session))
+    from kg_memory.append import without_turn
+
+    assert target.turn_id is not None
+    return _speaking(without_turn(stored, target.turn_id))
 
 
 def without_session(stored: RawConversation, session: int) -> RawConversation:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Unpack
 from kg_memory.config import Location, Settings
 from kg_memory.embed import Embedder, get_embedder
 from kg_memory.errors import KGMemoryError, with_committed
+from kg_memory.forget import ForgetReport, ForgetTarget, forget
 from kg_memory.formats.model import RawConversation
 from kg_memory.ingest.pipeline import IngestReport, Pipeline, Progress
 from kg_memory.model import Stats
@@ -29,7 +30,6 @@ from kg_memory.store.base import Store
 
 if TYPE_CHECKING:
     from kg_memory.append import RememberReport
-    from kg_memory.forget import ForgetReport
 
 
 class Memory:
@@ -149,24 +149,19 @@ class Memory:
         return remember(self, turns, stages=stages)
 
     def forget(
-        self,
-        conversation: str,
-        *,
-        session: int | None = None,
-        turn_id: str | None = None,
-        stages: Sequence[str] | str | None = None,
+        self, target: ForgetTarget | str, *, stages: Sequence[str] | str | None = None
     ) -> ForgetReport:
-        """Forget a conversation, one session of it or one turn, with everything derived
-        only from it (see :mod:`kg_memory.forget`)."""
-        from kg_memory.forget import forget
-
-        return forget(self, conversation, session=session, turn_id=turn_id, stages=stages)
+        """Forget ``target`` (a conversation id: the whole conversation), with everything
+        derived only from it (see :mod:`kg_memory.forget`)."""
+        if isinstance(target, str):
+            target = ForgetTarget(target)
+        return forget(self, target, stages=stages)
 
     def forget_turn(
         self, conversation: str, turn_id: str, *, stages: Sequence[str] | str | None = None
     ) -> int:
         """Remove one turn and everything derived only from it; return the turns left."""
-        return self.forget(conversation, turn_id=turn_id, stages=stages).turns_left
+        return self.forget(ForgetTarget(conversation, turn_id=turn_id), stages=stages).turns_left
 
     # -- query ------------------------------------------------------------
     @property

@@ -68,6 +68,7 @@ from kg_memory.bench.dataset import (
 )
 from kg_memory.bench.machine import available_cores, loadavg, machine_info, versions
 from kg_memory.bench.metrics import GROUPS, KS, Scored, latency_summary, summarize
+from kg_memory.bench.options import BenchOptions
 from kg_memory.bench.ranker import LATENCY as RANKED_LATENCY
 from kg_memory.bench.ranker import SYSTEM as RANKED
 from kg_memory.bench.ranker import Collector, evaluate
@@ -263,32 +264,23 @@ def write_outputs(
 
 
 def run_locomo_bench(
-    data_dir: str | Path,
+    opts: BenchOptions,
     *,
-    out_dir: str | Path = "results",
-    stages: str = "all",
-    limit: int | None = None,
-    neo4j_uri: str | None = None,
-    console: Console | None = None,
     embedder: Embedder | None = None,
     threads: int | None = None,
     ks: Sequence[int] = KS,
     ranker: bool = True,
 ) -> dict[str, Any]:
-    """Run the benchmark; print tables on ``console``; write ``locomo.json`` and ``locomo.md``.
+    """Run the benchmark; print tables on ``opts.console``; write ``locomo.json`` and
+    ``locomo.md``.
 
     Parameters
     ----------
-    data_dir:
-        A directory of ``conv-*.json`` (or ``locomo10.json``), or one LoCoMo file.
-    out_dir:
-        Where ``locomo.json``, ``locomo.md`` and ``locomo-questions.jsonl`` go.
-    stages:
-        kg-memory ingest stages (``all``, ``turns`` or a comma list).
-    limit:
-        Only the first ``limit`` conversations.
-    neo4j_uri:
-        Also run kg-memory on this Neo4j server.
+    opts:
+        ``data_dir`` is a directory of ``conv-*.json`` (or ``locomo10.json``), or one
+        LoCoMo file; ``out_dir`` gets ``locomo.json``, ``locomo.md`` and
+        ``locomo-questions.jsonl``; kg-memory ingests with ``stages`` (``all``,
+        ``turns`` or a comma list) and also runs on Neo4j at ``neo4j_uri``.
     embedder:
         Defaults to all-MiniLM-L6-v2 (tests pass a hash embedder).
     threads:
@@ -300,11 +292,11 @@ def run_locomo_bench(
     Returns the JSON report as a dict.
     """
     wall0 = time.perf_counter()
-    console = console or Console(stderr=True)
+    console = opts.console
     ks = tuple(sorted(set(ks)))
     load_start = loadavg()
-    stage_list = check_stages(stages)
-    data = load_dataset(Path(data_dir), limit)
+    stage_list = check_stages(opts.stages)
+    data = load_dataset(Path(opts.data_dir), opts.limit)
     console.print(describe_counts(data.counts), highlight=False)
     console.print(
         f"kg-memory stages: turns{''.join(', ' + s for s in stage_list)}", highlight=False
@@ -313,7 +305,9 @@ def run_locomo_bench(
     embedder = embedder or load_minilm(threads or cores)
     raw = measure_raw(data, embedder, console)
     collector = Collector(max(ks)) if ranker and len(data.conversations) > 1 else None
-    runs = run_systems(data, embedder, raw, stages, max(ks), neo4j_uri, console, collector)
+    runs = run_systems(
+        data, embedder, raw, opts.stages, max(ks), opts.neo4j_uri, console, collector
+    )
     ranker_report = score_ranker(collector, runs, console) if collector is not None else None
     metrics = score_systems(data.all_questions(), runs, ks)
     speed = speed_sections(raw, runs)
@@ -321,8 +315,8 @@ def run_locomo_bench(
     report: dict[str, Any] = {
         "benchmark": "locomo-evidence-retrieval",
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "data": str(data_dir),
-        "config": config_section(stages, stage_list, limit, ks, embedder, neo4j_uri),
+        "data": str(opts.data_dir),
+        "config": config_section(opts.stages, stage_list, opts.limit, ks, embedder, opts.neo4j_uri),
         "machine": machine_info(cores, load_start),
         "versions": versions(),
         "counts": data.counts,
@@ -335,7 +329,7 @@ def run_locomo_bench(
     }
     if ranker_report is not None:
         report["ranker"] = ranker_report
-    out = Path(out_dir)
+    out = Path(opts.out_dir)
     write_outputs(out, report, data, runs)
     console.print(f"wrote {out / 'locomo.json'}, {out / 'locomo.md'}", highlight=False)
     print_report(report, console)  # ends with the verdict line

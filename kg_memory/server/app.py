@@ -170,7 +170,7 @@ def _add_routes(app: FastAPI, service: MemoryService) -> None:
     @app.post(f"{API}/forget", response_model=s.Forgotten, tags=["memory"])
     def forget(ns: Namespace, body: s.ForgetRequest) -> dict[str, Any]:
         """Delete a conversation, or one turn with everything derived only from it."""
-        return service.forget(ns, body.conversation, body.turn_id, body.session)
+        return service.forget(ns, body.target())
 
     @app.get(f"{API}/stats", response_model=s.StatsOut, tags=["memory"])
     def stats(ns: Namespace) -> dict[str, Any]:

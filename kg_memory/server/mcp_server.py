@@ -22,6 +22,7 @@ from pydantic import Field
 
 from kg_memory import __version__
 from kg_memory.errors import KGMemoryError
+from kg_memory.forget import ForgetTarget
 from kg_memory.server.auth import ALL, AuthError, TokenTable, check_namespace_allowed
 from kg_memory.server.schemas import Turns
 from kg_memory.server.service import MemoryService
@@ -119,8 +120,11 @@ class Tools:
     ) -> dict[str, Any]:
         """Delete a conversation (or only one of its sessions or turns) and everything
         derived only from it."""
+        # Flat parameters are the tool's input schema (what agents see): the target is built here.
         return self._call(
-            ctx, namespace, lambda ns: self.service.forget(ns, conversation, turn_id, session)
+            ctx,
+            namespace,
+            lambda ns: self.service.forget(ns, ForgetTarget(conversation, session, turn_id)),
         )
 
     def stats(self, ctx: Context, namespace: Namespace = None) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
+from kg_memory.forget import ForgetTarget
 from kg_memory.resources import resource_dir
 from kg_memory.retrieval.evidence import Evidence
 
@@ -57,6 +58,11 @@ class ForgetRequest(_Body):
     session: int | None = Field(
         None, ge=1, description="Only this session (and what was derived only from it)."
     )
+
+    def target(self) -> ForgetTarget:
+        """The request as the service takes it (an :class:`~kg_memory.errors.InputError`
+        if it names both a session and a turn)."""
+        return ForgetTarget(self.conversation, self.session, self.turn_id)
 
 
 class CypherRequest(_Body):

@@ -39,6 +39,7 @@ from typing import Any, Unpack
 
 from kg_memory.config import Location, Settings
 from kg_memory.embed import Embedder, get_embedder
+from kg_memory.forget import ForgetTarget
 from kg_memory.ingest.pipeline import resolve_stages
 from kg_memory.memory import Memory
 from kg_memory.retrieval.request import SearchRequest
@@ -252,29 +253,18 @@ class MemoryService:
             answer = recall(mem, request, filters)
         return answer.as_dict()
 
-    def forget(
-        self,
-        namespace: str,
-        conversation: str,
-        turn_id: str | None = None,
-        session: int | None = None,
-    ) -> dict[str, Any]:
+    def forget(self, namespace: str, target: ForgetTarget) -> dict[str, Any]:
+        out: dict[str, Any] = {"namespace": namespace, "conversation": target.conversation}
         with self.writing(namespace) as mem:
-            if turn_id is None and session is None:
+            if target.whole:
                 with mem.store.transaction():  # gated: no read sees half a delete
-                    deleted = mem.delete_conversation(conversation)
-                return {
-                    "namespace": namespace,
-                    "conversation": conversation,
-                    "deleted_nodes": deleted,
-                }
-            report = mem.forget(conversation, session=session, turn_id=turn_id, stages=self.stages)
-        out = {
-            "namespace": namespace,
-            "conversation": conversation,
-            "turns_left": report.turns_left,
-        }
-        return out | ({"turn_id": turn_id} if turn_id is not None else {"session": session})
+                    deleted = mem.delete_conversation(target.conversation)
+                return out | {"deleted_nodes": deleted}
+            report = mem.forget(target, stages=self.stages)
+        out["turns_left"] = report.turns_left
+        if target.turn_id is not None:
+            return out | {"turn_id": target.turn_id}
+        return out | {"session": target.session}
 
     def stats(self, namespace: str) -> dict[str, Any]:
         with self.reading(namespace) as mem:

@@ -11,6 +11,7 @@ from rich.console import Console
 
 from kg_memory.bench.locomo import run_locomo_bench
 from kg_memory.bench.metrics import GROUPS, KS
+from kg_memory.bench.options import BenchOptions
 from kg_memory.embed import HashEmbedder
 
 MINI = Path(__file__).resolve().parents[2] / "ingest" / "samples" / "locomo-mini.json"
@@ -22,13 +23,8 @@ def test_bench_on_mini_sample(tmp_path: Path) -> None:
         pytest.skip(f"sample not found: {MINI}")
     buf = io.StringIO()
     out = tmp_path / "out"
-    report = run_locomo_bench(
-        MINI,
-        out_dir=out,
-        stages="turns",
-        console=Console(file=buf, width=120),
-        embedder=HashEmbedder(),
-    )
+    opts = BenchOptions(MINI, out, stages="turns", console=Console(file=buf, width=120))
+    report = run_locomo_bench(opts, embedder=HashEmbedder())
     for name in ("locomo.json", "locomo.md", "locomo-questions.jsonl"):
         assert (out / name).is_file(), name
     saved = json.loads((out / "locomo.json").read_text())

@@ -10,6 +10,7 @@ import pytest
 from rich.console import Console
 
 from kg_memory.bench.dataset import load_conversations
+from kg_memory.bench.options import BenchOptions
 from kg_memory.bench.scale import vocab
 from kg_memory.bench.scale.generator import (
     POOL_CONVERSATIONS,
@@ -68,14 +69,18 @@ def _run(out: Path, **kw: object) -> dict:  # type: ignore[type-arg]
     if not MINI.is_file():
         pytest.fail(f"sample not found: {MINI}")
     buf = io.StringIO()
-    run = run_scale_bench(
+    opts = BenchOptions(
         MINI,
-        turns=500,
-        out_dir=out,
+        out,
         stages=kw.pop("stages", "turns"),  # type: ignore[arg-type]
+        neo4j_uri=kw.pop("neo4j_uri", None),  # type: ignore[arg-type]
+        console=Console(file=buf, width=160),
+    )
+    run = run_scale_bench(
+        opts,
+        turns=500,
         cache=out / "cache.npz",
         embedder=HashEmbedder(),
-        console=Console(file=buf, width=160),
         **kw,  # type: ignore[arg-type]
     )
     assert "kg-memory bench scale" in buf.getvalue()

@@ -20,7 +20,9 @@ from typing import Any
 import pytest
 
 from kg_memory import Memory
+from kg_memory.errors import InputError
 from kg_memory.export import export
+from kg_memory.forget import ForgetTarget
 from kg_memory.queries import get_query, list_queries
 from kg_memory.store.base import Store
 from tests.graph_dump import graph_dump, orphans
@@ -124,6 +126,13 @@ def _without(tmp: Path, keep: Any) -> Path:
     return out
 
 
+def test_a_target_names_a_session_or_a_turn_not_both() -> None:
+    assert ForgetTarget("demo").whole and not ForgetTarget("demo", session=2).whole
+    with pytest.raises(InputError, match="not both") as caught:
+        ForgetTarget("demo", session=2, turn_id="S2:1")
+    assert caught.value.field == "turn_id"
+
+
 @pytest.mark.parametrize(
     ("what", "keep"),
     [
@@ -142,7 +151,7 @@ def test_forget_a_session_or_a_turn_equals_a_fresh_ingest(
     gone = [t for t in every if t not in kept]
     try:
         mem.ingest([DEMO, GAMMA])
-        report = mem.forget("demo", **what)
+        report = mem.forget(ForgetTarget("demo", **what))
         assert report.turns_removed == len(gone) and report.turns_left == 31 - len(gone)
         forgotten = graph_dump(store, namespace)
         assert orphans(forgotten) == []

@@ -233,6 +233,9 @@ def test_forget_conversation_and_turn(server: Server, namespace: str) -> None:
         c.post(server.api(namespace, "remember"), json={"turns": demo_turns(8)}).raise_for_status()
         other = [turn("Biscuit is a beagle puppy.", conversation="keep", turn_id="k1")]
         c.post(server.api(namespace, "remember"), json={"turns": other}).raise_for_status()
+        both = {"conversation": "demo", "turn_id": "S1:1", "session": 1}
+        r = c.post(server.api(namespace, "forget"), json=both)
+        assert r.status_code == 400 and r.json()["field"] == "turn_id"
         r = c.post(
             server.api(namespace, "forget"), json={"conversation": "demo", "turn_id": "S1:1"}
         )

@@ -78,6 +78,8 @@ async def round_trip(c: Client, namespace: str) -> None:
     assert tom["evidence"] and {e["speaker"] for e in tom["evidence"]} == {"Tom"}
     convs = data(await c.call_tool("conversations", args))
     assert convs["conversations"] == ["demo"]
+    both = {"conversation": "demo", "session": 1, "turn_id": "S1:1", **args}
+    assert "a session or a turn, not both" in error_text(await c.call_tool("forget", both))
     forgot = data(await c.call_tool("forget", {"conversation": "demo", **args}))
     assert forgot["deleted_nodes"] > 0
     ans = data(await c.call_tool("recall", {"question": "puppy Biscuit", **args}))

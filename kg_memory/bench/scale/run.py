@@ -34,6 +34,7 @@ from rich.console import Console
 from kg_memory.bench.locomo import check_stages, load_minilm
 from kg_memory.bench.machine import available_cores, loadavg, machine_info, versions
 from kg_memory.bench.metrics import KS, Scored, first_distinct, latency_summary, summarize
+from kg_memory.bench.options import BenchOptions
 from kg_memory.bench.scale.generator import POOL_CONVERSATIONS, SEED
 from kg_memory.bench.scale.haystack import Haystack, TextCache, key, load_haystack
 from kg_memory.bench.scale.measure import (
@@ -166,31 +167,26 @@ def measure(
 
 
 def run_scale_bench(
-    data_dir: str | Path,
+    opts: BenchOptions,
     *,
     turns: int,
-    out_dir: str | Path = "results/scale",
-    neo4j_uri: str | None = None,
-    stages: str = "all",
-    limit: int | None = None,
     seed: int = SEED,
     cache: Path | None = Path("build/scale-cache/turns.npz"),
     embedder: Embedder | None = None,
     namespace: str = NAMESPACE,
     cleanup: bool = False,
-    console: Console | None = None,
 ) -> dict[str, Any]:
-    """Run one size on one store; add it to ``out_dir/scale.json`` and write ``scale.md``.
+    """Run one size on one store; add it to ``opts.out_dir/scale.json`` and write ``scale.md``.
 
     ``turns`` below LoCoMo's own count runs LoCoMo alone. ``cache`` is the turn
     embedding cache (None: none); ``embedder`` defaults to all-MiniLM-L6-v2. On Neo4j,
     ``namespace`` is deleted first, and after the run when ``cleanup``.
     """
     wall0 = time.perf_counter()
-    console = console or Console(stderr=True)
+    console, neo4j_uri = opts.console, opts.neo4j_uri
     load_start = loadavg()
-    check_stages(stages)
-    hay = load_haystack(Path(data_dir), turns, limit, seed)
+    check_stages(opts.stages)
+    hay = load_haystack(Path(opts.data_dir), turns, opts.limit, seed)
     hay.n_turns = max(turns, hay.locomo_turns)
     console.print(
         f"scale: {len(hay.locomo)} LoCoMo conversations ({hay.locomo_turns} turns) + "
@@ -201,20 +197,20 @@ def run_scale_bench(
     )
     cores = available_cores()
     embedder = embedder or load_minilm(cores)
-    figures = measure(hay, embedder, cache, neo4j_uri, stages, namespace, cleanup, console)
+    figures = measure(hay, embedder, cache, neo4j_uri, opts.stages, namespace, cleanup, console)
     run: dict[str, Any] = {
         "store": "neo4j" if neo4j_uri else "embedded",
         "turns": hay.n_turns,
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "config": {
-            "data": str(data_dir),
-            "limit": limit,
+            "data": str(opts.data_dir),
+            "limit": opts.limit,
             "locomo_turns": hay.locomo_turns,
             "distractor_turns": hay.distractor_turns,
             "questions": len(hay.questions),
             "seed": seed,
             "pool_conversations": POOL_CONVERSATIONS,
-            "stages": stages,
+            "stages": opts.stages,
             "preset": PRESET,
             "ask_k": ASK_K,
             "embedder": embedder.name,
@@ -225,7 +221,7 @@ def run_scale_bench(
         "versions": versions(),
         "wall_seconds": round(time.perf_counter() - wall0, 1),
     }
-    out = Path(out_dir)
+    out = Path(opts.out_dir)
     report = merge_runs(out / "scale.json", run)
     (out / "scale.md").write_text(render_markdown(report), "utf-8")
     console.print(f"wrote {out / 'scale.json'}, {out / 'scale.md'}", highlight=False)

@@ -46,65 +46,65 @@ def persona(rng: random.Random, name: str) -> Persona:
     )
 
 
+def _exchange(*said: str | tuple[str, str]) -> list[Line]:
+    """An episode's lines, said in turns, the sharer first; a ``(text, caption)`` pair
+    shares a photo."""
+    lines: list[Line] = []
+    for i, line in enumerate(said):
+        text, caption = line if isinstance(line, tuple) else (line, None)
+        lines.append((i % 2, text, caption))
+    return lines
+
+
 def _hobby(rng: random.Random, p: Persona, o: Persona) -> list[Line]:
     act, thing = rng.choice(p.hobbies)
     when, feel = rng.choice(v.WHEN), rng.choice(v.FEELINGS)
-    return [
-        (0, f"I went {act} {when} and finally managed {thing}. I feel {feel}!", None),
-        (1, f"No way, {p.name}! How long have you been into {act} now?", None),
-        (
-            0,
-            f"About {rng.randint(2, 9)} years. It keeps me sane next to my job as a {p.job}.",
-            None,
-        ),
-        (1, f"I love that. Maybe you can show me some {act} one day.", None),
-    ]
+    return _exchange(
+        f"I went {act} {when} and finally managed {thing}. I feel {feel}!",
+        f"No way, {p.name}! How long have you been into {act} now?",
+        f"About {rng.randint(2, 9)} years. It keeps me sane next to my job as a {p.job}.",
+        f"I love that. Maybe you can show me some {act} one day.",
+    )
 
 
 def _trip(rng: random.Random, p: Persona, o: Persona) -> list[Line]:
     city = rng.choice(v.CITIES).replace("_", " ")
     food, when = rng.choice(v.FOODS), rng.choice(v.WHEN)
-    return [
-        (0, f"Guess what, I got back from {city} {when}.", None),
-        (1, f"{city}! What was the best part of the trip?", None),
+    return _exchange(
+        f"Guess what, I got back from {city} {when}.",
+        f"{city}! What was the best part of the trip?",
         (
-            0,
             f"The food, honestly. We found a tiny place that made the best {food}.",
             f"a photo of a plate of {food} on a wooden table",
         ),
-        (1, f"That looks delicious. Would you go back to {city}?", None),
-        (0, f"In a heartbeat. My {p.relative} {p.relative_name} wants to come next time.", None),
-    ]
+        f"That looks delicious. Would you go back to {city}?",
+        f"In a heartbeat. My {p.relative} {p.relative_name} wants to come next time.",
+    )
 
 
 def _pet(rng: random.Random, p: Persona, o: Persona) -> list[Line]:
     kind, name = p.pet
-    return [
-        (0, f"{name} did the funniest thing {rng.choice(v.WHEN)}.", None),
-        (1, f"Remind me, {name} is {kind}, right?", None),
+    return _exchange(
+        f"{name} did the funniest thing {rng.choice(v.WHEN)}.",
+        f"Remind me, {name} is {kind}, right?",
         (
-            0,
             f"Yes! {name} stole a sock and hid it under the sofa.",
             f"a photo of {kind} lying on a sofa",
         ),
-        (1, f"Ha, {name} sounds like a handful. Give {name} a hug from me.", None),
-    ]
+        f"Ha, {name} sounds like a handful. Give {name} a hug from me.",
+    )
 
 
 def _work(rng: random.Random, p: Persona, o: Persona) -> list[Line]:
     mood = rng.choice(("hectic", "long", "rewarding", "strange", "quiet"))
-    return [
-        (0, f"Work has been {mood} lately. Being a {p.job} in {p.city} is never boring.", None),
-        (1, f"What made it so {mood}?", None),
-        (
-            0,
-            f"We had {rng.randint(2, 6)} people off sick, so I covered extra shifts "
-            f"{rng.choice(v.WHEN)}.",
-            None,
-        ),
-        (1, "That sounds tiring. I hope you get some time off soon.", None),
-        (0, f"Me too. I am thinking of a weekend away from {p.city}.", None),
-    ]
+    return _exchange(
+        f"Work has been {mood} lately. Being a {p.job} in {p.city} is never boring.",
+        f"What made it so {mood}?",
+        f"We had {rng.randint(2, 6)} people off sick, so I covered extra shifts "
+        f"{rng.choice(v.WHEN)}.",
+        "That sounds tiring. I hope you get some time off soon.",
+        f"Me too. I am thinking of a weekend away from {p.city}.",
+    )
 
 
 def _family(rng: random.Random, p: Persona, o: Persona) -> list[Line]:
@@ -118,61 +118,56 @@ def _family(rng: random.Random, p: Persona, o: Persona) -> list[Line]:
             "finished a degree",
         )
     )
-    return [
-        (0, f"Big news in the family: my {p.relative} {p.relative_name} {news}!", None),
-        (1, f"Congratulations to {p.relative_name}! When did that happen?", None),
-        (0, f"It was {rng.choice(v.WHEN)}. We celebrated with {rng.choice(v.FOODS)}.", None),
-        (1, f"Please pass on my best wishes to {p.relative_name}.", None),
-    ]
+    return _exchange(
+        f"Big news in the family: my {p.relative} {p.relative_name} {news}!",
+        f"Congratulations to {p.relative_name}! When did that happen?",
+        f"It was {rng.choice(v.WHEN)}. We celebrated with {rng.choice(v.FOODS)}.",
+        f"Please pass on my best wishes to {p.relative_name}.",
+    )
 
 
 def _event(rng: random.Random, p: Persona, o: Persona) -> list[Line]:
     event, when = rng.choice(v.EVENTS), rng.choice(v.WHEN)
-    return [
-        (0, f"I went to {event} in {p.city} {when}.", f"a photo of a crowd at {event}"),
-        (1, f"Fun! Did you go with anyone, {p.name}?", None),
-        (0, f"With my {p.relative} {p.relative_name}. We stayed until it got dark.", None),
-        (1, f"I should go to {event} too next year.", None),
-    ]
+    return _exchange(
+        (f"I went to {event} in {p.city} {when}.", f"a photo of a crowd at {event}"),
+        f"Fun! Did you go with anyone, {p.name}?",
+        f"With my {p.relative} {p.relative_name}. We stayed until it got dark.",
+        f"I should go to {event} too next year.",
+    )
 
 
 def _plan(rng: random.Random, p: Persona, o: Persona) -> list[Line]:
     act, _ = rng.choice(p.hobbies)
     month = rng.choice(("March", "May", "July", "September", "October", "December"))
-    return [
-        (0, f"I signed up for a {act} course that starts in {month}.", None),
-        (1, "That's a great idea. What made you decide to do it now?", None),
-        (
-            0,
-            f"I want to get better before a trip to {rng.choice(v.CITIES).replace('_', ' ')}.",
-            None,
-        ),
-        (1, "Go for it. Tell me how the first class goes!", None),
-    ]
+    return _exchange(
+        f"I signed up for a {act} course that starts in {month}.",
+        "That's a great idea. What made you decide to do it now?",
+        f"I want to get better before a trip to {rng.choice(v.CITIES).replace('_', ' ')}.",
+        "Go for it. Tell me how the first class goes!",
+    )
 
 
 def _support(rng: random.Random, p: Persona, o: Persona) -> list[Line]:
     feel = rng.choice(v.FEELINGS)
-    return [
-        (0, f"Honestly I have been feeling {feel} since {rng.choice(v.WHEN)}.", None),
-        (1, f"Thanks for telling me, {p.name}. Is something on your mind?", None),
-        (0, f"Just a lot of change at once. {o.name}, our chats really help.", None),
-        (1, "I'm always here for you. Let's catch up more often.", None),
-    ]
+    return _exchange(
+        f"Honestly I have been feeling {feel} since {rng.choice(v.WHEN)}.",
+        f"Thanks for telling me, {p.name}. Is something on your mind?",
+        f"Just a lot of change at once. {o.name}, our chats really help.",
+        "I'm always here for you. Let's catch up more often.",
+    )
 
 
 def _cooking(rng: random.Random, p: Persona, o: Persona) -> list[Line]:
     food = rng.choice(v.FOODS)
-    return [
-        (0, f"I tried making {food} for the first time {rng.choice(v.WHEN)}.", None),
-        (1, "How did it turn out?", None),
+    return _exchange(
+        f"I tried making {food} for the first time {rng.choice(v.WHEN)}.",
+        "How did it turn out?",
         (
-            0,
             f"Better than expected! {p.relative_name} had seconds.",
             f"a photo of homemade {food} in a pot",
         ),
-        (1, "You have to send me the recipe.", None),
-    ]
+        "You have to send me the recipe.",
+    )
 
 
 EPISODES: tuple[Callable[[random.Random, Persona, Persona], list[Line]], ...] = (
