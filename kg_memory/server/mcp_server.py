@@ -38,6 +38,13 @@ INSTRUCTIONS = (
 Namespace = Annotated[
     str | None, Field(description="Whose memory (default: the server's namespace).")
 ]
+ConversationId = Annotated[str, Field(description="The conversation's id (as given to remember).")]
+TurnId = Annotated[
+    str | None, Field(description="Forget only this turn (its turn_id); not with session.")
+]
+SessionNumber = Annotated[
+    int | None, Field(description="Forget only this session (its number); not with turn_id.")
+]
 _READ = ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=False)
 
 
@@ -112,10 +119,10 @@ class Tools:
 
     def forget(
         self,
-        conversation: str,
+        conversation: ConversationId,
         ctx: Context,
-        turn_id: str | None = None,
-        session: int | None = None,
+        turn_id: TurnId = None,
+        session: SessionNumber = None,
         namespace: Namespace = None,
     ) -> dict[str, Any]:
         """Delete a conversation (or only one of its sessions or turns) and everything
