@@ -34,7 +34,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from kg_memory.errors import ConflictError, InputError
@@ -43,6 +43,7 @@ from kg_memory.formats.model import RawConversation, RawSession, RawTurn
 from kg_memory.formats.validate import parse_iso
 from kg_memory.ingest.incremental import add_turns, written
 from kg_memory.ingest.pipeline import IngestReport, PendingWrite, fingerprint
+from kg_memory.ingest.prior import StoredConversation
 from kg_memory.ingest.prior import keep as keep_prior
 from kg_memory.ingest.prior import load as load_prior
 from kg_memory.store.base import Store
@@ -235,6 +236,8 @@ class RememberReport:
     conversations: list[str] = field(default_factory=list)
     added: list[str] = field(default_factory=list)  # "conversation/turn_id"
     unchanged: list[str] = field(default_factory=list)
+    #: conversations re-processed whole (:func:`consolidates`)
+    consolidated: list[str] = field(default_factory=list)
     seconds: float = 0.0
     stage_seconds: dict[str, float] = field(default_factory=dict)
 
@@ -245,20 +248,42 @@ class RememberReport:
             "unchanged": len(self.unchanged),
             "added_turns": self.added,
             "unchanged_turns": self.unchanged,
+            "consolidated": self.consolidated,
             "seconds": round(self.seconds, 4),
         }
 
 
+def consolidates(prior: StoredConversation, merged: MergeResult) -> bool:
+    """Whether adding ``merged.added`` re-processes the conversation whole: the added turns
+    open a session after every stored one, and turns were added to the stored conversation
+    one call at a time since it was last processed whole (``incremental_turns``)."""
+    if not int(prior.node.props.get("incremental_turns") or 0):
+        return False
+    stored = max((s.index for s in prior.conversation.sessions), default=0)
+    added = set(merged.added)
+    opened = [
+        s.index for s in merged.conversation.sessions if any(t.turn_id in added for t in s.turns)
+    ]
+    return bool(opened) and min(opened) > stored
+
+
 def remember(
-    mem: Memory, turns: Any, *, stages: Sequence[str] | str | None = None
+    mem: Memory,
+    turns: Any,
+    *,
+    stages: Sequence[str] | str | None = None,
+    consolidate: bool = True,
 ) -> RememberReport:
     """Validate ``turns`` and add them to their conversations.
 
     A conversation not stored yet is ingested whole; turns added to a stored
     one run through the stages alone and are linked to what is stored
-    (:mod:`kg_memory.ingest.incremental`). All conversations of one call are
-    written in one transaction; nothing is written if any turn is invalid or
-    conflicts.
+    (:mod:`kg_memory.ingest.incremental`), except that with ``consolidate`` the
+    first turns of a new session re-process the conversation whole when turns
+    were added to it one call at a time (:func:`consolidates`): the session
+    just closed gets the whole pipeline's events, topics and note links. All
+    conversations of one call are written in one transaction; nothing is
+    written if any turn is invalid or conflicts.
     """
     t0 = time.perf_counter()
     new = validate_turns(turns)
@@ -282,14 +307,19 @@ def remember(
             conv = merged.conversation
             if prior is None:
                 pending.append(pipe.prepare(conv, ingest, force=True))
-            else:
-                fp = fingerprint(conv, pipe.stages, pipe.embedder)
-                ctx = add_turns(pipe, prior, conv, merged.added, ingest, fp)
-                prior_fp = str(prior.node.props.get("fingerprint") or "")
-                pending.append(PendingWrite(ctx, fp, prior_fingerprint=prior_fp))
+                continue
+            prior_fp = str(prior.node.props.get("fingerprint") or "")
+            if consolidate and consolidates(prior, merged):
+                whole = pipe.prepare(conv, ingest, force=True)
+                pending.append(whole and replace(whole, prior_fingerprint=prior_fp))
+                report.consolidated.append(conv.conversation_id)
+                continue
+            fp = fingerprint(conv, pipe.stages, pipe.embedder)
+            ctx = add_turns(pipe, prior, conv, merged.added, ingest, fp)
+            pending.append(PendingWrite(ctx, fp, prior_fingerprint=prior_fp))
         pipe.write([p for p in pending if p is not None], ingest)
         for (prior, merged), done in zip(merges, pending, strict=True):
-            if prior is not None and done is not None:  # the next add needs no re-read
+            if prior is not None and done is not None and not done.force:  # no re-read
                 keep_prior(mem.namespace, written(prior, merged.conversation, done.ctx))
         report.stage_seconds = ingest.stage_seconds
     report.seconds = time.perf_counter() - t0

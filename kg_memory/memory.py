@@ -137,16 +137,20 @@ class Memory:
         report.seconds = time.perf_counter() - t0
         return report
 
-    def remember(self, turns: Any, *, stages: Sequence[str] | str | None = None) -> RememberReport:
+    def remember(
+        self, turns: Any, *, stages: Sequence[str] | str | None = None, consolidate: bool = True
+    ) -> RememberReport:
         """Add turns (objects of the JSONL turn format) to their conversations.
 
         Idempotent per turn id. A new conversation is ingested whole; turns
         added to a stored one run through the stages alone and are linked to
-        what is stored (:mod:`kg_memory.ingest.incremental`).
+        what is stored (:mod:`kg_memory.ingest.incremental`); with ``consolidate``
+        the first turns of a new session re-process it whole
+        (:func:`kg_memory.append.consolidates`).
         """
         from kg_memory.append import remember
 
-        return remember(self, turns, stages=stages)
+        return remember(self, turns, stages=stages, consolidate=consolidate)
 
     def forget(
         self, target: ForgetTarget | str, *, stages: Sequence[str] | str | None = None

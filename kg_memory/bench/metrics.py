@@ -127,19 +127,20 @@ def summarize(
 
 
 def latency_summary(seconds: Sequence[float]) -> dict[str, float | int | None]:
-    """``n``, median, 95th percentile and mean of latencies, in milliseconds.
+    """``n``, median, 95th percentile, mean and maximum of latencies, in milliseconds.
 
     >>> latency_summary([0.010, 0.020, 0.030])["p50_ms"]
     20.0
     """
     if not seconds:
-        return {"n": 0, "p50_ms": None, "p95_ms": None, "mean_ms": None}
+        return {"n": 0, "p50_ms": None, "p95_ms": None, "mean_ms": None, "max_ms": None}
     a = np.asarray(seconds, dtype=np.float64) * 1000.0
     return {
         "n": len(seconds),
         "p50_ms": round(float(np.percentile(a, 50)), 2),
         "p95_ms": round(float(np.percentile(a, 95)), 2),
         "mean_ms": round(float(a.mean()), 2),
+        "max_ms": round(float(a.max()), 2),
     }
 
 

@@ -32,9 +32,10 @@ def _recall(c: httpx.Client, ns: str, question: str, k: int) -> list[str]:
 
 def measure_adds(
     c: httpx.Client, turns: Sequence[dict[str, Any]], namespace: str = "bench"
-) -> list[float]:
-    """Wall seconds of one ``remember`` request per turn (each must add its turn)."""
-    out = []
+) -> tuple[list[float], list[float]]:
+    """Wall seconds of one ``remember`` request per turn (each must add its turn), and
+    those of the adds among them that consolidated their conversation (a new session)."""
+    out, consolidating = [], []
     for t in turns:
         t0 = time.perf_counter()
         r = c.post(f"/v1/namespaces/{namespace}/remember", json={"turns": [t]})
@@ -42,7 +43,9 @@ def measure_adds(
         r.raise_for_status()
         if r.json()["added"] != 1:
             raise SystemExit(f"turn {t['turn_id']} was not added: {r.text}")
-    return out
+        if r.json().get("consolidated"):
+            consolidating.append(out[-1])
+    return out, consolidating
 
 
 def turn_by_turn_recall(
@@ -53,7 +56,7 @@ def turn_by_turn_recall(
         t0 = time.perf_counter()
         c.post(f"/v1/namespaces/{WHOLE}/remember", json={"turns": list(turns)}).raise_for_status()
         whole_s = time.perf_counter() - t0
-        adds = measure_adds(c, turns, STEPS)
+        adds, consolidating = measure_adds(c, turns, STEPS)
         counts: dict[str, Any] = {
             "questions": 0,
             "malformed_evidence_entries": 0,
@@ -77,4 +80,5 @@ def turn_by_turn_recall(
         "whole_seconds": round(whole_s, 2),
         "turn_by_turn_seconds": round(sum(adds), 2),
         "add_one_turn": latency_summary(adds),
+        "consolidating_adds": latency_summary(consolidating),
     }

@@ -31,7 +31,8 @@ module (:func:`kg_memory.append.merge_turns` leaves them out), so re-adding a
 turn changes nothing. The Conversation keeps the fingerprint of the whole
 conversation (re-ingesting the same turns whole is skipped) and counts the
 turns added this way in ``incremental_turns``; ``kg-memory ingest --force``
-(or :meth:`kg_memory.Memory.consolidate`) re-processes it whole.
+re-processes it whole, and so does the first add of a new session
+(:func:`kg_memory.append.consolidates`), which resets the count.
 
 What differs from a whole ingest: conversation-wide statistics (tf-idf
 keywords of notes, topic words, the concept and lower-case counts of the

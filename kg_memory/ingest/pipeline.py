@@ -96,7 +96,8 @@ class PendingWrite:
     fingerprint: str
     force: bool = False
     #: Set for turns added to a stored conversation: the stored fingerprint they
-    #: were processed against (the write is refused if it changed meanwhile).
+    #: were processed against (the write is refused if it changed meanwhile); with
+    #: ``force`` the conversation was processed whole and replaces the stored one.
     prior_fingerprint: str | None = None
 
 
@@ -307,7 +308,7 @@ class Pipeline:
                     f"conversation {item.ctx.cid!r} changed while turns were added to it; "
                     "send the turns again"
                 )
-            return "add"
+            return "replace" if item.force else "add"  # force: processed whole
         if stored_fp is None:
             return "insert"
         if not item.force and stored_fp == item.fingerprint:

@@ -86,6 +86,8 @@ class Remembered(BaseModel):
     unchanged: int
     added_turns: list[str]
     unchanged_turns: list[str]
+    #: conversations re-processed whole by this add (its turns opened a new session)
+    consolidated: list[str] = []
     seconds: float
 
 

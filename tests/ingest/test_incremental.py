@@ -36,8 +36,8 @@ def _check_time_lines(mem: Memory, store: Store, namespace: str) -> None:
 def test_turn_by_turn_links_to_what_is_stored(store: Store, namespace: str) -> None:
     mem = Memory(store, namespace=namespace, embedder="hash")
     turns = [dict(t, turn_id=f"t{i}") for i, t in enumerate(demo_turns())]
-    for t in turns:
-        report = mem.remember([t])
+    for t in turns:  # every add incremental (a new session does not consolidate here)
+        report = mem.remember([t], consolidate=False)
         assert len(report.added) == 1
     counts = mem.stats().as_dict()
     turn_nodes = store.find_nodes(namespace, "Turn")
@@ -65,6 +65,27 @@ def test_turn_by_turn_links_to_what_is_stored(store: Store, namespace: str) -> N
     again = mem.remember(turns)
     assert (len(again.added), len(again.unchanged)) == (0, len(turns))
     assert mem.stats().as_dict() == counts
+
+
+def test_a_new_session_consolidates_the_conversation(store: Store, namespace: str) -> None:
+    """The first add of a new session re-processes the conversation whole: what is stored
+    then equals a whole ingest of the same turns, and the next add is incremental again."""
+    turns = [dict(t, turn_id=f"t{i}") for i, t in enumerate(demo_turns())]
+    opens = next(i for i, t in enumerate(turns) if t["session"] == turns[-1]["session"])
+    mem = Memory(store, namespace=namespace, embedder="hash")
+    reports = [mem.remember([t]) for t in turns[: opens + 1]]
+    assert reports[-1].consolidated == ["demo"]
+    assert sum(bool(r.consolidated) for r in reports) == len({t["session"] for t in turns}) - 1
+
+    def incremental_turns() -> int:
+        return int(store.find_nodes(namespace, "Conversation")[0].props.get("incremental_turns", 0))
+
+    assert incremental_turns() == 0
+    whole = Memory(store, namespace=f"{namespace}w", embedder="hash")
+    whole.remember(turns[: opens + 1])
+    assert mem.stats().as_dict() == whole.stats().as_dict()
+    assert mem.remember([turns[opens + 1]]).consolidated == []
+    assert incremental_turns() == 1
 
 
 def _turns(conversation: str, texts: list[str]) -> list[dict[str, Any]]:
