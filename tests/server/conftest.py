@@ -9,15 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.server.helpers import (
-    ADMIN,
-    ALICE,
-    Server,
-    backend_args,
-    server_env,
-    start_server,
-    stop_server,
-)
+from tests.server.helpers import ADMIN, ALICE, Server, running_server
 
 
 @pytest.fixture(scope="module", params=["embedded", pytest.param("neo4j", marks=pytest.mark.neo4j)])
@@ -30,9 +22,5 @@ def server(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[S
     """A server with two tokens (admin: every namespace; alice: only 'alice'), turns stage only."""
     tmp = tmp_path_factory.mktemp(f"serve-{backend}")
     args = ["--stages", "turns", "--token", ADMIN, "--token", f"{ALICE}:alice", "--create"]
-    store = backend_args(backend, tmp / "store")
-    srv = start_server(store, args, server_env(tmp / "store"), tmp / "server.log")
-    try:
+    with running_server(backend, tmp, args) as srv:
         yield srv
-    finally:
-        stop_server(srv.proc)

@@ -15,7 +15,8 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -110,6 +111,18 @@ def stop_server(proc: subprocess.Popen[bytes]) -> None:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+@contextmanager
+def running_server(backend: str, tmp: Path, args: Sequence[str]) -> Iterator[Server]:
+    """``kg-memory serve ARGS`` on ``backend`` (a store under ``tmp`` when embedded),
+    stopped on exit."""
+    store = backend_args(backend, tmp / "store")
+    srv = start_server(store, args, server_env(tmp / "store"), tmp / "server.log")
+    try:
+        yield srv
+    finally:
+        stop_server(srv.proc)
 
 
 def backend_args(backend: str, store: Path) -> list[str]:

@@ -19,15 +19,7 @@ import pytest
 from kg_memory import Memory
 from kg_memory.retrieval.request import SearchRequest
 from kg_memory.server.recall import Filters, recall
-from tests.server.helpers import (
-    ADMIN,
-    Server,
-    backend_args,
-    demo_turns,
-    server_env,
-    start_server,
-    stop_server,
-)
+from tests.server.helpers import ADMIN, Server, demo_turns, running_server
 
 QUESTIONS = ["Where did Maya go hiking?", "What does Maya cook?", "Who adopted a dog?"]
 #: Concurrent recalls per check (more than the workers: every worker answers some).
@@ -38,12 +30,8 @@ CONCURRENT = 6
 def workers_server(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     tmp = tmp_path_factory.mktemp(f"workers-{backend}")
     args = ["--stages", "turns", "--token", ADMIN, "--read-workers", "2", "--create"]
-    store = backend_args(backend, tmp / "store")
-    srv = start_server(store, args, server_env(tmp / "store"), tmp / "server.log")
-    try:
+    with running_server(backend, tmp, args) as srv:
         yield srv
-    finally:
-        stop_server(srv.proc)
 
 
 def _in_process(srv: Server, namespace: str, question: str) -> list[dict[str, Any]]:
