@@ -88,6 +88,8 @@ class Tools:
 
         Idempotent per turn_id: a turn already stored is left alone. Without a
         turn_id a turn gets S<session>:<n>, n its position in the stored session.
+        The first turns of a new session consolidate their conversation (it is
+        re-processed whole: seconds for a long one; the reply lists it).
         """
         return self._call(ctx, namespace, lambda ns: self.service.remember(ns, turns))
 
