@@ -492,3 +492,30 @@ def test_dates_are_native_temporal_values(neo: Neo4jStore, namespace: str) -> No
         {"ns": ns, "a": f"{ns}:s1", "b": f"{ns}:s2"},
     )
     assert gap == {"months": 1, "same_day": [f"{ns}:t1"]}
+
+
+@pytest.mark.neo4j
+def test_a_namespace_is_deleted_in_batches_outside_a_transaction(
+    neo: Neo4jStore, namespace: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Outside a transaction each batch commits alone (a namespace larger than the server's
+    transaction memory can be deleted); inside one, the whole delete stays in it."""
+    from kg_memory.store.neo4j import writes
+
+    monkeypatch.setattr(writes, "DELETE_BATCH", 7)
+    commits: list[int] = []
+    real = writes._delete
+
+    def counting(db: Any, ns: str, delete: Callable[[Any], int]) -> int:
+        commits.append(1)
+        return real(db, ns, delete)
+
+    monkeypatch.setattr(writes, "_delete", counting)
+    neo.upsert_nodes(turns(namespace, unit_vectors(30, 1)))
+    assert neo.delete_namespace(namespace) == 30
+    assert len(commits) >= 30 // 7 and not neo.find_nodes(namespace, "Turn")
+    neo.upsert_nodes(turns(namespace, unit_vectors(30, 2)))
+    commits.clear()
+    with neo.transaction():
+        assert neo.delete_namespace(namespace) == 30
+    assert len(commits) == 1 and not neo.find_nodes(namespace, "Turn")

@@ -318,9 +318,25 @@ def _delete_namespace(namespace: str, tx: Tx) -> int:
     return deleted
 
 
+def _delete_namespace_batch(namespace: str, tx: Tx) -> int:
+    rec = tx.run(cypher.DELETE_NAMESPACE_BATCH, ns=namespace, batch=DELETE_BATCH).single()
+    return int(rec["c"]) if rec else 0
+
+
 def delete_namespace(db: Connection, namespace: str) -> int:
-    """Delete a namespace in one transaction, :data:`DELETE_BATCH` nodes per statement."""
-    return _delete(db, namespace, functools.partial(_delete_namespace, namespace))
+    """Delete a namespace, :data:`DELETE_BATCH` nodes per statement.
+
+    Inside an open ``store.transaction()`` all of it in that transaction; outside,
+    one transaction per batch, so that a namespace larger than the server's
+    transaction memory (``db.memory.transaction.max``) can be deleted: an
+    interrupted delete leaves part of it, and deleting again finishes it.
+    """
+    if db.open_tx is not None:
+        return _delete(db, namespace, functools.partial(_delete_namespace, namespace))
+    deleted = 0
+    while batch := _delete(db, namespace, functools.partial(_delete_namespace_batch, namespace)):
+        deleted += batch
+    return deleted + _delete(db, namespace, functools.partial(_delete_namespace, namespace))
 
 
 def lock_namespace(db: Connection, namespace: str) -> None:
