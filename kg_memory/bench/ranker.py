@@ -200,6 +200,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     res = evaluate(mats)
     graph = graph_rows(mats)
     text = render_markdown(res, graph)
+    convs = sorted({m.conversation for m in mats})
+    print(f"{len(convs)} conversations with current feature matrices: {', '.join(convs)}")
     print(_loco_line(res["metrics"]))
     print(text)
     if args.out:
