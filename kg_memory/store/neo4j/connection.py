@@ -144,7 +144,7 @@ class OpenTx:
 
 @dataclass
 class _Cached:
-    """A cached read: its value, and the namespace generation and write mark it saw."""
+    """A cached read: its value, and the namespace generation and commit mark it saw."""
 
     value: Any
     generation: int
