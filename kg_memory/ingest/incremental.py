@@ -89,7 +89,7 @@ def add_turns(
     fingerprint: str,
 ) -> IngestContext:
     """Process the turns ``added`` to ``prior`` (``merged``: the whole conversation after)."""
-    ctx = pipe.process(delta_conversation(merged, added), report, prior=prior)
+    ctx = pipe.process_added(delta_conversation(merged, added), report, prior)
     link_turns(ctx, prior, merged)
     link_events(ctx, prior)
     link_notes(ctx, prior)

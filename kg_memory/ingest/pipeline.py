@@ -166,19 +166,20 @@ class Pipeline:
         return bool(found) and found[0].props.get("fingerprint") == fp
 
     def process(
-        self,
-        conv: RawConversation,
-        report: IngestReport,
-        progress: Progress | None = None,
-        *,
-        prior: StoredConversation | None = None,
+        self, conv: RawConversation, report: IngestReport, progress: Progress | None = None
     ) -> IngestContext:
-        """Run every enabled stage on one conversation, in memory (nothing is written).
+        """Run every enabled stage on one conversation, in memory (nothing is written)."""
+        return self._run(self._context(conv, None), report, progress)
 
-        With ``prior`` (the stored conversation ``conv``'s turns are added to),
-        each stage processes only ``conv``'s turns (:meth:`StageSpec.update`).
-        """
-        ctx = IngestContext(
+    def process_added(
+        self, conv: RawConversation, report: IngestReport, prior: StoredConversation
+    ) -> IngestContext:
+        """Like :meth:`process` for turns ``conv`` adds to the stored conversation ``prior``:
+        each stage processes only ``conv``'s turns (:meth:`StageSpec.update`)."""
+        return self._run(self._context(conv, prior), report, None)
+
+    def _context(self, conv: RawConversation, prior: StoredConversation | None) -> IngestContext:
+        return IngestContext(
             namespace=self.namespace,
             conversation=conv,
             conversation_node_id=self.conversation_node_id(conv.conversation_id),
@@ -186,6 +187,11 @@ class Pipeline:
             embedder=self.embedder,
             prior=prior,
         )
+
+    def _run(
+        self, ctx: IngestContext, report: IngestReport, progress: Progress | None
+    ) -> IngestContext:
+        """Turns, embeddings, the parse (if a stage needs it), then each stage in order."""
         t0 = time.perf_counter()
         turns_stage.build(ctx)
         report.add_time("turns", time.perf_counter() - t0)
@@ -212,7 +218,7 @@ class Pipeline:
 
         for name in self.stages:
             t0 = time.perf_counter()
-            if prior is None:
+            if ctx.prior is None:
                 stage(name).run(ctx)
             else:
                 stage(name).update(ctx)

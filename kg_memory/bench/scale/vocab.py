@@ -27,8 +27,11 @@ FIRST_NAMES: tuple[str, ...] = _words(
     """
 )
 
-CITIES: tuple[str, ...] = _words(
-    """
+#: Multi-word cities are written with ``_`` below and said with spaces.
+CITIES: tuple[str, ...] = tuple(
+    city.replace("_", " ")
+    for city in _words(
+        """
     Lisbon Porto Krakow Ljubljana Tallinn Valencia Bergen Aarhus Ghent Utrecht Turin Bologna
     Seville Galway Cork Salzburg Graz Brno Riga Vilnius Tampere Malmo Leipzig Dresden Lyon
     Nantes Bordeaux Marseille Split Zadar Thessaloniki Izmir Tbilisi Yerevan Kyoto Osaka
@@ -36,6 +39,7 @@ CITIES: tuple[str, ...] = _words(
     Quebec_City Winnipeg Boise Tucson Savannah Asheville Portland Madison Duluth Oaxaca
     Cusco Valparaiso Montevideo Cartagena Recife Nairobi Accra Kigali Marrakesh Tunis
     """
+    )
 )
 
 ACTIVITIES: tuple[tuple[str, str], ...] = (
@@ -186,3 +190,19 @@ FOODS: tuple[str, ...] = (
     "a curry from scratch",
     "pierogi",
 )
+
+#: How work has been (the ``work`` episode).
+MOODS: tuple[str, ...] = ("hectic", "long", "rewarding", "strange", "quiet")
+
+#: Family news (the ``family`` episode).
+NEWS: tuple[str, ...] = (
+    "got engaged",
+    "started a new job",
+    "moved into a new flat",
+    "ran a half marathon",
+    "adopted a puppy",
+    "finished a degree",
+)
+
+#: When a course starts (the ``plan`` episode).
+MONTHS: tuple[str, ...] = ("March", "May", "July", "September", "October", "December")
