@@ -61,8 +61,6 @@ class ReadWriteGate:
     >>> with gate.write():
     ...     with gate.write():  # nested in the writing thread: one write
     ...         pass
-    >>> gate.generation
-    1
     """
 
     def __init__(self) -> None:
@@ -71,8 +69,6 @@ class ReadWriteGate:
         self._writer: int | None = None  # thread id of the committing writer
         self._depth = 0
         self._waiting_writers = 0
-        #: Writes that have ended (committed or rolled back); read it under :meth:`read`.
-        self.generation = 0
 
     @contextmanager
     def read(self) -> Iterator[None]:
@@ -105,7 +101,6 @@ class ReadWriteGate:
                 self._depth -= 1
                 if not self._depth:
                     self._writer = None
-                    self.generation += 1
                     self._cond.notify_all()
 
 
@@ -247,8 +242,7 @@ class MemoryService:
         request = SearchRequest(question, k, conversation)
         if self.workers is not None:
             with self._gate.read():  # no commit while a worker reads: it sees all or none
-                generation = self._gate.generation
-                return self.workers.recall(namespace, request, filters, generation)
+                return self.workers.recall(namespace, request, filters)
         with self.reading(namespace) as mem:
             answer = recall(mem, request, filters)
         return answer.as_dict()

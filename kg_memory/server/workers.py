@@ -8,14 +8,14 @@ process answer one question at a time, whatever the cores. :class:`ReadWorkers`
 is a pool of processes (``spawn``: no state inherited), each with its own
 embedder, ranker model and store connection, and so its own read caches.
 
-Those caches must not outlive a write. The server writes in its own process,
-under its :class:`~kg_memory.server.service.ReadWriteGate`, which counts the
-writes it lets commit (``gate.generation``). The server holds the gate for
-reading while a worker answers (no commit runs meanwhile, as for an in-process
-read) and sends the count with each question; a worker that has not seen that
-count for the namespace first drops the store's cached reads of it
-(:meth:`~kg_memory.store.base.Store.drop_cached_reads`). So the next question
-after a write, on any worker, reads the write.
+Those caches never outlive a write: the server writes in its own process, and
+every store checks its cached reads against the database's own change marker
+before it uses them (SQLite's ``data_version`` on the embedded store, the last
+commit's bookmark on Neo4j), so a worker's next question after another
+process's commit reads it. The server holds its
+:class:`~kg_memory.server.service.ReadWriteGate` for reading while a worker
+answers, so no commit runs meanwhile, as for an in-process read: the answer
+sees all of a write or none of it.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ import signal
 import threading
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from kg_memory.config import StoreConfig
@@ -45,17 +45,10 @@ class WorkerSetup:
 
 @dataclass
 class _Worker:
-    """A worker process's state: its store, its embedder, the write counts it has seen."""
+    """A worker process's state: its store and its embedder."""
 
     store: Any
     embedder: Any
-    seen: dict[str, int] = field(default_factory=dict)
-
-    def sync(self, namespace: str, generation: int) -> None:
-        """Drop the cached reads of ``namespace`` unless ``generation`` was seen already."""
-        if self.seen.get(namespace) != generation:
-            self.store.drop_cached_reads(namespace)
-            self.seen[namespace] = generation
 
 
 _STATE: _Worker | None = None
@@ -91,16 +84,13 @@ class _Raised:
         return exc
 
 
-def _recall(
-    namespace: str, request: SearchRequest, filters: Filters, generation: int
-) -> dict[str, Any] | _Raised:
+def _recall(namespace: str, request: SearchRequest, filters: Filters) -> dict[str, Any] | _Raised:
     """One ``recall`` in a worker: the answer as JSON data, or the error it raised."""
     from kg_memory.memory import Memory
     from kg_memory.server.recall import recall
 
     assert _STATE is not None, "worker not started"
     try:
-        _STATE.sync(namespace, generation)
         mem = Memory(_STATE.store, namespace=namespace, embedder=_STATE.embedder)
         return recall(mem, request, filters).as_dict()
     except KGMemoryError as exc:
@@ -139,15 +129,13 @@ class ReadWorkers:
         futures = [self._pool.submit(_ready) for _ in range(self.processes)]
         return [f.result() for f in futures]
 
-    def recall(
-        self, namespace: str, request: SearchRequest, filters: Filters, generation: int
-    ) -> dict[str, Any]:
-        """Answer in a worker; ``generation``: the writes committed so far (see the module)."""
+    def recall(self, namespace: str, request: SearchRequest, filters: Filters) -> dict[str, Any]:
+        """Answer in a worker (the caller holds the gate for reading: see the module)."""
         with self._lock:
             pool = self._pool
         future: Future[dict[str, Any] | _Raised]
         try:
-            future = pool.submit(_recall, namespace, request, filters, generation)
+            future = pool.submit(_recall, namespace, request, filters)
             out = future.result()
         except BrokenProcessPool as exc:
             with self._lock:

@@ -136,14 +136,6 @@ class Store(ABC):
     def transaction(self) -> AbstractContextManager[None]:
         """Group writes: commit on clean exit, roll back on any exception."""
 
-    def drop_cached_reads(self, namespace: str) -> None:
-        """Forget what this process cached of ``namespace``'s reads: another process
-        wrote to it (a server's read workers are told so by the writing process).
-
-        A no-op where nothing is cached.
-        """
-        return None
-
     def reading(self) -> AbstractContextManager[None]:
         """Group the calling thread's reads (one search) in one read transaction.
 

@@ -75,10 +75,6 @@ class ModuleStore(Store, Generic[DB]):
         """Group writes in one transaction; nested calls join the outer one."""
         return self._db.transaction()
 
-    def drop_cached_reads(self, namespace: str) -> None:
-        """Bump ``namespace``'s write counter, as a write of this process does."""
-        self._db.generations.bump([namespace])
-
     # -- writes ----------------------------------------------------------
     @db_errors
     def upsert_nodes(self, nodes: Sequence[Node]) -> None:
