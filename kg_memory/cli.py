@@ -355,9 +355,12 @@ def delete(
     """Delete one conversation and everything derived from it.
 
     Example: kg-memory delete demo-1
+
+    The same as ``kg-memory forget CONVERSATION``: a conversation that is not stored
+    is an error (exit 2), not a silent no-op.
     """
     with where.opened() as mem:
-        n = mem.delete_conversation(conversation)
+        n = mem.forget(ForgetTarget(conversation)).deleted_nodes
         out.print(f"deleted {n} nodes of conversation {conversation!r}", highlight=False)
 
 

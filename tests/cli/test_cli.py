@@ -43,6 +43,20 @@ def test_ingest_ask_stats(runner: CliRunner, tmp_path: Path) -> None:
     assert code == 0 and "S1:1" in out
 
 
+@pytest.mark.parametrize("command", ["delete", "forget"])
+def test_removing_a_conversation_that_is_not_stored_is_an_error(
+    runner: CliRunner, tmp_path: Path, command: str
+) -> None:
+    store = str(tmp_path / "s")
+    run(runner, "ingest", DEMO, "--stages", "turns", "--store", store)
+    code, _, err = run(runner, command, "demo-typo", "--store", store)
+    assert code == 2 and "no conversation 'demo-typo' is stored" in err, err
+    code, out, _ = run(runner, command, "demo", "--store", store)
+    assert code == 0, out
+    code, out, _ = run(runner, "conversations", "--store", store)
+    assert out.split() == []
+
+
 def test_batch_contract(runner: CliRunner, tmp_path: Path) -> None:
     store = str(tmp_path / "s")
     run(runner, "ingest", DEMO, "--stages", "turns", "--store", store)
