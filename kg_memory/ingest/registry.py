@@ -2,7 +2,9 @@
 
 Adding a stage means one module ``kg_memory/ingest/<name>.py`` (with ``run(ctx)``
 and ``config()``) and one :class:`~kg_memory.ingest.stage.StageSpec` entry in
-:data:`STAGES`, placed after the stages whose artifacts it reads. Reading this module imports no stage
+:data:`STAGES`, placed after the stages whose artifacts it reads; a stage that
+writes a new node label also declares it in the vocabulary (``NODE_LABELS`` and
+``schemas/``), as docs/architecture.md's "Where a change goes" table lists. Reading this module imports no stage
 implementation (no spaCy): the stores read :func:`node_labels` from it.
 
 >>> [s.name for s in STAGES][:3]
@@ -139,8 +141,8 @@ def node_labels() -> tuple[str, ...]:
 def vector_labels() -> tuple[str, ...]:
     """The node labels some stage writes with embeddings (each gets a Neo4j vector index).
 
-    >>> vector_labels()
-    ('Turn', 'Event', 'Hyperedge', 'Summary', 'Topic')
+    >>> vector_labels()[:3]  # the base stage's Turn first, then in registry order
+    ('Turn', 'Event', 'Hyperedge')
     """
     return tuple(dict.fromkeys(lb for s in (BASE, *STAGES) for lb in s.vectors))
 

@@ -116,15 +116,22 @@ class Database:
         self.vectors: OrderedDict[tuple[str, str, str | None], Any] = OrderedDict()
         #: scope -> (generation, data_version, (count, mean length)); text_stats scans an index.
         self.text_stats: dict[tuple[str, str, str | None], tuple[int, int, tuple[int, float]]] = {}
-        self._conn: sqlite3.Connection | None = None
+        self._conn: sqlite3.Connection | None = None  # set first: close() works if _connect fails
+        self._conn = self._connect(create)
+
+    def _connect(self, create: bool) -> sqlite3.Connection:
+        """The connection to the store file, made (with its directory) if ``create``.
+
+        The one place a subclass changes to run these modules on another SQLite
+        database (it must then configure and :func:`migrate` it itself)."""
         if not create and not self.db_path.is_file():
             raise StoreNotFoundError(
-                f"no kg-memory store at {path} (a mistyped --store or KG_MEMORY_STORE?)"
+                f"no kg-memory store at {self.path} (a mistyped --store or KG_MEMORY_STORE?)"
             )
-        _make_dir(path)
+        _make_dir(self.path)
         if self.db_path.exists() and not self.db_path.is_file():
             raise StoreUnavailableError(f"{self.db_path} is not a file")
-        self._conn = open_connection(self.db_path)
+        return open_connection(self.db_path)
 
     @property
     def conn(self) -> sqlite3.Connection:
