@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from kg_memory.formats import load
-from kg_memory.ingest.eval_extraction import DEFAULT_LOCOMO, REPO, _MemoryStore, check_frozen
+from kg_memory.ingest.eval_extraction import DEFAULT_LOCOMO, REPO, check_frozen, scratch_store
 from kg_memory.ingest.pipeline import IngestReport, Pipeline
 from kg_memory.model import Edge, Node
 
@@ -84,8 +84,12 @@ def event_edges(gold: Path, locomo: Path) -> list[dict[str, Any]]:
     from kg_memory.embed import get_embedder
 
     wanted = _gold_sessions(gold)
-    store = _MemoryStore()
-    pipe = Pipeline(store, get_embedder("minilm"), "eval-events", stages=("events",))  # type: ignore[arg-type]
+    with scratch_store() as store:  # empty: each conversation is processed alone
+        pipe = Pipeline(store, get_embedder("minilm"), "eval-events", stages=("events",))
+        return _edges(pipe, wanted, locomo)
+
+
+def _edges(pipe: Pipeline, wanted: dict[str, set[int]], locomo: Path) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     seen: Counter[str] = Counter()
     for cid in sorted(wanted):

@@ -40,14 +40,17 @@ import argparse
 import hashlib
 import json
 import sys
+import tempfile
 import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from kg_memory.embed import HashEmbedder
+from kg_memory.config import EmbeddedConfig
+from kg_memory.embed import Embedder, HashEmbedder
 from kg_memory.formats import load
 from kg_memory.formats.model import RawConversation
 from kg_memory.ids import stable_id
@@ -55,7 +58,8 @@ from kg_memory.ingest import turns as turns_stage
 from kg_memory.ingest.context import IngestContext
 from kg_memory.ingest.entities import normalise
 from kg_memory.ingest.registry import stage
-from kg_memory.model import Node
+from kg_memory.store.base import Store
+from kg_memory.store.embedded import EmbeddedStore
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_GOLD = REPO / "tests" / "data" / "extraction_gold.jsonl"
@@ -165,19 +169,6 @@ def head_word(text: str) -> str:
     return w
 
 
-class _MemoryStore:
-    """The one store call the stages make (``find_nodes``), over an in-memory namespace."""
-
-    def __init__(self) -> None:
-        self.nodes: dict[str, Node] = {}
-
-    def find_nodes(self, namespace: str, label: str, **_: Any) -> list[Node]:
-        return sorted(
-            (n for n in self.nodes.values() if n.namespace == namespace and n.label == label),
-            key=lambda n: n.id,
-        )
-
-
 def _load_gold(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
@@ -189,8 +180,27 @@ def run_stages(
     from kg_memory.nlp import load_nlp
 
     nlp = load_nlp()
-    store = _MemoryStore()
     embedder = HashEmbedder()
+    with scratch_store() as store:
+        return _run_all(convs, namespace, nlp, store, embedder)
+
+
+@contextmanager
+def scratch_store() -> Iterator[Store]:
+    """An empty embedded store in a temporary directory, removed after the block."""
+    with tempfile.TemporaryDirectory(prefix="kgm-eval-") as tmp:
+        store = EmbeddedStore(EmbeddedConfig(Path(tmp) / "store"))
+        try:
+            yield store
+        finally:
+            store.close()
+
+
+def _run_all(
+    convs: Sequence[RawConversation], namespace: str, nlp: Any, store: Store, embedder: Embedder
+) -> tuple[dict[tuple[str, str], dict[str, Any]], dict[str, float], int]:
+    """:func:`run_stages` on an open scratch store (each conversation's nodes saved to it,
+    so the next one resolves its entities against them as a whole ingest does)."""
     out: dict[tuple[str, str], dict[str, Any]] = {}
     secs: dict[str, float] = defaultdict(float)
     n_turns = 0
@@ -199,7 +209,7 @@ def run_stages(
             namespace=namespace,
             conversation=conv,
             conversation_node_id=stable_id("conversation", namespace, conv.conversation_id),
-            store=store,  # type: ignore[arg-type]
+            store=store,
             embedder=embedder,
         )
         turns_stage.build(ctx)
@@ -211,8 +221,7 @@ def run_stages(
             stage(name).run(ctx)
             secs[name] += time.perf_counter() - t0
         n_turns += len(ctx.turns)
-        for node in ctx.nodes.values():
-            store.nodes[node.id] = node
+        store.upsert_nodes(list(ctx.nodes.values()))
         ents = ctx.artifacts.entities or {}
         mentions, times = ctx.artifacts.mentions or [], ctx.artifacts.times or []
         by_turn: dict[int, list[Any]] = defaultdict(list)

@@ -40,7 +40,8 @@ from kg_memory.store.shared import refresh_shared
 #: nicknames, date fixes, NEXT in time order); main's 4 is native Neo4j dates.
 #: 6: NEXT on each speaker's time line, only where decidable; name fragments joined;
 #: "must" of another is hypothetical; comparatives kept in concept names ("less sugary").
-PIPELINE_VERSION = "6"
+#: 7: shared entities carry their name's embedding (looked up by index, not read whole).
+PIPELINE_VERSION = "7"
 
 Progress = Callable[[str, int], None]  # (phase, n_units_done)
 
@@ -50,7 +51,7 @@ def pipeline_config(stages: Sequence[str], embedder: Embedder) -> list[Any]:
 
     >>> from kg_memory.embed import HashEmbedder
     >>> pipeline_config(["time"], HashEmbedder())[:2]
-    ['6', 'hash']
+    ['7', 'hash']
     """
     per_stage = [[name, stage(name).config()] for name in ("turns", *stages)]
     return [PIPELINE_VERSION, embedder.name, getattr(embedder, "dim", None), per_stage]

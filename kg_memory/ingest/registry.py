@@ -70,6 +70,7 @@ STAGES: tuple[Stage, ...] = check_order(
             outputs=_ENTITY_OUTPUTS,
             needs_parse=True,
             labels=("Entity",),
+            vectors=("Entity",),
         ),
         StageSpec(
             "time",
@@ -142,7 +143,7 @@ def vector_labels() -> tuple[str, ...]:
     """The node labels some stage writes with embeddings (each gets a Neo4j vector index).
 
     >>> vector_labels()[:3]  # the base stage's Turn first, then in registry order
-    ('Turn', 'Event', 'Hyperedge')
+    ('Turn', 'Entity', 'Event')
     """
     return tuple(dict.fromkeys(lb for s in (BASE, *STAGES) for lb in s.vectors))
 

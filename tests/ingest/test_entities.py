@@ -9,6 +9,7 @@ import pytest
 from kg_memory.ids import stable_id
 from kg_memory.ingest import entities
 from kg_memory.ingest.context import IngestContext
+from kg_memory.ingest.entities.names import lookup_text
 from kg_memory.testing import make_context as make_ctx
 from kg_memory.testing import make_conversation as make_conv
 
@@ -138,7 +139,7 @@ def test_fuzzy_match_to_existing_shared_entity(store) -> None:  # type: ignore[n
         label="Entity",
         namespace="ns",
         conversation=None,
-        text="Door Dash",
+        text=lookup_text("Door Dash"),  # as ingest writes it
         props={
             "name": "Door Dash",
             "type": "ORG",

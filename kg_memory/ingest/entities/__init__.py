@@ -40,15 +40,17 @@ Across the memory: places, organisations, works, events, products and NORP
 are **shared** world entities (``conversation=None``, id from type group +
 normalised name), so "London" in two conversations is one node. Before
 minting a new shared entity the stage compares it with the namespace's
-existing shared Entity nodes (one ``find_nodes`` per conversation): normalised
-name or alias equality, then rapidfuzz ratio >= 92 on names of >= 5 chars
-with agreeing type, then (only for the still-unresolved names, batched once)
-embedding cosine >= 0.92 with agreeing type and same initial. People other
+stored shared Entity nodes that index lookups find for its name (the same id,
+the BM25 top 10 over names and aliases, the 10 nearest name vectors: never a
+read of every Entity, :mod:`.existing`): normalised name or alias equality,
+then rapidfuzz ratio >= 92 on names of >= 5 chars with agreeing type, then
+(only for the still-unresolved names, batched once) name-embedding cosine >=
+0.92 with agreeing type and same initial. People other
 than speakers and concepts stay conversation-scoped: a "Kyle" or a "support
 group" in one chat is not assumed to be the one of another.
 
 Output: Entity nodes (text = name + aliases; props name, type, aliases,
-turn_ids, and for shared ones ``conversations``), ``MENTIONS`` (Turn ->
+turn_ids, and for shared ones ``conversations`` and their name's embedding), ``MENTIONS`` (Turn ->
 Entity, props ``text``), ``SPOKEN_BY`` and ``ADDRESSES`` edges, and the
 artifacts ``"entities"`` (:class:`EntityInfo` by id) and ``"mentions"``.
 No ``ALIAS_OF`` edges: aliases live on the canonical node.

@@ -1,4 +1,12 @@
-"""New shared entities matched to the namespace's stored ones (exact, fuzzy, embedding)."""
+"""New shared entities matched to the namespace's stored ones (exact, fuzzy, embedding).
+
+The stored shared entities compared with are looked up by index, never read whole
+(:func:`load_candidates`): the ones with the same ids (the same name and type
+key), the BM25 top :data:`NAME_CANDIDATES` of the Entity label for each new
+name, and the nearest :data:`EMBED_CANDIDATES` by name embedding (shared
+entities carry their name's vector, :func:`name_vectors`). So resolving a
+conversation's names costs a few index lookups each, whatever the memory's size.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +16,9 @@ import numpy as np
 
 from kg_memory.ingest.artifacts import EntityInfo
 from kg_memory.ingest.context import IngestContext
-from kg_memory.ingest.entities.names import compatible, normalise
+from kg_memory.ingest.entities.names import compatible, lookup_text, normalise
 from kg_memory.ingest.entities.resolver import EntityResolver
+from kg_memory.store.base import Search
 
 #: Shortest normalised name compared by fuzzy ratio, and the ratio (0-100) a match needs.
 FUZZY_MIN_CHARS = 5
@@ -17,8 +26,37 @@ FUZZY_MIN_RATIO = 92
 #: Cosine of the name embeddings a match needs, and the most candidates tried per name.
 EMBED_MIN_SIM = 0.92
 EMBED_TOP = 3
-#: Most names (new + stored) embedded for the comparison; above it the step is skipped.
-EMBED_MAX_NAMES = 512
+#: Stored entities looked up per new name: by BM25 over names and aliases, by name vector.
+NAME_CANDIDATES = 10
+EMBED_CANDIDATES = 10
+
+
+def name_vectors(ctx: IngestContext, res: EntityResolver, ids: list[str]) -> dict[str, Any]:
+    """Entity id -> its name's embedding (one batch; ``res.name_vectors`` caches them)."""
+    todo = [e for e in ids if e not in res.name_vectors]
+    if todo:
+        vecs = np.asarray(ctx.embedder.embed([res.infos[e].name for e in todo]), dtype=np.float32)
+        res.name_vectors.update(zip(todo, vecs, strict=True))
+    return {e: res.name_vectors[e] for e in ids}
+
+
+def load_candidates(ctx: IngestContext, res: EntityResolver) -> None:
+    """Put into ``res.existing`` the stored shared entities this conversation's names may
+    resolve to: the same ids, and each pending name's nearest by BM25 and by name vector."""
+    names = pending(res)
+    new = [e for e in names if e not in res.existing]
+    if ctx.store is None or not new:
+        return
+    vecs = name_vectors(ctx, res, new)
+    searches = [
+        Search("Entity", NAME_CANDIDATES, query=lookup_text(res.infos[e].name)) for e in new
+    ]
+    searches += [Search("Entity", EMBED_CANDIDATES, vector=vecs[e]) for e in new]
+    hits = ctx.store.search_many(ctx.namespace, searches)
+    ids = dict.fromkeys([*new, *(h.id for found in hits for h in found)])
+    for node in ctx.store.get_nodes(ctx.namespace, list(ids), with_embeddings=True):
+        if node.conversation is None and node.id not in res.seeded:
+            res.existing.setdefault(node.id, node)
 
 
 def match_existing(ctx: IngestContext, res: EntityResolver) -> None:
@@ -90,18 +128,20 @@ def _by_name(res: EntityResolver, eid: str, by_norm: dict[str, list[Any]]) -> An
 def _by_embedding(
     ctx: IngestContext, res: EntityResolver, unresolved: list[str], taken: set[str]
 ) -> dict[str, str]:
-    """New id -> stored id for names whose embeddings are close enough (one batch)."""
+    """New id -> stored id for names whose embeddings are close enough: the stored
+    candidates' name vectors (as stored) against the new names' (one batch)."""
     out: dict[str, str] = {}
     cands = [nd for nd in res.existing.values() if nd.id not in taken]
-    if not cands or len(unresolved) + len(cands) > EMBED_MAX_NAMES:
+    stored = [nd for nd in cands if nd.embedding is not None]
+    if not stored:
         return out
-    names = [res.infos[e].name for e in unresolved] + [nd.props.get("name", "") for nd in cands]
-    vecs = np.asarray(ctx.embedder.embed(names), dtype=np.float32)
-    sims = vecs[: len(unresolved)] @ vecs[len(unresolved) :].T
+    new = name_vectors(ctx, res, unresolved)
+    mat = np.vstack([np.asarray(nd.embedding, dtype=np.float32) for nd in stored])
+    sims = np.vstack([new[e] for e in unresolved]) @ mat.T
     for i, eid in enumerate(unresolved):
         info = res.infos[eid]
         for j in np.argsort(-sims[i], kind="stable")[:EMBED_TOP]:
-            nd = cands[int(j)]
+            nd = stored[int(j)]
             nm = nd.props.get("name", "")
             if (
                 sims[i, j] >= EMBED_MIN_SIM

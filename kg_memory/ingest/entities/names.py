@@ -37,6 +37,18 @@ def normalise(name: str) -> str:
     return " ".join(toks)
 
 
+def lookup_text(name: str, aliases: list[str] | tuple[str, ...] = ()) -> str:
+    """An Entity's keyword text: its name and aliases, plus each multi-word one written
+    solid, so that "DoorDash" and "Door Dash" share a term (the fuzzy ratio's best case,
+    found by the keyword index instead of a scan).
+
+    >>> lookup_text("Door Dash", ["the door dash"])
+    'Door Dash the door dash doordash'
+    """
+    solid = dict.fromkeys(normalise(n).replace(" ", "") for n in [name, *aliases] if " " in n)
+    return " ".join([name, *aliases, *solid])
+
+
 def type_group(t: str) -> str:
     if t in ("GPE", "LOC", "FAC"):
         return "PLACE"

@@ -10,7 +10,7 @@ from kg_memory.ids import stable_id
 from kg_memory.ingest.artifacts import EntityInfo
 from kg_memory.ingest.context import IngestContext
 from kg_memory.ingest.entities.lexicon import NICKNAMES, SHARED_TYPES
-from kg_memory.ingest.entities.names import compatible, normalise, type_group
+from kg_memory.ingest.entities.names import compatible, lookup_text, normalise, type_group
 
 #: Endings of pet forms ("Debs", "Jonny", "Mattie"), stripped before the prefix test.
 _PET_ENDINGS = ("sy", "ie", "ey", "s", "y", "o")
@@ -64,6 +64,8 @@ class EntityResolver:
         self.existing: dict[str, Any] = {}  # id -> stored Node (shared entities of the namespace)
         #: Entities of the stored conversation turns are added to (incremental add).
         self.seeded: set[str] = set()
+        #: entity id -> its name's embedding (shared entities: stored on the node).
+        self.name_vectors: dict[str, Any] = {}
 
     # -- entity creation -------------------------------------------------
     def entity(self, key: tuple[str, ...], name: str, etype: str, shared: bool) -> str:
@@ -193,8 +195,9 @@ def ensure_concept(
     return eid
 
 
-def write_node(ctx: IngestContext, res: EntityResolver, eid: str) -> None:
-    """Add (or refresh) the Entity node of ``eid``; a shared one keeps what is stored."""
+def write_node(ctx: IngestContext, res: EntityResolver, eid: str, embedding: Any = None) -> None:
+    """Add (or refresh) the Entity node of ``eid``; a shared one keeps what is stored
+    (``embedding``: its name's vector, which shared entities carry)."""
     info = res.infos[eid]
     aliases = sorted(info.aliases)
     turn_ids = set(res.turn_ids[eid])
@@ -209,9 +212,14 @@ def write_node(ctx: IngestContext, res: EntityResolver, eid: str) -> None:
             convs |= set(old.props.get("conversations", []))
         props["conversations"] = sorted(convs)
     props["turn_ids"] = sorted(turn_ids)
-    text = " ".join([info.name, *aliases])
+    text = lookup_text(info.name, aliases)
     ctx.add_node(
-        eid, "Entity", text=text, props=props, conversation=None if eid in res.shared else True
+        eid,
+        "Entity",
+        text=text,
+        props=props,
+        embedding=embedding,
+        conversation=None if eid in res.shared else True,
     )
 
 

@@ -40,7 +40,8 @@ def config() -> dict[str, object]:
         "fuzzy_min_ratio": existing.FUZZY_MIN_RATIO,
         "embed_min_sim": existing.EMBED_MIN_SIM,
         "embed_top": existing.EMBED_TOP,
-        "embed_max_names": existing.EMBED_MAX_NAMES,
+        "name_candidates": existing.NAME_CANDIDATES,
+        "embed_candidates": existing.EMBED_CANDIDATES,
     }
 
 
@@ -64,7 +65,8 @@ def run(ctx: IngestContext) -> None:
     docs = ctx.docs
     res = EntityResolver(ctx)
     ctx.artifacts.entity_resolver = res
-    _load_existing(ctx, res)
+    if ctx.prior is not None:
+        _load_near(ctx, res)
     _add_speakers(ctx, res)
     addressed = addressees(ctx)
     speaker_norms = {normalise(s) for s in res.speaker_ids}
@@ -75,8 +77,7 @@ def run(ctx: IngestContext) -> None:
         _turn_mentions(res, ti, doc, addressed[ti], counts, speaker_norms)
         for ti, doc in enumerate(docs)
     ]
-    if ctx.prior is not None:
-        _load_shared(ctx, res)
+    existing.load_candidates(ctx, res)
     match_existing(ctx, res)
     for turn_mentions in mentions:
         for m in turn_mentions:
@@ -97,8 +98,8 @@ def _load_near(ctx: IngestContext, res: EntityResolver) -> None:
     turns (their words and lemmas), and the speakers: one keyword lookup, one read.
 
     Only these can be what a new mention resolves to by name within the
-    conversation; a new shared name is compared with every stored shared entity
-    (:func:`_load_shared`).
+    conversation; a new shared name is compared with the stored shared entities
+    its lookups find (:func:`~kg_memory.ingest.entities.existing.load_candidates`).
     """
     words: set[str] = set()
     for rec, doc in zip(ctx.turns, ctx.docs or [], strict=False):
@@ -115,35 +116,6 @@ def _load_near(ctx: IngestContext, res: EntityResolver) -> None:
             res.existing[node.id] = node
         elif node.conversation == ctx.cid:
             res.seed(node)
-
-
-def _load_shared(ctx: IngestContext, res: EntityResolver) -> None:
-    """Incremental add: if the new turns name a shared entity (or one of unknown type)
-    that is not a stored one of the same id, the stored shared entities of the other
-    conversations, which a whole ingest of this one compares it with (name, fuzzy
-    ratio, name embedding: :func:`~kg_memory.ingest.entities.existing.match_existing`).
-    Adds that name none skip the read."""
-    if all(eid in res.existing for eid in existing.pending(res)):
-        return
-    for node in ctx.store.find_nodes(ctx.namespace, "Entity"):
-        if node.conversation is None and set(node.props.get("conversations") or ()) - {ctx.cid}:
-            res.existing.setdefault(node.id, node)
-
-
-def _load_existing(ctx: IngestContext, res: EntityResolver) -> None:
-    """The namespace's stored shared entities: one store query per conversation (on an
-    incremental add, :func:`_load_near`)."""
-    if ctx.prior is not None:
-        _load_near(ctx, res)
-        return
-    try:
-        nodes = ctx.store.find_nodes(ctx.namespace, "Entity")
-    except Exception:  # store without entities yet / not available in a unit test
-        res.existing = {}
-        return
-    for node in nodes:
-        if node.conversation is None:
-            res.existing[node.id] = node
 
 
 def _add_speakers(ctx: IngestContext, res: EntityResolver) -> None:
@@ -265,9 +237,10 @@ def _write(
     addressed: list[str | None],
 ) -> None:
     """Entity nodes, then per turn SPOKEN_BY, ADDRESSES and MENTIONS (pronouns left out)."""
-    for eid in res.infos:
-        if eid not in res.seeded or res.turn_ids[eid]:  # a stored one only if mentioned again
-            write_node(ctx, res, eid)
+    written = [e for e in res.infos if e not in res.seeded or res.turn_ids[e]]
+    vectors = existing.name_vectors(ctx, res, [e for e in written if e in res.shared])
+    for eid in written:  # a stored one only if mentioned again
+        write_node(ctx, res, eid, vectors.get(eid))
     for ti, (rec, turn_mentions) in enumerate(zip(ctx.turns, mentions, strict=True)):
         ctx.add_edge(rec.id, "SPOKEN_BY", res.speaker_ids[rec.raw.speaker])
         addr = addressed[ti]
