@@ -514,6 +514,27 @@ def _source_vectors(store: Any, namespace: str, note_ids: Sequence[str]) -> dict
     return {n: turns[t] for n, t in turn_of.items() if t in turns}
 
 
+def _sharing_notes(ctx: IngestContext, notes: list[_Note]) -> list[Any]:
+    """Stored notes of other conversations whose turn mentions a shared entity one of
+    ``notes`` has: entity <-MENTIONS- turn <-EVIDENCED_BY- note, two index walks whose
+    cost is the entities' mentions, not the memory's size. (A note's ``entities`` are
+    its turn's mentions, speakers left out; only shared entities span conversations.)"""
+    keys = sorted({e for note in notes for e in note.shared_keys})
+    ns, store = ctx.namespace, ctx.store
+    shared = [n.id for n in store.get_nodes(ns, keys) if n.conversation is None]
+    if not shared:
+        return []
+    mentions = store.neighbours(ns, shared, edge_types=["MENTIONS"], direction="in")
+    turns = sorted({e.src for e in mentions})
+    evidence = store.neighbours(ns, turns, edge_types=["EVIDENCED_BY"], direction="in")
+    note_ids = sorted({e.src for e in evidence})
+    return [
+        nd
+        for nd in store.get_nodes(ns, note_ids)
+        if nd.label == "Note" and nd.conversation != ctx.cid and nd.props.get("entities")
+    ]
+
+
 def _memory_links(
     ctx: IngestContext,
     notes: list[_Note],
@@ -523,17 +544,15 @@ def _memory_links(
 ) -> None:
     """LINKS_TO notes of other conversations (same namespace) that share an entity.
 
-    The stored notes are centred with this conversation's mean; they are never
-    modified (no evolution across conversations).
+    The candidates are found through the graph, never by reading every Note
+    (:func:`_sharing_notes`). The stored notes are centred with this
+    conversation's mean; they are never modified (no evolution across
+    conversations).
     """
     store = ctx.store
     if store is None:
         return
-    try:
-        stored = store.find_nodes(ctx.namespace, "Note")
-    except (AttributeError, NotImplementedError):
-        return
-    candidates = [nd for nd in stored if nd.conversation != ctx.cid and nd.props.get("entities")]
+    candidates = _sharing_notes(ctx, notes)
     vectors = _source_vectors(store, ctx.namespace, [nd.id for nd in candidates])
     others = [nd for nd in candidates if nd.id in vectors and len(vectors[nd.id]) == unit.shape[1]]
     if not others:

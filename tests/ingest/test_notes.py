@@ -171,3 +171,32 @@ def test_keywords_tfidf() -> None:
         [["support group", "support", "group", "powerful"], ["race", "support"]], k=2
     )
     assert kws == [["support group", "powerful"], ["race", "support"]]
+
+
+def test_notes_link_across_conversations_through_a_shared_entity(store: Any) -> None:
+    """A note links to a close note of another conversation that mentions the same shared
+    entity (found through MENTIONS, not by reading every Note); not to one that does not."""
+    from kg_memory.testing import make_conversation
+
+    a = make_conversation(
+        "conv-a",
+        [
+            ("Ann", "I visited the old harbour in Lisbon and loved the seafood there."),
+            ("Bo", "The old harbour seafood sounds amazing, Ann."),
+            ("Ann", "I visited the old harbour in Porto and loved the seafood there."),
+        ],
+    )
+    b = make_conversation(
+        "conv-b",
+        [
+            ("Cy", "I visited the old harbour in Lisbon and loved the seafood there."),
+            ("Di", "Nice."),
+        ],
+    )
+    pipe = Pipeline(store, HashEmbedder(), "ns", stages=["notes"])
+    pipe.ingest_conversations([a], IngestReport())
+    ctx = process(store, b)
+    links = [e for e in ctx.edges.values() if e.type == "LINKS_TO" and e.props["scope"] == "memory"]
+    targets = {store.get_nodes("ns", [e.dst])[0].props["turn_ids"][0] for e in links}
+    assert targets == {"D1:1"}, targets
+    assert all("Lisbon" in e.props["shared_entities"] for e in links)

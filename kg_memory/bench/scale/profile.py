@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -83,29 +82,6 @@ def profile(session: Any, query: str, params: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def ingest_reads(store: Any, namespace: str) -> dict[str, Any]:
-    """The reads of the whole namespace that ingesting one more conversation makes, timed:
-    every Entity (``ingest/entities/steps.py`` ``_load_existing``: the shared ones to
-    resolve against) and every Note with its source turn's vector (``ingest/notes.py``
-    ``_memory_links``: LINKS_TO across conversations). Their cost grows with the memory,
-    so a whole ingest of N turns costs O(N^2) in them."""
-    from kg_memory.ingest.notes import _source_vectors
-
-    t0 = time.perf_counter()
-    entities = store.find_nodes(namespace, "Entity")
-    t1 = time.perf_counter()
-    notes = [n for n in store.find_nodes(namespace, "Note") if n.props.get("entities")]
-    vectors = _source_vectors(store, namespace, [n.id for n in notes])
-    t2 = time.perf_counter()
-    return {
-        "entities": len(entities),
-        "entities_seconds": round(t1 - t0, 3),
-        "notes_with_entities": len(notes),
-        "note_vectors": len(vectors),
-        "notes_seconds": round(t2 - t1, 3),
-    }
-
-
 def ingest_one(store: Any, namespace: str, cache: Path) -> dict[str, Any]:
     """Ingest one more distractor (the pool's last conversation) under cProfile, then
     forget it: its stage seconds, and the cumulative seconds of the functions whose cost
@@ -141,8 +117,16 @@ def ingest_one(store: Any, namespace: str, cache: Path) -> dict[str, Any]:
     }
 
 
-#: Ingest functions that read or embed what is stored: their cost grows with the memory.
-GROWING = ("_load_existing", "_by_embedding", "_memory_links", "_source_vectors", "refresh_shared")
+#: Ingest functions that read what is stored (by index lookups and graph walks: their cost
+#: should follow the conversation's neighbourhood, not the memory's size).
+GROWING = (
+    "load_candidates",
+    "_by_embedding",
+    "_sharing_notes",
+    "_memory_links",
+    "_source_vectors",
+    "refresh_shared",
+)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -175,7 +159,6 @@ def main(argv: list[str] | None = None) -> None:
     with db.session(READ_ACCESS) as s:
         for query, params in first.items():
             rows.append({"query": query, "calls": counts[query], **profile(s, query, params)})
-    reads = ingest_reads(store, args.namespace)
     one = ingest_one(store, args.namespace, args.cache)
     store.close()
     rows.sort(key=lambda r: -r["db_hits"] * r["calls"])
@@ -185,7 +168,6 @@ def main(argv: list[str] | None = None) -> None:
         "preset": PRESET,
         "statements": len(rows),
         "statements_with_scans": sum(1 for r in rows if r["scans"]),
-        "ingest_reads": reads,
         "ingest_one_more": one,
         "rows": rows,
     }
@@ -194,7 +176,6 @@ def main(argv: list[str] | None = None) -> None:
     for r in rows:
         flag = " SCAN " + ",".join(r["scans"]) if r["scans"] else ""
         print(f"{r['calls']:4d} x {r['db_hits']:>9,} db hits{flag}: {r['query'][:110]}")
-    print(f"whole-namespace reads of one more ingest: {reads}")
     print(f"one more conversation ingested: {one}")
     print(f"{report['statements_with_scans']} of {len(rows)} statements scan; wrote profile.json")
 
