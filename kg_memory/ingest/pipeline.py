@@ -40,7 +40,9 @@ from kg_memory.store.shared import refresh_shared
 #: nicknames, date fixes, NEXT in time order); main's 4 is native Neo4j dates.
 #: 6: NEXT on each speaker's time line, only where decidable; name fragments joined;
 #: "must" of another is hypothetical; comparatives kept in concept names ("less sugary").
-PIPELINE_VERSION = "6"
+#: 7: junk names filtered (clause-opening words never capitalised elsewhere, fillers,
+#: g-dropped verbs, lone letters, dates); "Iron Man", "Spider-Man", "the Perseid meteor shower".
+PIPELINE_VERSION = "7"
 
 Progress = Callable[[str, int], None]  # (phase, n_units_done)
 
