@@ -41,7 +41,9 @@ from kg_memory.store.shared import refresh_shared
 #: 6: NEXT on each speaker's time line, only where decidable; name fragments joined;
 #: "must" of another is hypothetical; comparatives kept in concept names ("less sugary").
 #: 7: junk names filtered (clause-opening words never capitalised elsewhere, fillers,
-#: g-dropped verbs, lone letters, dates); "Iron Man", "Spider-Man", "the Perseid meteor shower".
+#: g-dropped verbs, lone letters, dates); "Iron Man", "Spider-Man", "the Perseid meteor shower";
+#: facts under "make sure" / an imperative ("Let me know ...") are hypothetical; no fact has a
+#: discourse word ("Btw", "Yep", "Love seeing") for its subject.
 PIPELINE_VERSION = "7"
 
 Progress = Callable[[str, int], None]  # (phase, n_units_done)
