@@ -137,7 +137,7 @@ def _embedding(v: Any, h: Any) -> str | None:
         return h.lemma_.lower()
     if h.lower_ == "sure" and h.head.lemma_ == "make":
         return "goal"  # "make sure you take care", "to make sure these kids have a home"
-    if _imperative(h) and v.tag_ != "VBD":
+    if _imperative(h) and v.tag_ == "VB":
         return "imperative"  # "Let me know your thoughts"; not "look how I organized it"
     return None
 

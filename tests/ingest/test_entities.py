@@ -196,6 +196,17 @@ def test_normalise() -> None:
         ("We saw the Perseid meteor shower last year.", ["Perseid meteor shower"]),
         ("So much since we talked! Last Fri I took my kids to a workshop.", []),
         ("I plan to return on July 20, I'll bring you a souvenir!", []),
+        ("Is Spider-Man your favorite superhero?", ["Spider-Man"]),
+        ("Do you have a favorite J.K. Rowling quote?", ["J.K. Rowling"]),
+        ("I started a new job as a Financial Analyst last week.", ["Financial Analyst"]),
+        (
+            'This game is called "Dungeons of the Dragon", very exciting!',
+            ["Dungeons of the Dragon"],
+        ),
+        (
+            'Yeah, "Harry Potter and the Philosopher\'s Stone" is special to me.',
+            ["Harry Potter and the Philosopher's Stone"],
+        ),
     ],
 )
 def test_name_fragments_are_one_name(text: str, names: list[str]) -> None:
@@ -235,6 +246,7 @@ def test_comparatives_are_kept_as_such(text: str, concept: str) -> None:
         "Guidance and support can help dancers really shine.",
         "Startin' my biz has been tough but I'm gonna make it!",
         "Kinda jealous of all those fun outings with them.",
+        "Oof, Hang in there, you'll find the perfect place!",
         "I participated in a 5K charity run for a homeless shelter.",
         "I really should start a cork board of my own shouldn't I. That seems useful!",
     ],

@@ -88,9 +88,14 @@ _CLAUSE_END = frozenset({".", "!", "?", ":", ";", "-", "\u2013", "\u2014", "..."
 
 
 def opens_clause(tok: Any) -> bool:
-    """The token opens a sentence or follows sentence-ending punctuation, where every
-    word is capitalised ("Thanks Nate! Happy for you")."""
-    return bool(tok.is_sent_start) or tok.i == 0 or tok.doc[tok.i - 1].text in _CLAUSE_END
+    """The token opens a sentence, follows sentence-ending punctuation or an opening
+    interjection, where every word is capitalised ("Thanks Nate! Happy for you", "Oof,
+    Hang in there"); a name addressed after an interjection ("Great, Debs!") does not."""
+    i, doc = tok.i, tok.doc
+    if tok.is_sent_start or i == 0 or doc[i - 1].text in _CLAUSE_END:
+        return True
+    vocative = i + 1 < len(doc) and doc[i + 1].is_punct  # "Great, Debs!"
+    return i >= 2 and doc[i - 1].text == "," and is_interjection(doc[i - 2]) and not vocative
 
 
 def is_word_form(tok: Any) -> bool:
@@ -111,7 +116,13 @@ def count_capitalised(doc: Any, seen: Counter[str]) -> None:
 
 
 Span = tuple[int, int, str]  # (start token, end token, type)
-_QUOTED = re.compile(r"[\"'\u201c\u2018]([A-Z][^\"'\u201d\u2019]{2,60}?)[\"'\u201d\u2019]")
+_QUOTED = re.compile(
+    r"[\"\u201c]([A-Z][^\"\u201d]{2,60}?)[\"\u201d]|['\u2018]([A-Z][^\"'\u201d\u2019]{2,60}?)['\u2019]"
+)
+#: Small words a title leaves lower-case ("A Dance with Dragons", "Dungeons of the Dragon").
+_TITLE_SMALL = frozenset(
+    {"a", "an", "the", "of", "and", "or", "in", "on", "at", "to", "for", "with", "from", "by"}
+)
 
 
 def named_spans(
@@ -232,6 +243,16 @@ def _run_end(doc: Any, i: int, taken: set[int]) -> int:
         j += 1
     if j < n and j not in taken and doc[j].like_num and j - i >= 1 and doc[j - 1].tag_ == "NNP":
         j += 1
+    if (  # "Spider-Man": a capitalised word glued on by a hyphen
+        j + 1 < n
+        and doc[j].text == "-"
+        and not doc[j - 1].whitespace_
+        and not doc[j].whitespace_
+        and doc[j + 1].is_alpha
+        and doc[j + 1].text[:1].isupper()
+        and not {j, j + 1} & taken
+    ):
+        j += 2
     return j
 
 
@@ -276,7 +297,9 @@ def _capitalised(t: Any) -> bool:
 def _joined(doc: Any, spans: list[Span]) -> list[Span]:
     """Fragments of one name made one span (sorted ``spans`` in, sorted out).
 
-    * two spans joined by "of" / "of the" ("Lord" ... "Rings"; "Game" ... "Thrones");
+    * two spans joined by "of" / "of the" ("Lord" ... "Rings"; "Game" ... "Thrones"),
+      or next to each other, unless one is a person ("J.K." "Rowling", "Financial"
+      "Analyst"; not "Caroline" "Melanie");
     * a capitalised word inside the sentence just before a span ("Under Armour").
     """
     out: list[Span] = []
@@ -286,7 +309,8 @@ def _joined(doc: Any, spans: list[Span]) -> list[Span]:
         if out:
             ps, pe, plab = out[-1]
             gap = tuple(t.lower_ for t in doc[pe:s])
-            if gap in _NAME_JOINERS:
+            adjacent = pe == s and doc[pe - 1].whitespace_ and "PERSON" not in (plab, lab)
+            if gap in _NAME_JOINERS or adjacent:
                 out[-1] = (ps, e, lab if plab == "MISC" else plab)
                 continue
         out.append((s, e, lab))
@@ -318,12 +342,17 @@ def _named_thing(doc: Any, span: Span) -> Span:
 
 
 def _quoted_titles(doc: Any, out: list[Span]) -> list[Span]:
-    """``out`` with quoted capitalised titles ("Finding Freedom") as WORK_OF_ART spans."""
+    """``out`` with quoted capitalised titles ("Finding Freedom", "Dungeons of the Dragon",
+    "Harry Potter and the Philosopher's Stone") as WORK_OF_ART spans."""
     for m in _QUOTED.finditer(doc.text):
-        words = m.group(1).split()
-        if len(words) < 2 or not all(w[:1].isupper() or not w[:1].isalpha() for w in words):
+        g = 1 if m.group(1) is not None else 2
+        words = m.group(g).split()
+        if len(words) < 2 or not all(
+            w[:1].isupper() or not w[:1].isalpha() or (k and w in _TITLE_SMALL)
+            for k, w in enumerate(words)
+        ):
             continue
-        span = doc.char_span(m.start(1), m.end(1), alignment_mode="expand")
+        span = doc.char_span(m.start(g), m.end(g), alignment_mode="expand")
         if span is None:
             continue
         toks = [t for t in span if not t.is_punct]
