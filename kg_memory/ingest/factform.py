@@ -135,8 +135,11 @@ def _embedding(v: Any, h: Any) -> str | None:
         return None
     if h.lemma_.lower() in _NOT_ASSERTED:
         return h.lemma_.lower()
-    if h.lower_ == "sure" and h.head.lemma_ == "make":
-        return "goal"  # "make sure you take care", "to make sure these kids have a home"
+    own = any(c.dep_ in ("nsubj", "nsubjpass") and c.lower_ == "i" for c in v.children)
+    if h.lower_ == "sure" and h.head.lemma_ == "make" and not own:
+        # "make sure you take care", "to make sure these kids have a home"; the speaker's
+        # own "I'll make sure I give them a bath" is a plan, kept like "I will"
+        return "goal"
     if _imperative(h) and v.tag_ == "VB":
         return "imperative"  # "Let me know your thoughts"; not "look how I organized it"
     return None

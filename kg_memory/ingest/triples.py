@@ -156,6 +156,16 @@ def _filler(tok: Any) -> bool:
     return tok.pos_ == "INTJ" or low in _FILLER or low in _ADJ_AS_NOUN or not tok.is_alpha
 
 
+def _date_text(tok: Any) -> str:
+    """A proper noun's text, or the whole date it opens ("on July 20" -> "July 20"; dates
+    are no named entities)."""
+    if tok.ent_type_ == "DATE":
+        span = next((e for e in tok.doc.ents if e.start <= tok.i < e.end), None)
+        if span is not None:
+            return str(span.text)
+    return str(tok.text)
+
+
 def _discourse(subj: Any, verb: Any) -> bool:
     """A discourse word opening the sentence parsed as the subject: "Btw, ...", "Yep, ...",
     "Love seeing your dedication" (an elided "I love"); "Love is magical" stays."""
@@ -306,7 +316,7 @@ class _Extractor:
                 name = cn[0] if cn else None
                 break
         if name is None:
-            name = tok.lemma_.lower() if tok.pos_ == "NOUN" else tok.text
+            name = tok.lemma_.lower() if tok.pos_ == "NOUN" else _date_text(tok)
         eid = ensure_concept(self.ctx, name, ti, tok.text)
         return eid, self.entities[eid].name
 

@@ -167,3 +167,16 @@ def test_past_complement_of_look_and_elided_i_are_facts() -> None:
     speaker's own plan (elided "I"), not an order."""
     _, facts = run_all([("John", "By the way, look how I organized my workplace!")])
     assert ("John", "organize", "workplace", False) in facts
+
+
+def test_own_plan_under_make_sure_and_date_object() -> None:
+    """The speaker's "I'll make sure I ..." is a plan like "I will"; a date object keeps
+    its day ("July 20"), though dates are no named entities."""
+    _, facts = run_all(
+        [
+            ("Nate", "I'll make sure I give the turtles a bath."),
+            ("Joanna", "I plan to return on July 20."),
+        ]
+    )
+    assert ("Nate", "give", "bath", False) in facts
+    assert ("Joanna", "plan_return_on", "July 20", False) in facts
