@@ -198,7 +198,8 @@ def test_normalise() -> None:
         ("I plan to return on July 20, I'll bring you a souvenir!", []),
         ("Is Spider-Man your favorite superhero?", ["Spider-Man"]),
         ("Do you have a favorite J.K. Rowling quote?", ["J.K. Rowling"]),
-        ("I started a new job as a Financial Analyst last week.", ["Financial Analyst"]),
+        ("I started a new job as a Financial Analyst last week.", []),  # a kind ("a ...")
+        ("A fellow Chef in the kitchen is always a great help!", []),
         (
             'This game is called "Dungeons of the Dragon", very exciting!',
             ["Dungeons of the Dragon"],

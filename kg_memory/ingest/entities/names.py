@@ -107,6 +107,15 @@ def is_word_form(tok: Any) -> bool:
     return tok.lower_.endswith("in") and nxt in ("'", "\u2019")
 
 
+def _indefinite(doc: Any, span: Span) -> bool:
+    """A span whose last word NER does not call a name heads a noun phrase with "a"/"an":
+    a kind, not a name ("a fellow Chef", "a Financial Analyst")."""
+    last = doc[span[1] - 1]
+    return not last.ent_type_ and any(
+        c.dep_ == "det" and c.lower_ in ("a", "an") for c in last.children
+    )
+
+
 def count_capitalised(doc: Any, seen: Counter[str]) -> None:
     """Count the words of ``doc`` written capitalised where a capital means a name
     (not opening a clause): the evidence a clause-opening word needs to be a name."""
@@ -157,7 +166,8 @@ def named_spans(
     taken: set[int] = set()
     out = _ner_spans(doc, ok_single, taken)
     out += _proper_runs(doc, ok_single, taken)
-    return sorted(_quoted_titles(doc, [_named_thing(doc, sp) for sp in _joined(doc, sorted(out))]))
+    joined = [_named_thing(doc, sp) for sp in _joined(doc, sorted(out))]
+    return sorted(_quoted_titles(doc, [sp for sp in joined if not _indefinite(doc, sp)]))
 
 
 def _ner_spans(doc: Any, ok_single: Callable[[Any], bool], taken: set[int]) -> list[Span]:
