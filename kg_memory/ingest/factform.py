@@ -11,7 +11,8 @@ Used by the ``triples`` stage on spaCy tokens (no extra parse):
   (dropped), a conditional, a modal (``would``/``could``/``might``/``may``/
   ``should``, ``must have``, ``must`` said of another: "Max must be having fun"), a hedge adverb ("maybe"), the complement of a
   wish/hope/guess/belief ("I'm sure people will ..."), of "make sure" (a goal or
-  advice) or of an imperative ("Let me know your thoughts"), or a prediction about
+  advice), of an imperative ("Let me know your thoughts") or the bare infinitive
+  after a perception or causative verb ("made me appreciate life"), or a prediction about
   someone other than the speaker ("You're gonna love it"). Such facts are kept
   with ``hypothetical`` set, never as plain facts.
 * :func:`tense` is ``past``, ``present`` or ``future`` from the verb chain.
@@ -114,6 +115,10 @@ def _aux_words(v: Any) -> list[str]:
     return [c.lower_ for c in v.children if c.dep_ in ("aux", "auxpass")]
 
 
+#: Perception and causative verbs: their bare-infinitive complement ("watching the sky light
+#: up", "made me appreciate life") is a scene or an effect described, not a fact stated
+#: (the gold guidelines annotate the main clause only).
+_COMPLEMENT_HEADS = frozenset({"see", "watch", "hear", "make", "let", "help", "feel", "notice"})
 #: Verbs whose subjectless base form is an elided "I" ("Think I'm going to ..."), not an order.
 _ELIDED_I = frozenset({"think", "feel", "guess", "hope", "bet", "wish"})
 
@@ -140,6 +145,8 @@ def _embedding(v: Any, h: Any) -> str | None:
         # "make sure you take care", "to make sure these kids have a home"; the speaker's
         # own "I'll make sure I give them a bath" is a plan, kept like "I will"
         return "goal"
+    if v.tag_ == "VB" and h.lemma_.lower() in _COMPLEMENT_HEADS and v.dep_ == "ccomp":
+        return "complement"
     if _imperative(h) and v.tag_ == "VB":
         return "imperative"  # "Let me know your thoughts"; not "look how I organized it"
     return None

@@ -43,7 +43,8 @@ from kg_memory.store.shared import refresh_shared
 #: 7: junk names filtered (clause-opening words never capitalised elsewhere, fillers,
 #: g-dropped verbs, lone letters, dates); "Iron Man", "Spider-Man", "the Perseid meteor shower";
 #: facts under "make sure" / an imperative ("Let me know ...") are hypothetical; no fact has a
-#: discourse word ("Btw", "Yep", "Love seeing") for its subject.
+#: discourse word ("Btw", "Yep", "Love seeing") for its subject; the bare infinitive after a
+#: perception or causative verb ("made me appreciate life") is hypothetical.
 PIPELINE_VERSION = "7"
 
 Progress = Callable[[str, int], None]  # (phase, n_units_done)

@@ -75,6 +75,8 @@ def test_pronoun_subjects_and_negation() -> None:
         "I'll do my best to make sure these kids have a safe and loving home.",  # a goal
         "Btw look at the trail that I was just at.",  # a discourse word as subject
         "Love seeing your dedication to helping others.",  # elided "I love"
+        "Moments like these make me appreciate life.",  # a causative's complement
+        "It was amazing watching the sky light up with streaks of light.",  # a perception's
     ],
 )
 def test_no_fact(text: str) -> None:
