@@ -10,7 +10,9 @@ Used by the ``triples`` stage on spaCy tokens (no extra parse):
 * :func:`modality` says why a clause is not a plain assertion: a question
   (dropped), a conditional, a modal (``would``/``could``/``might``/``may``/
   ``should``, ``must have``, ``must`` said of another: "Max must be having fun"), a hedge adverb ("maybe"), the complement of a
-  wish/hope/guess/belief ("I'm sure people will ..."), or a prediction about
+  wish/hope/guess/belief ("I'm sure people will ..."), of "make sure" (a goal or
+  advice), of an imperative ("Let me know your thoughts") or the bare infinitive
+  after a perception or causative verb ("made me appreciate life"), or a prediction about
   someone other than the speaker ("You're gonna love it"). Such facts are kept
   with ``hypothetical`` set, never as plain facts.
 * :func:`tense` is ``past``, ``present`` or ``future`` from the verb chain.
@@ -113,6 +115,43 @@ def _aux_words(v: Any) -> list[str]:
     return [c.lower_ for c in v.children if c.dep_ in ("aux", "auxpass")]
 
 
+#: Perception and causative verbs: their bare-infinitive complement ("watching the sky light
+#: up", "made me appreciate life") is a scene or an effect described, not a fact stated
+#: (the gold guidelines annotate the main clause only).
+_COMPLEMENT_HEADS = frozenset({"see", "watch", "hear", "make", "let", "help", "feel", "notice"})
+#: Verbs whose subjectless base form is an elided "I" ("Think I'm going to ..."), not an order.
+_ELIDED_I = frozenset({"think", "feel", "guess", "hope", "bet", "wish"})
+
+
+def _imperative(v: Any) -> bool:
+    """A sentence's verb in the imperative: base form, no subject, no auxiliary ("Let me
+    know")."""
+    return (
+        v.dep_ == "ROOT"
+        and v.tag_ == "VB"
+        and v.lemma_.lower() not in _ELIDED_I
+        and not any(c.dep_ in ("nsubj", "nsubjpass", "expl", "aux", "auxpass") for c in v.children)
+    )
+
+
+def _embedding(v: Any, h: Any) -> str | None:
+    """Why ``h`` does not assert its complement clause ``v``, or ``None``."""
+    if v.dep_ not in ("ccomp", "xcomp"):
+        return None
+    if h.lemma_.lower() in _NOT_ASSERTED:
+        return h.lemma_.lower()
+    own = any(c.dep_ in ("nsubj", "nsubjpass") and c.lower_ == "i" for c in v.children)
+    if h.lower_ == "sure" and h.head.lemma_ == "make" and not own:
+        # "make sure you take care", "to make sure these kids have a home"; the speaker's
+        # own "I'll make sure I give them a bath" is a plan, kept like "I will"
+        return "goal"
+    if v.tag_ == "VB" and h.lemma_.lower() in _COMPLEMENT_HEADS and v.dep_ == "ccomp":
+        return "complement"
+    if _imperative(h) and v.tag_ == "VB":
+        return "imperative"  # "Let me know your thoughts"; not "look how I organized it"
+    return None
+
+
 def modality(verb: Any, chain: list[Any], speaker_subject: bool) -> str | None:
     """Why the clause of ``verb`` is not a plain assertion (``None``: it is one).
 
@@ -133,8 +172,9 @@ def modality(verb: Any, chain: list[Any], speaker_subject: bool) -> str | None:
         if v.dep_ == "ROOT" or v.head is v or v.dep_ == "relcl":
             break
         h = v.head
-        if v.dep_ in ("ccomp", "xcomp") and h.lemma_.lower() in _NOT_ASSERTED:
-            return h.lemma_.lower()
+        why = _embedding(v, h)
+        if why is not None:
+            return why
         v = h
     aux = _aux_words(verb)
     if "must" in aux and ("have" in aux or not speaker_subject):

@@ -40,7 +40,12 @@ from kg_memory.store.shared import refresh_shared
 #: nicknames, date fixes, NEXT in time order); main's 4 is native Neo4j dates.
 #: 6: NEXT on each speaker's time line, only where decidable; name fragments joined;
 #: "must" of another is hypothetical; comparatives kept in concept names ("less sugary").
-#: 7: shared entities carry their name's embedding (looked up by index, not read whole).
+#: 7: shared entities carry their name's embedding (looked up by index, not read whole);
+#: junk names filtered (clause-opening words never capitalised elsewhere, fillers,
+#: g-dropped verbs, lone letters, dates); "Iron Man", "Spider-Man", "the Perseid meteor shower";
+#: facts under "make sure" / an imperative ("Let me know ...") are hypothetical; no fact has a
+#: discourse word ("Btw", "Yep", "Love seeing") for its subject; the bare infinitive after a
+#: perception or causative verb ("made me appreciate life") is hypothetical.
 PIPELINE_VERSION = "7"
 
 Progress = Callable[[str, int], None]  # (phase, n_units_done)

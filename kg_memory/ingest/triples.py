@@ -49,7 +49,7 @@ from kg_memory.ingest import pronouns
 from kg_memory.ingest.artifacts import EntityInfo, FactInfo, Mention, TimeMention
 from kg_memory.ingest.context import IngestContext
 from kg_memory.ingest.entities import concept_name, ensure_concept, normalise
-from kg_memory.ingest.entities.lexicon import RELATION_NOUNS
+from kg_memory.ingest.entities.lexicon import INTERJECTIONS, RELATION_NOUNS
 from kg_memory.ingest.factform import modality, readable, tense, validity, verb_lemma
 
 _UNRESOLVABLE = frozenset(
@@ -154,6 +154,26 @@ def _filler(tok: Any) -> bool:
     """An interjection, thanks or an evaluative adjective in a noun's place: not content."""
     low = tok.lemma_.lower()
     return tok.pos_ == "INTJ" or low in _FILLER or low in _ADJ_AS_NOUN or not tok.is_alpha
+
+
+def _date_text(tok: Any) -> str:
+    """A proper noun's text, or the whole date it opens ("on July 20" -> "July 20"; dates
+    are no named entities)."""
+    if tok.ent_type_ == "DATE":
+        span = next((e for e in tok.doc.ents if e.start <= tok.i < e.end), None)
+        if span is not None:
+            return str(span.text)
+    return str(tok.text)
+
+
+def _discourse(subj: Any, verb: Any) -> bool:
+    """A discourse word opening the sentence parsed as the subject: "Btw, ...", "Yep, ...",
+    "Love seeing your dedication" (an elided "I love"); "Love is magical" stays."""
+    return (
+        subj.lower_ in INTERJECTIONS
+        and subj.is_sent_start
+        and (subj.pos_ != "NOUN" or verb.tag_ == "VBG")
+    )
 
 
 #: How a fact reads and how sure it is (:mod:`kg_memory.ingest.factform`).
@@ -296,14 +316,14 @@ class _Extractor:
                 name = cn[0] if cn else None
                 break
         if name is None:
-            name = tok.lemma_.lower() if tok.pos_ == "NOUN" else tok.text
+            name = tok.lemma_.lower() if tok.pos_ == "NOUN" else _date_text(tok)
         eid = ensure_concept(self.ctx, name, ti, tok.text)
         return eid, self.entities[eid].name
 
     def verb_facts(self, verb: Any) -> list[tuple[Any, str, Any, bool, Form]]:
         """(subject token, predicate, object token, negated, form) for one clause verb."""
         subj = _subject_of(verb)
-        if subj is None or _filler(subj) or subj.lower_ in _QUANT_OBJ:
+        if subj is None or _filler(subj) or subj.lower_ in _QUANT_OBJ or _discourse(subj, verb):
             return []
         preds = _chain(verb)
         negated = any(_has_neg(p) for p in preds)

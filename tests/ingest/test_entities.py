@@ -192,6 +192,23 @@ def test_normalise() -> None:
         ),
         ("I am considering brands like Nike and Under Armour.", ["Nike", "Under Armour"]),
         ("Learning German has been tough but worth it.", ["German"]),
+        ("That's great! Iron Man is my top pick.", ["Iron Man"]),
+        ("Spider-Man has always been a favorite of mine.", ["Spider-Man"]),
+        ("We saw the Perseid meteor shower last year.", ["Perseid meteor shower"]),
+        ("So much since we talked! Last Fri I took my kids to a workshop.", []),
+        ("I plan to return on July 20, I'll bring you a souvenir!", []),
+        ("Is Spider-Man your favorite superhero?", ["Spider-Man"]),
+        ("Do you have a favorite J.K. Rowling quote?", ["J.K. Rowling"]),
+        ("I started a new job as a Financial Analyst last week.", []),  # a kind ("a ...")
+        ("A fellow Chef in the kitchen is always a great help!", []),
+        (
+            'This game is called "Dungeons of the Dragon", very exciting!',
+            ["Dungeons of the Dragon"],
+        ),
+        (
+            'Yeah, "Harry Potter and the Philosopher\'s Stone" is special to me.',
+            ["Harry Potter and the Philosopher's Stone"],
+        ),
     ],
 )
 def test_name_fragments_are_one_name(text: str, names: list[str]) -> None:
@@ -221,3 +238,43 @@ def test_comparatives_are_kept_as_such(text: str, concept: str) -> None:
 
     names = [cn[0] for ch in load_nlp()(text).noun_chunks if (cn := concept_name(ch))]
     assert names == [concept]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Yep! Gather documents like references and financial statements.",
+        "Searching is a tough job. Hang in there and you'll find it soon!",
+        "Guidance and support can help dancers really shine.",
+        "Startin' my biz has been tough but I'm gonna make it!",
+        "Kinda jealous of all those fun outings with them.",
+        "Oof, Hang in there, you'll find the perfect place!",
+        "I participated in a 5K charity run for a homeless shelter.",
+        "I really should start a cork board of my own shouldn't I. That seems useful!",
+    ],
+)
+def test_words_capitalised_by_position_are_no_names(text: str) -> None:
+    """A clause-opening word NER does not call a name, and never seen capitalised inside a
+    sentence, is no name; nor a colloquial filler, a g-dropped verb or a lone letter."""
+    from collections import Counter
+
+    from kg_memory.ingest.entities.names import named_spans
+    from kg_memory.nlp import load_nlp
+
+    doc = load_nlp()(text)
+    assert [doc[s:e].text for s, e, _ in named_spans(doc, Counter(), {"jon"})] == []
+
+
+def test_clause_opening_name_seen_capitalised_elsewhere_is_kept() -> None:
+    """The evidence a clause-opening name needs: the word capitalised inside a sentence."""
+    from collections import Counter
+
+    from kg_memory.ingest.entities.names import count_capitalised, named_spans
+    from kg_memory.nlp import load_nlp
+
+    nlp = load_nlp()
+    seen: Counter[str] = Counter()
+    doc = nlp("Sounds great. Toby looks so happy in the park.")
+    assert [doc[s:e].text for s, e, _ in named_spans(doc, Counter(), set())] == []
+    count_capitalised(nlp("My dogs are called Pepper and Toby."), seen)
+    assert [doc[s:e].text for s, e, _ in named_spans(doc, Counter(), set(), seen)] == ["Toby"]

@@ -70,6 +70,13 @@ def test_pronoun_subjects_and_negation() -> None:
         "We went to the beach.",  # unresolvable "we"
         "It stands for love.",  # unresolvable "it"
         "I would buy a boat if I could.",  # hypothetical
+        "Let me know your thoughts.",  # an imperative's complement
+        "Mental health's a priority, so make sure you take care of yourself.",  # advice
+        "I'll do my best to make sure these kids have a safe and loving home.",  # a goal
+        "Btw look at the trail that I was just at.",  # a discourse word as subject
+        "Love seeing your dedication to helping others.",  # elided "I love"
+        "Moments like these make me appreciate life.",  # a causative's complement
+        "It was amazing watching the sky light up with streaks of light.",  # a perception's
     ],
 )
 def test_no_fact(text: str) -> None:
@@ -155,3 +162,23 @@ def test_must_said_of_another_is_a_guess() -> None:
     ctx, facts = run_all([("Caroline", "Max must be having so much fun in the lake.")])
     assert facts == []
     assert all(n.props["hypothetical"] for n in ctx.nodes.values() if n.label == "Fact")
+
+
+def test_past_complement_of_look_and_elided_i_are_facts() -> None:
+    """ "look how I organized ..." reports a past fact; "Think I'm going to ..." is the
+    speaker's own plan (elided "I"), not an order."""
+    _, facts = run_all([("John", "By the way, look how I organized my workplace!")])
+    assert ("John", "organize", "workplace", False) in facts
+
+
+def test_own_plan_under_make_sure_and_date_object() -> None:
+    """The speaker's "I'll make sure I ..." is a plan like "I will"; a date object keeps
+    its day ("July 20"), though dates are no named entities."""
+    _, facts = run_all(
+        [
+            ("Nate", "I'll make sure I give the turtles a bath."),
+            ("Joanna", "I plan to return on July 20."),
+        ]
+    )
+    assert ("Nate", "give", "bath", False) in facts
+    assert ("Joanna", "plan_return_on", "July 20", False) in facts

@@ -157,6 +157,12 @@ INTERJECTIONS = frozenset(
         "hope",
     ]
 )
+#: Colloquial contractions and fillers, never names ("Kinda jealous"; "Gonna" is split
+#: into "Gon" + "na", "Wanna" into "Wan" + "na").
+COLLOQUIAL = frozenset(
+    ["kinda", "sorta", "dunno", "gimme", "gon", "wan", "lotsa", "outta", "coulda", "shoulda"]
+)
+
 #: Adjectives that do not belong in a concept's name.
 EVALUATIVE = frozenset(
     [

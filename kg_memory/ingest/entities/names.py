@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from kg_memory.ingest.entities.lexicon import (
     ARTICLES,
+    COLLOQUIAL,
     DROP_LABELS,
     EVALUATIVE,
     INTERJECTIONS,
@@ -85,18 +86,72 @@ def is_interjection(tok: Any) -> bool:
 
 def is_common_word(tok: Any, lower_seen: Counter[str]) -> bool:
     low = tok.lower_
-    if is_interjection(tok) or low in WEEKDAYS_MONTHS:
+    if is_interjection(tok) or low in WEEKDAYS_MONTHS or low in COLLOQUIAL:
         return True
-    if tok.is_stop or tok.like_num:
+    if tok.is_stop or tok.like_num or _ROMAN.match(tok.text):
         return True
     return lower_seen[low] > 0
 
 
+#: A Roman numeral on its own ("Warrior II", "Civilization VI" keep theirs as part of the name).
+_ROMAN = re.compile(r"^(?=[IVXLC])M*(C[MD]|D?C{0,3})(X[CL]|L?X{0,3})(I[XV]|V?I{0,3})$")
+#: Punctuation after which a capital letter says nothing about a name.
+_CLAUSE_END = frozenset({".", "!", "?", ":", ";", "-", "\u2013", "\u2014", "...", "\u2026", "("})
+
+
+def opens_clause(tok: Any) -> bool:
+    """The token opens a sentence, follows sentence-ending punctuation or an opening
+    interjection, where every word is capitalised ("Thanks Nate! Happy for you", "Oof,
+    Hang in there"); a name addressed after an interjection ("Great, Debs!") does not."""
+    i, doc = tok.i, tok.doc
+    if tok.is_sent_start or i == 0 or doc[i - 1].text in _CLAUSE_END:
+        return True
+    vocative = i + 1 < len(doc) and doc[i + 1].is_punct  # "Great, Debs!"
+    return i >= 2 and doc[i - 1].text == "," and is_interjection(doc[i - 2]) and not vocative
+
+
+def is_word_form(tok: Any) -> bool:
+    """Not a name by its form: one letter that is no "C++"/"C#" ("5K", "shouldn't I"),
+    or a g-dropped verb written with an apostrophe ("Startin' my biz")."""
+    nxt = tok.doc[tok.i + 1].text if tok.i + 1 < len(tok.doc) else ""
+    if len(tok.text.rstrip(".")) == 1 and nxt[:1] not in ("+", "#"):
+        return True
+    return tok.lower_.endswith("in") and nxt in ("'", "\u2019")
+
+
+def _indefinite(doc: Any, span: Span) -> bool:
+    """A span whose last word NER does not call a name heads a noun phrase with "a"/"an":
+    a kind, not a name ("a fellow Chef", "a Financial Analyst")."""
+    last = doc[span[1] - 1]
+    return not last.ent_type_ and any(
+        c.dep_ == "det" and c.lower_ in ("a", "an") for c in last.children
+    )
+
+
+def count_capitalised(doc: Any, seen: Counter[str]) -> None:
+    """Count the words of ``doc`` written capitalised where a capital means a name
+    (not opening a clause): the evidence a clause-opening word needs to be a name."""
+    for tok in doc:
+        if tok.is_alpha and tok.text[:1].isupper() and not opens_clause(tok):
+            seen[tok.lower_] += 1
+
+
 Span = tuple[int, int, str]  # (start token, end token, type)
-_QUOTED = re.compile(r"[\"'\u201c\u2018]([A-Z][^\"'\u201d\u2019]{2,60}?)[\"'\u201d\u2019]")
+_QUOTED = re.compile(
+    r"[\"\u201c]([A-Z][^\"\u201d]{2,60}?)[\"\u201d]|['\u2018]([A-Z][^\"'\u201d\u2019]{2,60}?)['\u2019]"
+)
+#: Small words a title leaves lower-case ("A Dance with Dragons", "Dungeons of the Dragon").
+_TITLE_SMALL = frozenset(
+    {"a", "an", "the", "of", "and", "or", "in", "on", "at", "to", "for", "with", "from", "by"}
+)
 
 
-def named_spans(doc: Any, lower_seen: Counter[str], speaker_norms: set[str]) -> list[Span]:
+def named_spans(
+    doc: Any,
+    lower_seen: Counter[str],
+    speaker_norms: set[str],
+    cap_seen: Counter[str] | None = None,
+) -> list[Span]:
     """(start_tok, end_tok, type) of named mentions in a turn, NER plus corrections.
 
     NER entities (:func:`_ner_spans`), then capitalised proper-noun runs NER
@@ -104,19 +159,27 @@ def named_spans(doc: Any, lower_seen: Counter[str], speaker_norms: set[str]) -> 
     (:func:`_joined`: "Lord" + "of the" + "Rings", "Under" + "Armour", "the Perseid
     meteor shower"), then quoted capitalised titles, which replace what they
     overlap (:func:`_quoted_titles`).
+
+    A single word NER does not call a name and that is capitalised only because it
+    opens a clause ("Gather documents", "Guidance and support", "Hang in there") is a
+    name only if ``cap_seen`` (:func:`count_capitalised`) saw it capitalised elsewhere.
     """
+    cap = cap_seen if cap_seen is not None else Counter()
 
     def ok_single(tok: Any) -> bool:
         if tok.lower_ in speaker_norms:
             return True
-        if is_common_word(tok, lower_seen):
+        if is_common_word(tok, lower_seen) or is_word_form(tok):
+            return False
+        if not tok.ent_type_ and opens_clause(tok) and cap[tok.lower_] == 0:
             return False
         return tok.tag_ in ("NNP", "NNPS") or not tok.is_sent_start
 
     taken: set[int] = set()
     out = _ner_spans(doc, ok_single, taken)
     out += _proper_runs(doc, ok_single, taken)
-    return sorted(_quoted_titles(doc, _joined(doc, sorted(out))))
+    joined = [_named_thing(doc, sp) for sp in _joined(doc, sorted(out))]
+    return sorted(_quoted_titles(doc, [sp for sp in joined if not _indefinite(doc, sp)]))
 
 
 def _ner_spans(doc: Any, ok_single: Callable[[Any], bool], taken: set[int]) -> list[Span]:
@@ -129,7 +192,7 @@ def _ner_spans(doc: Any, ok_single: Callable[[Any], bool], taken: set[int]) -> l
         if toks:
             s, e = _trim(doc, toks[0].i, toks[-1].i + 1)
             toks = [t for t in toks if s <= t.i < e]
-        if not toks or all(t.lower_ in WEEKDAYS_MONTHS or t.like_num for t in toks):
+        if not toks or is_date_like(toks):
             continue
         if len(toks) == 1 and not ok_single(toks[0]):
             continue
@@ -154,9 +217,37 @@ def _trim(doc: Any, i: int, j: int) -> tuple[int, int]:
 
     while i < j and (junk(doc[i]) or opening_verb(doc[i])):
         i += 1
-    while j > i and junk(doc[j - 1]):
+    while j > i and junk(doc[j - 1]) and not _name_tail(doc, i, j - 1):
         j -= 1
     return i, j
+
+
+def _name_tail(doc: Any, i: int, k: int) -> bool:
+    """Token ``k``, the last of a name starting at ``i``, belongs to it: a capitalised
+    word after a capitalised one inside the sentence ("Iron Man"), or a word glued by
+    a hyphen ("Spider-Man", "Middle-earth")."""
+    if k - 2 >= i and doc[k - 1].text == "-" and not doc[k - 2].whitespace_:
+        return not doc[k - 1].whitespace_
+    t = doc[k]
+    return (
+        k - 1 >= i
+        and t.text[:1].isupper()
+        and doc[k - 1].text[:1].isupper()
+        and not opens_clause(t)
+        and t.tag_ == "NNP"
+    )
+
+
+#: Words that make a date of a weekday, month or number ("last Fri", "early May").
+_DATE_MODIFIERS = frozenset({"last", "next", "this", "early", "mid", "late", "past", "coming"})
+
+
+def is_date_like(toks: Sequence[Any]) -> bool:
+    """Only weekdays, months, numbers and their modifiers: a date, not a name ("July 20")."""
+    return all(
+        t.lower_ in WEEKDAYS_MONTHS or t.like_num or t.lower_ in _DATE_MODIFIERS or t.is_punct
+        for t in toks
+    ) and any(t.lower_ in WEEKDAYS_MONTHS or t.like_num for t in toks)
 
 
 def _run_end(doc: Any, i: int, taken: set[int]) -> int:
@@ -174,6 +265,16 @@ def _run_end(doc: Any, i: int, taken: set[int]) -> int:
         j += 1
     if j < n and j not in taken and doc[j].like_num and j - i >= 1 and doc[j - 1].tag_ == "NNP":
         j += 1
+    if (  # "Spider-Man": a capitalised word glued on by a hyphen
+        j + 1 < n
+        and doc[j].text == "-"
+        and not doc[j - 1].whitespace_
+        and not doc[j].whitespace_
+        and doc[j + 1].is_alpha
+        and doc[j + 1].text[:1].isupper()
+        and not {j, j + 1} & taken
+    ):
+        j += 2
     return j
 
 
@@ -196,7 +297,9 @@ def _proper_runs(doc: Any, ok_single: Callable[[Any], bool], taken: set[int]) ->
         if j - i == 1 and not ok_single(doc[i]):
             i = j
             continue
-        if all(t.lower_ in WEEKDAYS_MONTHS or is_interjection(t) for t in doc[i:j]):
+        if is_date_like(doc[i:j]) or all(
+            t.lower_ in WEEKDAYS_MONTHS or is_interjection(t) for t in doc[i:j]
+        ):
             i = j
             continue
         out.append((i, j, "MISC"))
@@ -216,7 +319,9 @@ def _capitalised(t: Any) -> bool:
 def _joined(doc: Any, spans: list[Span]) -> list[Span]:
     """Fragments of one name made one span (sorted ``spans`` in, sorted out).
 
-    * two spans joined by "of" / "of the" ("Lord" ... "Rings"; "Game" ... "Thrones");
+    * two spans joined by "of" / "of the" ("Lord" ... "Rings"; "Game" ... "Thrones"),
+      or next to each other, unless one is a person ("J.K." "Rowling", "Financial"
+      "Analyst"; not "Caroline" "Melanie");
     * a capitalised word inside the sentence just before a span ("Under Armour").
     """
     out: list[Span] = []
@@ -226,20 +331,50 @@ def _joined(doc: Any, spans: list[Span]) -> list[Span]:
         if out:
             ps, pe, plab = out[-1]
             gap = tuple(t.lower_ for t in doc[pe:s])
-            if gap in _NAME_JOINERS:
+            adjacent = pe == s and doc[pe - 1].whitespace_ and "PERSON" not in (plab, lab)
+            if gap in _NAME_JOINERS or adjacent:
                 out[-1] = (ps, e, lab if plab == "MISC" else plab)
                 continue
         out.append((s, e, lab))
     return out
 
 
+def _named_thing(doc: Any, span: Span) -> Span:
+    """A one-word title-case name that, after "the", modifies common nouns names the
+    thing with them ("the Perseid meteor shower", "the Ferris wheel"): its own name
+    alone is a fragment. Acronyms ("the LGBTQ community") and dates stay as they are."""
+    s, e, lab = span
+    tok = doc[s]
+    head = tok.head
+    if (
+        e - s != 1
+        or s == 0
+        or doc[s - 1].lower_ != "the"
+        or tok.dep_ != "compound"
+        or tok.text.isupper()
+        or tok.ent_type_ == "DATE"
+        or head.pos_ != "NOUN"
+        or head.i <= s
+    ):
+        return span
+    between = doc[s + 1 : head.i + 1]
+    if all(t.is_alpha and t.text.islower() and t.pos_ == "NOUN" for t in between):
+        return (s, head.i + 1, lab)
+    return span
+
+
 def _quoted_titles(doc: Any, out: list[Span]) -> list[Span]:
-    """``out`` with quoted capitalised titles ("Finding Freedom") as WORK_OF_ART spans."""
+    """``out`` with quoted capitalised titles ("Finding Freedom", "Dungeons of the Dragon",
+    "Harry Potter and the Philosopher's Stone") as WORK_OF_ART spans."""
     for m in _QUOTED.finditer(doc.text):
-        words = m.group(1).split()
-        if len(words) < 2 or not all(w[:1].isupper() or not w[:1].isalpha() for w in words):
+        g = 1 if m.group(1) is not None else 2
+        words = m.group(g).split()
+        if len(words) < 2 or not all(
+            w[:1].isupper() or not w[:1].isalpha() or (k and w in _TITLE_SMALL)
+            for k, w in enumerate(words)
+        ):
             continue
-        span = doc.char_span(m.start(1), m.end(1), alignment_mode="expand")
+        span = doc.char_span(m.start(g), m.end(g), alignment_mode="expand")
         if span is None:
             continue
         toks = [t for t in span if not t.is_punct]

@@ -20,6 +20,7 @@ from kg_memory.ingest.entities.lexicon import (
 )
 from kg_memory.ingest.entities.names import (
     concept_name,
+    count_capitalised,
     is_interjection,
     named_spans,
     normalise,
@@ -50,6 +51,8 @@ class _Counts:
     """Conversation-wide counts the per-turn step needs."""
 
     lower_seen: Counter[str] = field(default_factory=Counter)
+    #: Words written capitalised where a capital means a name (not opening a clause).
+    cap_seen: Counter[str] = field(default_factory=Counter)
     chunk_heads: Counter[str] = field(default_factory=Counter)
     #: Per turn, its noun chunks that name a concept: (chunk, name, head token).
     chunks: list[list[tuple[Any, str, Any]]] = field(default_factory=list)
@@ -73,6 +76,7 @@ def run(ctx: IngestContext) -> None:
     if len(docs) != len(ctx.turns):
         raise ValueError(f"{len(docs)} parses for {len(ctx.turns)} turns")
     counts = _count(docs)
+    _count_known(res, counts)
     mentions = [
         _turn_mentions(res, ti, doc, addressed[ti], counts, speaker_norms)
         for ti, doc in enumerate(docs)
@@ -138,6 +142,7 @@ def _count(docs: list[Any]) -> _Counts:
         for tok in doc:
             if tok.text.islower() and tok.is_alpha:
                 counts.lower_seen[tok.lower_] += 1
+        count_capitalised(doc, counts.cap_seen)
         for ch in doc.noun_chunks:
             cn = concept_name(ch)
             if cn is not None:
@@ -146,6 +151,14 @@ def _count(docs: list[Any]) -> _Counts:
         counts.chunk_heads.update(seen_heads)
         counts.chunks.append(chunks)
     return counts
+
+
+def _count_known(res: EntityResolver, counts: _Counts) -> None:
+    """Names already known (stored, or speakers) count as seen capitalised: a turn added
+    alone that opens with "Pepper" still names the stored Pepper."""
+    for norm, ids in res.by_norm.items():
+        if any(eid in res.infos and res.infos[eid].type != "CONCEPT" for eid in ids):
+            counts.cap_seen[norm] += 1
 
 
 def _turn_mentions(
@@ -163,7 +176,7 @@ def _turn_mentions(
     res.touch(sp_id, ti)
     addr_id = res.speaker_ids.get(addr) if addr else None
     named_toks: set[int] = set()
-    for s, e, label in named_spans(doc, counts.lower_seen, speaker_norms):
+    for s, e, label in named_spans(doc, counts.lower_seen, speaker_norms, counts.cap_seen):
         span = doc[s:e]
         eid = res.resolve_named(span.text, label, ti)
         res.touch(eid, ti)
