@@ -50,6 +50,7 @@ ABLATIONS: dict[str, tuple[str, ...]] = {
     "without category aggregation": ("aggregation",),
     "without subject aggregation": ("subject",),
     "without entity overlap": ("entity_overlap",),
+    "without content-query features": ("content",),
 }
 POOL_NS: tuple[int, ...] = (10, 20, 50, 100, 150)
 

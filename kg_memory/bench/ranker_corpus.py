@@ -23,7 +23,7 @@ from kg_memory.embed import Embedder, MiniLMEmbedder
 from kg_memory.ingest.pipeline import PIPELINE_VERSION
 from kg_memory.ingest.registry import resolve_stages, stage
 from kg_memory.memory import Memory
-from kg_memory.retrieval.rank.candidates import FOCUS_K, POOL, SUBJECT_K
+from kg_memory.retrieval.rank.candidates import FOCUS_K, POOL, SUBJECT_K, VERSION
 from kg_memory.retrieval.rank.features import FEATURES
 from kg_memory.store import open_store
 
@@ -37,8 +37,10 @@ def _sha(path: Path) -> str:
 
 
 def feature_key() -> str:
-    """Hash of what a cached matrix depends on besides the data (features, pool sizes)."""
-    return hashlib.sha256(f"{FEATURES}|{POOL}|{FOCUS_K}|{SUBJECT_K}".encode()).hexdigest()[:12]
+    """Hash of what a cached matrix depends on besides the data (features, pool sizes,
+    the candidate generation's version)."""
+    key = f"{FEATURES}|{POOL}|{FOCUS_K}|{SUBJECT_K}|{VERSION}"
+    return hashlib.sha256(key.encode()).hexdigest()[:12]
 
 
 def build_matrices(

@@ -257,3 +257,34 @@ def test_coordinated_question_merges_each_subjects_turns(demo_entities: Memory) 
     assert speakers == {"Maya", "Tom"}
     assert pool.cos_sub and set(pool.cos_sub) <= set(pool.subject_rank)
     assert any(line.startswith("subjects ['maya', 'tom']") for line in pool.trace)
+
+
+def test_content_query_drops_the_names_and_a_name_is_no_category() -> None:
+    info = analyse("What activities does Melanie partake in?")
+    assert (info.content, info.focus) == ("activities partake", "activities")
+    assert analyse("Who is Melanie?").content is None
+    # "What does Melanie do ..." asks no category: the name is not taken for one
+    assert analyse("What does Melanie do with her family on hikes?").focus is None
+    assert analyse("What does Melanie do with her family on hikes?").content == "family hikes"
+
+
+def test_content_features_and_subject_turns_ranked_by_topic(demo_entities: Memory) -> None:
+    mem = demo_entities
+    info = analyse("What pottery class did Maya start?")
+    pool = gather(mem.store, mem.embedder, mem.namespace, info, size=10)
+    X = featurize(pool)
+    col = {f: X[:, FEATURES.index(f)] for f in FEATURES}
+    assert pool.cos_c and not np.isnan(col["cos_c"]).any()
+    assert np.allclose(col["cos_c"], [pool.cos_c[i] for i in pool.ids])
+    best = int(np.argmax(col["cos_c"]))
+    assert col["cos_c_rank"][best] == 1.0 and col["cos_c_gap"][best] == 0.0
+    # the subject's turns are ranked by the content query (plus the category word), not
+    # by the question, whose name every one of them matches
+    own = pool.links.subject_turns["maya"]
+    score = {t: pool.cos_c[t] + pool.cos_f.get(t, 0.0) for t in own if t in pool.cos_c}
+    first = next(t for t, r in pool.subject_rank.items() if r == 1)
+    assert score[first] == max(score.values())
+    # a question that is only a name has no content query: the columns are missing
+    X = featurize(gather(mem.store, mem.embedder, mem.namespace, analyse("Who is Maya?"), size=5))
+    for name in GROUPS["content"]:
+        assert np.isnan(X[:, FEATURES.index(name)]).all()

@@ -11,7 +11,8 @@ the question (multi-hop questions of the form "What X does P ...?").
 The **subject aggregation** then adds the turns where the question's subject
 (a PERSON entity node, :mod:`~kg_memory.retrieval.rank.entities`) speaks or is
 mentioned and that relate most to what is asked: the subject's turns ranked by
-cosine with the question plus cosine with the category word. A question that
+cosine with the *content query* (the question without its names, which every
+turn of the subject's would match) plus cosine with the category word. A question that
 coordinates subjects ("What have Jo and Nate both seen?") is decomposed into
 one sub-question per subject, and each subject's turns are ranked by its own
 sub-question; the pools are merged.
@@ -49,6 +50,9 @@ COSINE_K = 2000
 FOCUS_K = 40
 #: turns the subject aggregation adds (split between coordinated subjects)
 SUBJECT_K = 30
+#: version of the candidate generation (part of the feature cache key: a change to what
+#: :func:`gather` proposes must not reuse matrices built by the previous code)
+VERSION = 2
 
 
 @dataclass
@@ -67,6 +71,8 @@ class Pool:
     #: cosine with the question / with the category word, by turn node id
     cos_q: dict[str, float] = field(default_factory=dict)
     cos_f: dict[str, float] = field(default_factory=dict)
+    #: cosine with the content query (the question without its names), by turn node id
+    cos_c: dict[str, float] = field(default_factory=dict)
     prev: dict[str, str] = field(default_factory=dict)
     next: dict[str, str] = field(default_factory=dict)
     context: dict[str, Node] = field(default_factory=dict)
@@ -95,52 +101,67 @@ def gather(
 ) -> Pool:
     """The candidate pool of one question (see the module docstring)."""
     focus = [info.focus] if info.focus and focus_k > 0 else []
+    content = [info.content] if info.content else []
     subs = [q for _, q in info.subquestions] if subject_k > 0 else []
-    vecs = embedder.embed([info.text, *focus, *subs])
+    vecs = embedder.embed([info.text, *focus, *content, *subs])
     qv, fv = vecs[0], (vecs[1] if focus else None)
-    sub_vecs = list(vecs[1 + len(focus) :])
+    cv = vecs[1 + len(focus)] if content else None
+    sub_vecs = list(vecs[1 + len(focus) + len(content) :])
     graph = graph_search(
         SearchScope(store, CachedEmbedder(embedder, {info.text: qv}), namespace),
         SearchRequest(info.text, STEP_K, conversation),
         config or GraphConfig(candidates=size, pool=size),
     )
-    ids = [e.node_id for e in graph.evidence]
-    found_by = {e.node_id: dict(e.found_by) for e in graph.evidence}
-    trace = [f"graph: {line}" for line in graph.trace]
-    cos_q = {
-        h.id: h.score
-        for h in store.vector_search(namespace, "Turn", qv, COSINE_K, conversation=conversation)
-    }
-    cos_f: dict[str, float] = {}
-    if fv is not None:
-        hits = store.vector_search(namespace, "Turn", fv, COSINE_K, conversation=conversation)
-        cos_f = {h.id: h.score for h in hits}
-        new = 0
-        for rank, h in enumerate(hits[:focus_k], 1):
-            if h.id not in found_by:
-                ids.append(h.id)
-                new += 1
-            found_by.setdefault(h.id, {})["focus.dense"] = rank
-        trace.append(f"category {info.focus!r}: dense top {focus_k}, {new} new turns")
     pool = Pool(
         info=info,
-        ids=ids,
+        ids=[e.node_id for e in graph.evidence],
         nodes={},
         graph_rank={e.node_id: r for r, e in enumerate(graph.evidence, 1)},
         graph_score={e.node_id: e.score for e in graph.evidence},
-        found_by=found_by,
+        found_by={e.node_id: dict(e.found_by) for e in graph.evidence},
         weights=dict(graph.router_weights),
         qv=qv,
         fv=fv,
-        cos_q=cos_q,
-        cos_f=cos_f,
-        trace=trace,
+        cos_q=_cosines(store, namespace, qv, conversation),
+        trace=[f"graph: {line}" for line in graph.trace],
     )
+    if cv is not None:
+        pool.cos_c = _cosines(store, namespace, cv, conversation)
+    if fv is not None:
+        _focus(store, namespace, pool, fv, focus_k, conversation)
     if subject_k > 0:
         pool.links = link(store, namespace, info, conversation)
         _subjects(store, namespace, pool, sub_vecs, subject_k, conversation)
     _read_graph(store, namespace, pool, conversation)
     return pool
+
+
+def _cosines(
+    store: Store, namespace: str, vec: np.ndarray, conversation: str | None
+) -> dict[str, float]:
+    """Cosine of the ``COSINE_K`` turns nearest to ``vec``, by turn node id."""
+    hits = store.vector_search(namespace, "Turn", vec, COSINE_K, conversation=conversation)
+    return {h.id: h.score for h in hits}
+
+
+def _focus(
+    store: Store,
+    namespace: str,
+    pool: Pool,
+    fv: np.ndarray,
+    k: int,
+    conversation: str | None,
+) -> None:
+    """The category generator: the ``k`` turns nearest to the category word join the pool."""
+    hits = store.vector_search(namespace, "Turn", fv, COSINE_K, conversation=conversation)
+    pool.cos_f = {h.id: h.score for h in hits}
+    new = 0
+    for rank, h in enumerate(hits[:k], 1):
+        if h.id not in pool.found_by:
+            pool.ids.append(h.id)
+            new += 1
+        pool.found_by.setdefault(h.id, {})["focus.dense"] = rank
+    pool.trace.append(f"category {pool.info.focus!r}: dense top {k}, {new} new turns")
 
 
 def _subjects(
@@ -167,6 +188,8 @@ def _subjects(
             )
             cos = {h.id: h.score for h in hits}
             pool.cos_sub.update((t, cos[t]) for t in turns if t in cos)
+        elif pool.cos_c:  # the subject's own turns: the name adds nothing, the topic does
+            cos = pool.cos_c
 
         def relevance(t: str, cos: dict[str, float] = cos) -> float:
             return cos.get(t, -1.0) + pool.cos_f.get(t, 0.0)

@@ -62,6 +62,7 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "subject": ("subject_turn", "subject_mention", "subject_rank", "rank_subject", "cos_sub"),
     "entity_overlap": ("entity_overlap", "entity_count"),
     "aggregation": ("has_focus", "rank_focus", "cos_focus", "cos_focus_gap"),
+    "content": ("cos_c", "cos_c_gap", "cos_c_rank"),
     "time": (
         "q_time_cue",
         "q_has_range",
@@ -322,6 +323,22 @@ def _aggregation(pool: Pool, cols: dict[str, np.ndarray]) -> None:
     cols["cos_focus_gap"] = gap
 
 
+def _content(pool: Pool, cols: dict[str, np.ndarray]) -> None:
+    """Cosine with the content query (the question without its names), its gap to the
+    pool's best and its rank in the pool; NaN without a content query."""
+    n = len(pool.ids)
+    if not pool.cos_c:
+        for name in GROUPS["content"]:
+            cols[name] = np.full(n, NAN, dtype=np.float32)
+        return
+    cos = _cos(pool.cos_c, list(pool.ids))
+    cols["cos_c"] = cos
+    cols["cos_c_gap"] = cos - np.nanmax(cos)
+    cols["cos_c_rank"] = (np.argsort(np.argsort(-np.nan_to_num(cos, nan=-2.0))) + 1).astype(
+        np.float32
+    )
+
+
 def _layers_and_question(pool: Pool, cols: dict[str, np.ndarray]) -> None:
     n = len(pool.ids)
     for name in LAYER_RANKS:
@@ -343,6 +360,7 @@ def featurize(pool: Pool) -> np.ndarray:
             _entity,
             _subject,
             _aggregation,
+            _content,
             _time,
             _time_layer,
             _current,

@@ -67,6 +67,10 @@ class QuestionInfo:
     #: one sub-question per coordinated subject ("What have Jo and Ana both painted?" ->
     #: "What have Jo painted?", "What have Ana painted?"); empty when not coordinated
     subquestions: tuple[tuple[str, str], ...] = ()
+    #: what is asked about, without the names: the question's terms less its names
+    #: ("What activities does Melanie partake in?" -> "activities partake"); its
+    #: embedding matches the turns about the topic whoever they address
+    content: str | None = None
 
 
 def question_type(question: str) -> str:
@@ -96,12 +100,19 @@ def focus_phrase(question: str) -> str | None:
     ('books', 'hobbies')
     >>> focus_phrase("What kind of music does Ana like?"), focus_phrase("When did Ana go?")
     ('music', None)
+    >>> focus_phrase("What does Melanie do on hikes?") is None
+    True
     """
     q = question.strip()
     m = _FOCUS.match(q) or _POSSESSIVE.match(q)
     if not m:
         return None
-    words = [w for w in m.group(1).lower().split() if w not in STOPWORDS]
+    # a capitalised word is a name ("What does Melanie do ...": no category), not a category
+    words = [
+        w.lower()
+        for w in m.group(1).split()
+        if w.lower() not in STOPWORDS and not (w[:1].isupper() and not w.isupper())
+    ]
     return " ".join(words) or None
 
 
@@ -139,6 +150,22 @@ def decompose(question: str, names: tuple[str, ...]) -> tuple[tuple[str, str], .
     return tuple(out)
 
 
+def content_query(question: str, names: tuple[str, ...]) -> str | None:
+    """The question's terms without its names (``None`` when nothing else is left).
+
+    A question embedding is dominated by the person it names, which every turn
+    addressed to that person shares; the content query keeps only the topic.
+
+    >>> content_query("What activities does Melanie partake in?", ("melanie",))
+    'activities partake'
+    >>> content_query("Who is Melanie?", ("melanie",)) is None
+    True
+    """
+    asked = set(names)
+    words = [t for t in query_terms(question) if t not in asked]
+    return " ".join(words) or None
+
+
 def analyse(question: str) -> QuestionInfo:
     """:class:`QuestionInfo` of ``question``.
 
@@ -161,6 +188,7 @@ def analyse(question: str) -> QuestionInfo:
         time_cue=bool(_TIME_CUE.search(question)),
         coordinated=bool(_BOTH.search(question)),
         subquestions=decompose(question, names),
+        content=content_query(question, names),
     )
 
 
