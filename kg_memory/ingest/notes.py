@@ -499,13 +499,9 @@ def _link(
     old.tags, old.context = new_tags, new_context
 
 
-def _source_vectors(store: Any, namespace: str, note_ids: Sequence[str]) -> dict[str, np.ndarray]:
-    """Stored notes' vectors: a note has no vector of its own, it is its source turn's."""
-    if not note_ids:
-        return {}
-    turn_of: dict[str, str] = {}
-    for e in store.neighbours(namespace, note_ids, edge_types=["EVIDENCED_BY"], direction="out"):
-        turn_of.setdefault(e.src, e.dst)
+def _turn_vectors(store: Any, namespace: str, turn_of: dict[str, str]) -> dict[str, np.ndarray]:
+    """Stored notes' vectors (``turn_of``: note id -> its source turn's id): a note has
+    no vector of its own, it is its source turn's."""
     turns = {
         nd.id: np.asarray(nd.embedding, dtype=np.float32)
         for nd in store.get_nodes(namespace, sorted(set(turn_of.values())), with_embeddings=True)
@@ -514,25 +510,28 @@ def _source_vectors(store: Any, namespace: str, note_ids: Sequence[str]) -> dict
     return {n: turns[t] for n, t in turn_of.items() if t in turns}
 
 
-def _sharing_notes(ctx: IngestContext, notes: list[_Note]) -> list[Any]:
+def _sharing_notes(ctx: IngestContext, notes: list[_Note]) -> tuple[list[Any], dict[str, str]]:
     """Stored notes of other conversations whose turn mentions a shared entity one of
-    ``notes`` has: entity <-MENTIONS- turn <-EVIDENCED_BY- note, two index walks whose
-    cost is the entities' mentions, not the memory's size. (A note's ``entities`` are
-    its turn's mentions, speakers left out; only shared entities span conversations.)"""
+    ``notes`` has, and each one's source turn: entity <-MENTIONS- turn <-EVIDENCED_BY-
+    note, two index walks whose cost is the entities' mentions, not the memory's size.
+    (A note's ``entities`` are its turn's mentions, speakers left out; only shared
+    entities span conversations.)"""
     keys = sorted({e for note in notes for e in note.shared_keys})
     ns, store = ctx.namespace, ctx.store
     shared = [n.id for n in store.get_nodes(ns, keys) if n.conversation is None]
     if not shared:
-        return []
+        return [], {}
     mentions = store.neighbours(ns, shared, edge_types=["MENTIONS"], direction="in")
     turns = sorted({e.src for e in mentions})
-    evidence = store.neighbours(ns, turns, edge_types=["EVIDENCED_BY"], direction="in")
-    note_ids = sorted({e.src for e in evidence})
-    return [
+    turn_of: dict[str, str] = {}
+    for e in store.neighbours(ns, turns, edge_types=["EVIDENCED_BY"], direction="in"):
+        turn_of.setdefault(e.src, e.dst)
+    found = [
         nd
-        for nd in store.get_nodes(ns, note_ids)
+        for nd in store.get_nodes(ns, sorted(turn_of))
         if nd.label == "Note" and nd.conversation != ctx.cid and nd.props.get("entities")
     ]
+    return found, {nd.id: turn_of[nd.id] for nd in found}
 
 
 def _memory_links(
@@ -552,8 +551,8 @@ def _memory_links(
     store = ctx.store
     if store is None:
         return
-    candidates = _sharing_notes(ctx, notes)
-    vectors = _source_vectors(store, ctx.namespace, [nd.id for nd in candidates])
+    candidates, turn_of = _sharing_notes(ctx, notes)
+    vectors = _turn_vectors(store, ctx.namespace, turn_of)
     others = [nd for nd in candidates if nd.id in vectors and len(vectors[nd.id]) == unit.shape[1]]
     if not others:
         return

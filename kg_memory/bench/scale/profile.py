@@ -124,7 +124,7 @@ GROWING = (
     "_by_embedding",
     "_sharing_notes",
     "_memory_links",
-    "_source_vectors",
+    "_turn_vectors",
     "refresh_shared",
 )
 
