@@ -32,12 +32,25 @@ EMBED_CANDIDATES = 10
 
 
 def name_vectors(ctx: IngestContext, res: EntityResolver, ids: list[str]) -> dict[str, Any]:
-    """Entity id -> its name's embedding (one batch; ``res.name_vectors`` caches them)."""
+    """Entity id -> its name's embedding (one batch; ``res.name_vectors`` caches them,
+    and a stored entity under the same name brings its stored vector)."""
+    for e in ids:
+        vec = _stored_vector(res, e)
+        if vec is not None:
+            res.name_vectors.setdefault(e, vec)
     todo = [e for e in ids if e not in res.name_vectors]
     if todo:
         vecs = np.asarray(ctx.embedder.embed([res.infos[e].name for e in todo]), dtype=np.float32)
         res.name_vectors.update(zip(todo, vecs, strict=True))
     return {e: res.name_vectors[e] for e in ids}
+
+
+def _stored_vector(res: EntityResolver, eid: str) -> np.ndarray | None:
+    """The stored name vector of ``eid``, when it is stored under the same name."""
+    node = res.existing.get(eid)
+    if node is None or node.embedding is None or node.props.get("name") != res.infos[eid].name:
+        return None
+    return np.asarray(node.embedding, dtype=np.float32)
 
 
 def load_candidates(ctx: IngestContext, res: EntityResolver) -> None:
