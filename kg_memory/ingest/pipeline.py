@@ -46,7 +46,7 @@ from kg_memory.store.shared import refresh_shared
 #: facts under "make sure" / an imperative ("Let me know ...") are hypothetical; no fact has a
 #: discourse word ("Btw", "Yep", "Love seeing") for its subject; the bare infinitive after a
 #: perception or causative verb ("made me appreciate life") is hypothetical.
-PIPELINE_VERSION = "7"
+PIPELINE_VERSION = "8"
 
 Progress = Callable[[str, int], None]  # (phase, n_units_done)
 

@@ -198,6 +198,8 @@ def test_normalise() -> None:
         ("So much since we talked! Last Fri I took my kids to a workshop.", []),
         ("I plan to return on July 20, I'll bring you a souvenir!", []),
         ("Is Spider-Man your favorite superhero?", ["Spider-Man"]),
+        ("Thanks! I usually play CS:GO with my friends.", ["CS:GO"]),
+        ("On your NYC trip, did you have any troubles?", ["NYC"]),
         ("Do you have a favorite J.K. Rowling quote?", ["J.K. Rowling"]),
         ("I started a new job as a Financial Analyst last week.", []),  # a kind ("a ...")
         ("A fellow Chef in the kitchen is always a great help!", []),
@@ -251,6 +253,8 @@ def test_comparatives_are_kept_as_such(text: str, concept: str) -> None:
         "Oof, Hang in there, you'll find the perfect place!",
         "I participated in a 5K charity run for a homeless shelter.",
         "I really should start a cork board of my own shouldn't I. That seems useful!",
+        "Lesson learned - save progress! By the way, I organized a seminar.",
+        "My GF and I just had a great experience volunteering at a shelter.",
     ],
 )
 def test_words_capitalised_by_position_are_no_names(text: str) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Callable, Sequence
+from functools import lru_cache
 from typing import Any
 
 from kg_memory.ingest.entities.lexicon import (
@@ -82,6 +83,47 @@ def is_interjection(tok: Any) -> bool:
     low = tok.lower_
     tagged = tok.pos_ == "INTJ" and not getattr(tok, "ent_type_", "")  # "Hi Ev!": Ev is UH
     return low in INTERJECTIONS or tagged or bool(_SOUND.search(low))
+
+
+@lru_cache(maxsize=1)
+def _dictionary() -> frozenset[str]:
+    """The lower-case English words of the parser's lemmatizer tables (WordNet's index of
+    nouns, verbs, adjectives and adverbs; it lists some first names too: "john", "max")."""
+    from kg_memory.nlp import load_nlp
+
+    lookups = load_nlp().get_pipe("lemmatizer").lookups
+    if not lookups.has_table("lemma_index"):
+        return frozenset()
+    table = lookups.get_table("lemma_index")
+    return frozenset(w for pos in table for w in table[pos])
+
+
+def is_noun_modifier(tok: Any) -> bool:
+    """A dictionary word ("Lesson", "Lessons") modifying a common noun ("Lesson learned -
+    save progress"): a word of a noun phrase, not a name heading its own ("Max and Daisy",
+    "Anthony and I went")."""
+    words = _dictionary()
+    return (
+        (tok.lower_ in words or tok.lemma_.lower() in words)
+        and tok.dep_ in ("compound", "amod", "nmod")
+        and tok.head.pos_ == "NOUN"
+    )
+
+
+#: Possessive determiners: an acronym after one is a common noun ("my GF", "her BFF").
+_POSSESSIVE = frozenset({"my", "your", "his", "her", "our", "their"})
+
+
+def is_abbreviation(tok: Any) -> bool:
+    """An acronym used as a common noun: all capitals right after a possessive, heading
+    its noun phrase ("My GF and I"; not "your NYC trip")."""
+    prev = tok.doc[tok.i - 1].lower_ if tok.i > 0 else ""
+    return (
+        tok.is_alpha
+        and tok.text.isupper()
+        and prev in _POSSESSIVE
+        and tok.dep_ not in ("compound", "amod", "nmod")
+    )
 
 
 def is_common_word(tok: Any, lower_seen: Counter[str]) -> bool:
@@ -162,16 +204,23 @@ def named_spans(
 
     A single word NER does not call a name and that is capitalised only because it
     opens a clause ("Gather documents", "Guidance and support", "Hang in there") is a
-    name only if ``cap_seen`` (:func:`count_capitalised`) saw it capitalised elsewhere.
+    name only if ``cap_seen`` (:func:`count_capitalised`) saw it capitalised elsewhere;
+    so is one NER calls a name when it is a dictionary word modifying a common noun
+    ("Lesson learned - save progress"), and
+    an acronym after a possessive is a common noun ("My GF and I").
     """
     cap = cap_seen if cap_seen is not None else Counter()
 
     def ok_single(tok: Any) -> bool:
         if tok.lower_ in speaker_norms:
             return True
-        if is_common_word(tok, lower_seen) or is_word_form(tok):
+        if is_common_word(tok, lower_seen) or is_word_form(tok) or is_abbreviation(tok):
             return False
-        if not tok.ent_type_ and opens_clause(tok) and cap[tok.lower_] == 0:
+        if (
+            opens_clause(tok)
+            and cap[tok.lower_] == 0
+            and (not tok.ent_type_ or is_noun_modifier(tok))
+        ):
             return False
         return tok.tag_ in ("NNP", "NNPS") or not tok.is_sent_start
 
@@ -265,9 +314,9 @@ def _run_end(doc: Any, i: int, taken: set[int]) -> int:
         j += 1
     if j < n and j not in taken and doc[j].like_num and j - i >= 1 and doc[j - 1].tag_ == "NNP":
         j += 1
-    if (  # "Spider-Man": a capitalised word glued on by a hyphen
+    if (  # "Spider-Man", "CS:GO": a capitalised word glued on by a hyphen or a colon
         j + 1 < n
-        and doc[j].text == "-"
+        and doc[j].text in ("-", ":")
         and not doc[j - 1].whitespace_
         and not doc[j].whitespace_
         and doc[j + 1].is_alpha
