@@ -112,6 +112,7 @@ _QUANT_OBJ = frozenset(
         "few",
         "several",
         "plenty",
+        "while",  # "a while back": a duration, like "a bit"
     ]
 )
 _QUANT_HEAD = frozenset(
@@ -143,6 +144,7 @@ _SUBJ = ("nsubj", "nsubjpass")
 #: Objects that are conversational filler, not content ("thanks", "know haha").
 _FILLER = frozenset(
     {"thank", "thanks", "haha", "lol", "bye", "hmm", "yay", "wow", "yeah", "ok", "okay", "woohoo"}
+    | {"cheers", "congrats"}
 )
 #: Adjectives the parser sometimes takes for nouns ("the colors are awesome--").
 _ADJ_AS_NOUN = frozenset(
@@ -153,7 +155,8 @@ _ADJ_AS_NOUN = frozenset(
 def _filler(tok: Any) -> bool:
     """An interjection, thanks or an evaluative adjective in a noun's place: not content."""
     low = tok.lemma_.lower()
-    return tok.pos_ == "INTJ" or low in _FILLER or low in _ADJ_AS_NOUN or not tok.is_alpha
+    filler = low in _FILLER or tok.lower_ in _FILLER  # "cheers for asking": lemma "cheer"
+    return tok.pos_ == "INTJ" or filler or low in _ADJ_AS_NOUN or not tok.is_alpha
 
 
 def _date_text(tok: Any) -> str:
@@ -204,6 +207,19 @@ def _object_head(tok: Any) -> Any | None:
     if tok.pos_ not in ("NOUN", "PROPN") or tok.lower_ in _QUANT_OBJ or tok.lower_ in _UNRESOLVABLE:
         return None
     return tok
+
+
+def _clause_subject(obj: Any) -> bool:
+    """A direct object that is the subject of the complement clause right after it, misread:
+    "I can tell Max brings you joy" parses "Max" as the object of "tell"."""
+    nxt = obj.doc[obj.i + 1] if obj.i + 1 < len(obj.doc) else None
+    return (
+        nxt is not None
+        and nxt.dep_ == "ccomp"
+        and nxt.head.i == obj.head.i
+        and nxt.tag_ in ("VBZ", "VBD", "VBP")
+        and not any(c.dep_ in _SUBJ for c in nxt.children)
+    )
 
 
 def _conjuncts(tok: Any) -> list[Any]:
@@ -340,7 +356,7 @@ class _Extractor:
         dobj = next((c for c in inner.children if c.dep_ in ("dobj", "attr", "oprd")), None)
         if dobj is not None:
             head = _object_head(dobj)
-            if head is None:
+            if head is None or _clause_subject(dobj):
                 return []
             objs = _conjuncts(head)
             if dobj.dep_ == "attr" and inner.lemma_ == "be":

@@ -77,6 +77,8 @@ def test_pronoun_subjects_and_negation() -> None:
         "Love seeing your dedication to helping others.",  # elided "I love"
         "Moments like these make me appreciate life.",  # a causative's complement
         "It was amazing watching the sky light up with streaks of light.",  # a perception's
+        "I'm doing OK, cheers for asking.",  # a politeness formula as the object
+        "I can tell Max brings you a lot of happiness.",  # "Max" subject of "brings"
     ],
 )
 def test_no_fact(text: str) -> None:
@@ -182,3 +184,10 @@ def test_own_plan_under_make_sure_and_date_object() -> None:
     )
     assert ("Nate", "give", "bath", False) in facts
     assert ("Joanna", "plan_return_on", "July 20", False) in facts
+
+
+def test_a_while_is_no_object() -> None:
+    """ "a while back" is a duration, not what was given."""
+    _, facts = run_all([("Anna", "I really like the tip you gave a while back!"), ("Beth", "Ok.")])
+    assert ("Anna", "like", "tip", False) in facts
+    assert [f for f in facts if f[2] == "while"] == []
