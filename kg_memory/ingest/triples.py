@@ -181,9 +181,11 @@ def _discourse(subj: Any, verb: Any) -> bool:
 
 #: How a fact reads and how sure it is (:mod:`kg_memory.ingest.factform`).
 Form = dict[str, Any]
-#: Prepositions that do not introduce the verb's object ("besides Italy, I was in Turkey").
+#: Prepositions that do not introduce the verb's object ("besides Italy, I was in Turkey"),
+#: time ones included ("Since our last chat, I've been looking into counseling").
 _SKIP_PREPS = frozenset(
-    ["besides", "except", "despite", "like", "than", "as", "including", "unlike", "beyond"]
+    {"besides", "except", "despite", "like", "than", "as", "including", "unlike", "beyond"}
+    | {"since", "until", "till"}
 )
 
 
@@ -206,6 +208,9 @@ def _object_head(tok: Any) -> Any | None:
             break
     if tok.pos_ not in ("NOUN", "PROPN") or tok.lower_ in _QUANT_OBJ or tok.lower_ in _UNRESOLVABLE:
         return None
+    nxt = tok.doc[tok.i + 1] if tok.i + 1 < len(tok.doc) else None
+    if nxt is not None and nxt.text == "-" and not tok.whitespace_ and tok.pos_ == "NOUN":
+        return None  # a fragment of a hyphenated word ("to de-stress": "de")
     return tok
 
 
@@ -239,10 +244,19 @@ def _verb_misread(noun: Any) -> bool:
     )
 
 
+def _vocative(tok: Any) -> bool:
+    """A name addressed, set off by a comma after a greeting or at the sentence start
+    ("Hey John, great news - I'm ...": the parser may make "John" a subject)."""
+    doc, i = tok.doc, tok.i
+    if tok.pos_ != "PROPN" or i + 1 >= len(doc) or doc[i + 1].text not in (",", "!"):
+        return False
+    return i == tok.sent.start or doc[i - 1].pos_ == "INTJ" or doc[i - 1].lower_ in INTERJECTIONS
+
+
 def _subject_of(verb: Any) -> Any | None:
     v = verb
     for _ in range(4):
-        subj = next((c for c in v.children if c.dep_ in _SUBJ), None)
+        subj = next((c for c in v.children if c.dep_ in _SUBJ and not _vocative(c)), None)
         if subj is not None:
             return subj
         if v.dep_ == "conj" and v.head.pos_ in ("VERB", "AUX"):

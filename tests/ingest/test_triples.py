@@ -191,3 +191,19 @@ def test_a_while_is_no_object() -> None:
     _, facts = run_all([("Anna", "I really like the tip you gave a while back!"), ("Beth", "Ok.")])
     assert ("Anna", "like", "tip", False) in facts
     assert [f for f in facts if f[2] == "while"] == []
+
+
+def test_vocative_time_preposition_and_word_fragment() -> None:
+    """A name addressed is no subject; "since" introduces a time, not the object; "de" of
+    "de-stress" is no object."""
+    _, facts = run_all(
+        [
+            ("Anna", "Hey Beth, great news - I'm now friends with my neighbor!"),
+            ("Beth", "Since our last chat, I've been looking into counseling."),
+            ("Anna", "I've been running farther to de-stress."),
+        ]
+    )
+    assert ("Anna", "be", "friend", False) in facts
+    assert not [f for f in facts if f[0] == "Beth" and f[1] == "be"]
+    assert ("Beth", "look_into", "counseling", False) in facts
+    assert not [f for f in facts if f[2] in ("chat", "de")]
