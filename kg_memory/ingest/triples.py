@@ -49,7 +49,7 @@ from kg_memory.ingest import pronouns
 from kg_memory.ingest.artifacts import EntityInfo, FactInfo, Mention, TimeMention
 from kg_memory.ingest.context import IngestContext
 from kg_memory.ingest.entities import concept_name, ensure_concept, normalise
-from kg_memory.ingest.entities.lexicon import INTERJECTIONS, RELATION_NOUNS
+from kg_memory.ingest.entities.lexicon import COLLOQUIAL, INTERJECTIONS, RELATION_NOUNS
 from kg_memory.ingest.factform import modality, readable, tense, validity, verb_lemma
 
 _UNRESOLVABLE = frozenset(
@@ -169,6 +169,18 @@ def _date_text(tok: Any) -> str:
     return str(tok.text)
 
 
+#: Days named from now: times, neither subjects nor objects ("Yesterday took my pups ...":
+#: an elided "I"; "the opening night is tomorrow").
+_DEICTIC_DAYS = frozenset({"yesterday", "today", "tomorrow", "tonight"})
+
+
+def _not_a_subject(subj: Any, verb: Any) -> bool:
+    """A split colloquial verb ("Tomorrow's gonna be": "gon"), or a day named from now as
+    the doer of an action ("Yesterday took my pups"; "Today is my day off" stays), read
+    as the subject."""
+    return subj.lower_ in COLLOQUIAL or (subj.lower_ in _DEICTIC_DAYS and verb.lemma_ != "be")
+
+
 def _discourse(subj: Any, verb: Any) -> bool:
     """A discourse word opening the sentence parsed as the subject: "Btw, ...", "Yep, ...",
     "Love seeing your dedication" (an elided "I love"); "Love is magical" stays."""
@@ -207,6 +219,8 @@ def _object_head(tok: Any) -> Any | None:
         else:
             break
     if tok.pos_ not in ("NOUN", "PROPN") or tok.lower_ in _QUANT_OBJ or tok.lower_ in _UNRESOLVABLE:
+        return None
+    if tok.lower_ in _DEICTIC_DAYS and tok.head.lemma_ != "be":
         return None
     nxt = tok.doc[tok.i + 1] if tok.i + 1 < len(tok.doc) else None
     if nxt is not None and nxt.text == "-" and not tok.whitespace_ and tok.pos_ == "NOUN":
@@ -354,6 +368,8 @@ class _Extractor:
         """(subject token, predicate, object token, negated, form) for one clause verb."""
         subj = _subject_of(verb)
         if subj is None or _filler(subj) or subj.lower_ in _QUANT_OBJ or _discourse(subj, verb):
+            return []
+        if _not_a_subject(subj, verb):
             return []
         preds = _chain(verb)
         negated = any(_has_neg(p) for p in preds)

@@ -79,6 +79,8 @@ def test_pronoun_subjects_and_negation() -> None:
         "It was amazing watching the sky light up with streaks of light.",  # a perception's
         "I'm doing OK, cheers for asking.",  # a politeness formula as the object
         "I can tell Max brings you a lot of happiness.",  # "Max" subject of "brings"
+        "Yesterday took my pups to the park, it was awesome!",  # an elided "I"
+        "Tomorrow's gonna be an awesome night!",  # "gon" is no subject
     ],
 )
 def test_no_fact(text: str) -> None:
