@@ -255,6 +255,8 @@ def test_comparatives_are_kept_as_such(text: str, concept: str) -> None:
         "I really should start a cork board of my own shouldn't I. That seems useful!",
         "Lesson learned - save progress! By the way, I organized a seminar.",
         "My GF and I just had a great experience volunteering at a shelter.",
+        "I'm playing this new RPG that has a really cool story.",
+        "I absolutely love DIYs, and I know she does too.",
     ],
 )
 def test_words_capitalised_by_position_are_no_names(text: str) -> None:

@@ -112,18 +112,24 @@ def is_noun_modifier(tok: Any) -> bool:
 
 #: Possessive determiners: an acronym after one is a common noun ("my GF", "her BFF").
 _POSSESSIVE = frozenset({"my", "your", "his", "her", "our", "their"})
+#: Determiners of a kind, not of a name ("a new RPG", "this RPG"; not "the UK").
+_KIND_DETS = frozenset({"a", "an", "this", "that", "another", "every", "each", "any"})
+_PLURAL_ACRONYM = re.compile(r"[A-Z]{2,}s")
 
 
 def is_abbreviation(tok: Any) -> bool:
-    """An acronym used as a common noun: all capitals right after a possessive, heading
-    its noun phrase ("My GF and I"; not "your NYC trip")."""
+    """An acronym used as a common noun: plural ("DIYs"), with a determiner of a kind or an
+    adjective ("a new RPG", "this awesome fantasy RPG"), or right after a possessive,
+    heading its noun phrase ("My GF and I"; not "your NYC trip", "the UK")."""
+    plural = bool(_PLURAL_ACRONYM.fullmatch(tok.text))
+    if not tok.is_alpha or not (tok.text.isupper() or plural):
+        return False
     prev = tok.doc[tok.i - 1].lower_ if tok.i > 0 else ""
-    return (
-        tok.is_alpha
-        and tok.text.isupper()
-        and prev in _POSSESSIVE
-        and tok.dep_ not in ("compound", "amod", "nmod")
+    owned = prev in _POSSESSIVE and tok.dep_ not in ("compound", "amod", "nmod")
+    kind = any(
+        (c.dep_ == "det" and c.lower_ in _KIND_DETS) or c.dep_ == "amod" for c in tok.children
     )
+    return plural or owned or kind
 
 
 def is_common_word(tok: Any, lower_seen: Counter[str]) -> bool:
