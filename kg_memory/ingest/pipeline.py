@@ -56,7 +56,7 @@ def pipeline_config(stages: Sequence[str], embedder: Embedder) -> list[Any]:
 
     >>> from kg_memory.embed import HashEmbedder
     >>> pipeline_config(["time"], HashEmbedder())[:2]
-    ['7', 'hash']
+    ['8', 'hash']
     """
     per_stage = [[name, stage(name).config()] for name in ("turns", *stages)]
     return [PIPELINE_VERSION, embedder.name, getattr(embedder, "dim", None), per_stage]
