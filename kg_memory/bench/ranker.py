@@ -51,6 +51,7 @@ ABLATIONS: dict[str, tuple[str, ...]] = {
     "without subject aggregation": ("subject",),
     "without entity overlap": ("entity_overlap",),
     "without content-query features": ("content",),
+    "without turn form": ("form",),
 }
 POOL_NS: tuple[int, ...] = (10, 20, 50, 100, 150)
 
@@ -146,6 +147,7 @@ def evaluate(mats: Sequence[ConvMatrix], ablations: bool = True) -> dict[str, An
             feats = [f for f in FEATURES if not any(f in GROUPS[g] for g in groups)]
             sub = [without_generators(m, groups) for m in mats]
             out["ablations"][name] = summary(sub, loco(sub, feats))
+        out["ablations"]["without question weights"] = summary(mats, loco(mats, weighted=False))
     return out
 
 

@@ -49,7 +49,7 @@ COSINE_K = 2000
 #: turns the category generator adds (its dense search with the category word)
 FOCUS_K = 40
 #: turns the subject aggregation adds (split between coordinated subjects)
-SUBJECT_K = 30
+SUBJECT_K = 60
 #: version of the candidate generation (part of the feature cache key: a change to what
 #: :func:`gather` proposes must not reuse matrices built by the previous code)
 VERSION = 2

@@ -13,6 +13,7 @@ from datetime import date
 import numpy as np
 
 from kg_memory.dates import iso_date
+from kg_memory.retrieval.rank import form
 from kg_memory.retrieval.rank.candidates import Pool
 from kg_memory.retrieval.rank.question import QTYPES, time_range
 from kg_memory.text import tokenize
@@ -76,6 +77,7 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "time_layer": ("date_distance", "time_distance"),
     "current": ("newer_similar", "newer_subject"),
     "question": (*(f"q_{t}" for t in QTYPES), "q_terms", "q_coordinated"),
+    "form": form.COLUMNS,
 }
 FEATURES: tuple[str, ...] = tuple(f for cols in GROUPS.values() for f in cols)
 NAN = float("nan")
@@ -350,6 +352,17 @@ def _layers_and_question(pool: Pool, cols: dict[str, np.ndarray]) -> None:
     cols["q_coordinated"] = np.full(n, float(pool.info.coordinated), dtype=np.float32)
 
 
+def _form(pool: Pool, cols: dict[str, np.ndarray]) -> None:
+    """The utterance's phrasing (:mod:`.form`): first/second person, questions."""
+    rows = [
+        form.turn_form(str(pool.nodes[i].props.get("utterance") or pool.nodes[i].text or ""))
+        for i in pool.ids
+    ]
+    arr = np.array(rows, dtype=np.float32).reshape(len(pool.ids), len(form.COLUMNS))
+    for c, name in enumerate(form.COLUMNS):
+        cols[name] = arr[:, c]
+
+
 def featurize(pool: Pool) -> np.ndarray:
     """The ``(candidates, len(FEATURES))`` matrix of ``pool``, columns in :data:`FEATURES` order."""
     cols: dict[str, np.ndarray] = {}
@@ -365,6 +378,7 @@ def featurize(pool: Pool) -> np.ndarray:
             _time_layer,
             _current,
             _layers_and_question,
+            _form,
         ):
             part(pool, cols)
     else:
