@@ -53,6 +53,8 @@ ABLATIONS: dict[str, tuple[str, ...]] = {
     "without content-query features": ("content",),
     "without turn form": ("form",),
 }
+#: the ablation of the training objective: every question weighs alike
+UNWEIGHTED = "without question weights"
 POOL_NS: tuple[int, ...] = (10, 20, 50, 100, 150)
 
 
@@ -147,7 +149,7 @@ def evaluate(mats: Sequence[ConvMatrix], ablations: bool = True) -> dict[str, An
             feats = [f for f in FEATURES if not any(f in GROUPS[g] for g in groups)]
             sub = [without_generators(m, groups) for m in mats]
             out["ablations"][name] = summary(sub, loco(sub, feats))
-        out["ablations"]["without question weights"] = summary(mats, loco(mats, weighted=False))
+        out["ablations"][UNWEIGHTED] = summary(mats, loco(mats, weighted=False))
     return out
 
 

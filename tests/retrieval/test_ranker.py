@@ -10,7 +10,14 @@ import numpy as np
 import pytest
 
 from kg_memory import Memory
-from kg_memory.bench.ranker import ABLATIONS, evaluate, graph_only, pool_recall, without_generators
+from kg_memory.bench.ranker import (
+    ABLATIONS,
+    UNWEIGHTED,
+    evaluate,
+    graph_only,
+    pool_recall,
+    without_generators,
+)
 from kg_memory.bench.ranker_matrix import ConvMatrix, Question, conversation_matrix
 from kg_memory.bench.ranker_train import fit, loco, ranked_turns, write_model
 from kg_memory.errors import ModelError
@@ -131,7 +138,7 @@ def test_bench_evaluation_pool_recall_and_ablations() -> None:
     mats = _synthetic()
     res = evaluate(mats)
     assert res["metrics"]["cat1-4"]["recall@1"] == 1.0
-    assert set(res["ablations"]) == set(ABLATIONS)
+    assert set(res["ablations"]) == {*ABLATIONS, UNWEIGHTED}
     pr = pool_recall(mats)
     assert pr["cat1-4"]["pool"] == 1.0 and pr["cat1-4"]["graph@10"] < 1.0
     m = mats[0].X.copy()
