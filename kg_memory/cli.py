@@ -203,11 +203,11 @@ def ask(
     with where.opened() as mem:
         if batch is not None:
             for qid, q, conv in _read_batch(batch):
-                ans = mem.search(SearchRequest(q, k, conv or conversation), preset=preset)
+                ans = mem.search(SearchRequest(q, k, conv or conversation, trace), preset=preset)
                 sys.stdout.write(json.dumps(_batch_line(qid, ans), ensure_ascii=False) + "\n")
             return
         assert question is not None
-        ans = mem.search(SearchRequest(question, k, conversation), preset=preset)
+        ans = mem.search(SearchRequest(question, k, conversation, trace), preset=preset)
         if as_json:
             print_json(ans.as_dict())
             return
@@ -229,11 +229,11 @@ def _ask_remote(
     """``ask`` through a running server (:mod:`kg_memory.client`): the same output."""
     if batch is not None:
         for qid, q, conv in _read_batch(batch):
-            ans = _answer(remote.ask(q, k=k, conversation=conv or conversation))
+            ans = _answer(remote.ask(q, k=k, conversation=conv or conversation, explain=trace))
             sys.stdout.write(json.dumps(_batch_line(qid, ans), ensure_ascii=False) + "\n")
         return
     assert question is not None
-    got = remote.ask(question, k=k, conversation=conversation)
+    got = remote.ask(question, k=k, conversation=conversation, explain=trace)
     if as_json:
         print_json(got)
         return

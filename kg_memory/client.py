@@ -63,8 +63,11 @@ class ServerClient:
         out: dict[str, Any] = r.json()
         return out
 
-    def ask(self, question: str, *, k: int, conversation: str | None) -> dict[str, Any]:
-        return self._post("recall", {"question": question, "k": k, "conversation": conversation})
+    def ask(
+        self, question: str, *, k: int, conversation: str | None, explain: bool = False
+    ) -> dict[str, Any]:
+        body = {"question": question, "k": k, "conversation": conversation, "explain": explain}
+        return self._post("recall", body)
 
     def remember(self, turns: Sequence[dict[str, Any]]) -> dict[str, Any]:
         return self._post("remember", {"turns": list(turns)})

@@ -9,7 +9,7 @@ object the front ends build: :meth:`kg_memory.Memory.search` takes it, the CLI's
 ``ask``, the server's ``recall`` and the bench build one per question.
 
 >>> SearchRequest("Where did Maya adopt her puppy?", k=5, conversation="demo-1")
-SearchRequest(question='Where did Maya adopt her puppy?', k=5, conversation='demo-1')
+SearchRequest(question='Where did Maya adopt her puppy?', k=5, conversation='demo-1', explain=False)
 """
 
 from __future__ import annotations
@@ -25,11 +25,15 @@ class SearchRequest:
     """One question: its text, how many turns to return, and the conversation it is limited to.
 
     ``conversation`` is a conversation's source id (``None``: the whole namespace).
+    ``explain`` adds to the trace, for each evidence turn, the features that moved the
+    learned ranker's score most (SHAP values: about a tenth of a ranked ask's time, so
+    paid only when asked; ``ask --trace`` asks).
     """
 
     question: str
     k: int = 10
     conversation: str | None = None
+    explain: bool = False
 
     def with_k(self, k: int) -> SearchRequest:
         """The same question asking for ``k`` turns."""

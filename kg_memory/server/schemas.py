@@ -48,6 +48,9 @@ class RecallRequest(_Body):
     speaker: str | None = Field(None, description="Only evidence from turns of this speaker.")
     since: str | None = Field(None, description="ISO date or date-time; sessions from then on.")
     until: str | None = Field(None, description="ISO date or date-time; a date includes the day.")
+    explain: bool = Field(
+        False, description="Trace the features behind each evidence item's score (slower)."
+    )
 
 
 class ForgetRequest(_Body):

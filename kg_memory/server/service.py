@@ -237,9 +237,10 @@ class MemoryService:
         speaker: str | None = None,
         since: str | None = None,
         until: str | None = None,
+        explain: bool = False,
     ) -> dict[str, Any]:
         filters = Filters.parse(speaker, since, until)
-        request = SearchRequest(question, k, conversation)
+        request = SearchRequest(question, k, conversation, explain)
         if self.workers is not None:
             with self._gate.read():  # no commit while a worker reads: it sees all or none
                 return self.workers.recall(namespace, request, filters)

@@ -180,15 +180,20 @@ def test_model_load_fallback_and_preset(demo: Memory, tmp_path: Path) -> None:
     ranker = load_ranker(path)
     assert ranker is not None and ranker.features == FEATURES
     assert len(ranked_turns(m, ranker.score(m.X))) == 3
-    ans = ranked_search(
-        demo.scope, SearchRequest("Where did Maya adopt Biscuit?", 4), RankedConfig(model=path)
-    )
+    question = "Where did Maya adopt Biscuit?"
+    cfg = RankedConfig(model=path)
+    ans = ranked_search(demo.scope, SearchRequest(question, 4, explain=True), cfg)
     assert len(ans.evidence) == 4
     # the preset's pool is the training pool: the graph's top 150 (here every demo turn)
     assert f"pool: {len(turns)} candidate turns" in ans.trace
     assert any(line.startswith("ranker:") for line in ans.trace)
     why = [line for line in ans.trace if " score " in line]
     assert len(why) == 4 and all(line.count(",") >= 2 for line in why)  # 3 features each
+    # without explain: the same evidence, each turn's score, no SHAP values
+    plain = ranked_search(demo.scope, SearchRequest(question, 4), cfg)
+    assert [e.node_id for e in plain.evidence] == [e.node_id for e in ans.evidence]
+    scored = [line for line in plain.trace if " score " in line]
+    assert [line.split(": ")[0] for line in why] == scored
 
 
 def test_a_model_with_unknown_features_is_refused(tmp_path: Path) -> None:

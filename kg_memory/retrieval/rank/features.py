@@ -7,6 +7,7 @@ groups (:data:`GROUPS`) so that the bench can ablate a whole signal family.
 
 from __future__ import annotations
 
+import functools
 import math
 from datetime import date
 
@@ -81,6 +82,8 @@ GROUPS: dict[str, tuple[str, ...]] = {
 }
 FEATURES: tuple[str, ...] = tuple(f for cols in GROUPS.values() for f in cols)
 NAN = float("nan")
+#: turn texts whose tokens and form are kept between asks (a few MB)
+TEXT_CACHE = 16384
 
 
 def _cos(table: dict[str, float], ids: list[str | None]) -> np.ndarray:
@@ -90,6 +93,18 @@ def _cos(table: dict[str, float], ids: list[str | None]) -> np.ndarray:
 
 def _rank(pool: Pool, name: str) -> np.ndarray:
     return np.array([pool.found_by.get(i, {}).get(name, NAN) for i in pool.ids], dtype=np.float32)
+
+
+@functools.lru_cache(maxsize=TEXT_CACHE)
+def _words(text: str) -> tuple[frozenset[str], int]:
+    """A turn text's distinct tokens and its token count (cached: a process answering
+    questions about one memory featurises the same turns ask after ask).
+
+    >>> _words("Red, red wine")
+    (frozenset({'red', 'wine'}), 3)
+    """
+    toks = tokenize(text)
+    return frozenset(toks), len(toks)
 
 
 def _lexical(pool: Pool, cols: dict[str, np.ndarray]) -> None:
@@ -102,7 +117,7 @@ def _lexical(pool: Pool, cols: dict[str, np.ndarray]) -> None:
         if not j or j not in pool.context:
             return set()
         if j not in words:
-            words[j] = set(tokenize(pool.context[j].text or "")) & qset
+            words[j] = set(_words(pool.context[j].text or "")[0] & qset)
         return words[j]
 
     def weight(ts: set[str]) -> float:
@@ -111,8 +126,8 @@ def _lexical(pool: Pool, cols: dict[str, np.ndarray]) -> None:
     rows = []
     for i in pool.ids:
         node = pool.nodes[i]
-        toks = tokenize(node.text or "")
-        hit = set(toks) & qset
+        distinct, length = _words(node.text or "")
+        hit = set(distinct & qset)
         before, after = terms_of(pool.prev.get(i)), terms_of(pool.next.get(i))
         rows.append(
             (
@@ -122,7 +137,7 @@ def _lexical(pool: Pool, cols: dict[str, np.ndarray]) -> None:
                 weight(after),
                 len(hit),
                 max((idf[t] for t in hit), default=0.0),
-                math.log1p(len(toks)),
+                math.log1p(length),
                 1.0 if node.props.get("caption") else 0.0,
             )
         )
@@ -142,8 +157,7 @@ def _entity(pool: Pool, cols: dict[str, np.ndarray]) -> None:
         spk.append(1.0 if s in asked else 0.0)
         other.append(1.0 if asked and s not in asked else 0.0)
         rest = names - speakers
-        toks = set(tokenize(node.text or ""))
-        inside.append(len(rest & toks) / len(rest) if rest else NAN)
+        inside.append(len(rest & _words(node.text or "")[0]) / len(rest) if rest else NAN)
     cols["speaker_named"] = np.array(spk, dtype=np.float32)
     cols["other_speaker_named"] = np.array(other, dtype=np.float32)
     cols["names_in_turn"] = np.array(inside, dtype=np.float32)
@@ -352,10 +366,14 @@ def _layers_and_question(pool: Pool, cols: dict[str, np.ndarray]) -> None:
     cols["q_coordinated"] = np.full(n, float(pool.info.coordinated), dtype=np.float32)
 
 
+#: :func:`.form.turn_form` cached like :func:`_words`
+_turn_form = functools.lru_cache(maxsize=TEXT_CACHE)(form.turn_form)
+
+
 def _form(pool: Pool, cols: dict[str, np.ndarray]) -> None:
     """The utterance's phrasing (:mod:`.form`): first/second person, questions."""
     rows = [
-        form.turn_form(str(pool.nodes[i].props.get("utterance") or pool.nodes[i].text or ""))
+        _turn_form(str(pool.nodes[i].props.get("utterance") or pool.nodes[i].text or ""))
         for i in pool.ids
     ]
     arr = np.array(rows, dtype=np.float32).reshape(len(pool.ids), len(form.COLUMNS))

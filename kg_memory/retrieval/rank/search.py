@@ -4,8 +4,9 @@
 2. gather the candidate pool (graph search with a large ``k`` plus the
    category generator);
 3. featurise every candidate and score it with the LightGBM model;
-4. return the top ``k``; the trace names each stage and, for every evidence
-   turn, the three features that moved its score most (SHAP contributions).
+4. return the top ``k``; the trace names each stage and every evidence turn's score,
+   and with ``request.explain`` the three features that moved each score most (SHAP
+   contributions).
 
 Without a model file the preset is the graph fusion (the trace says so).
 """
@@ -82,11 +83,14 @@ def ranked_search(
     # trace shows the raw score)
     shown = 1.0 / (1.0 + np.exp(-scores))
     trace.append(f"ranker: {len(ranker.features)} features, {len(pool.ids)} turns scored")
+    whys = ranker.contributions(X[top], cfg.explain) if request.explain else [[]] * len(top)
     evidence = []
-    for row, why in zip(top, ranker.contributions(X[top], cfg.explain), strict=True):
+    for row, why in zip(top, whys, strict=True):
         tid = pool.ids[row]
         ev = turn_evidence(pool.nodes[tid], float(shown[row]), pool.found_by.get(tid, {}))
         evidence.append(ev)
-        reasons = ", ".join(f"{name} {value:+.2f}" for name, value in why)
-        trace.append(f"  {','.join(ev.turn_ids)} score {scores[row]:.2f}: {reasons}")
+        line = f"  {','.join(ev.turn_ids)} score {scores[row]:.2f}"
+        if why:
+            line += ": " + ", ".join(f"{name} {value:+.2f}" for name, value in why)
+        trace.append(line)
     return Answer(question, evidence, trace, time.perf_counter() - t0)

@@ -21,6 +21,15 @@ def marks(n: int) -> str:
     return ",".join("?" * n)
 
 
+def _props(raw: str) -> dict[str, Any]:
+    """Stored props decoded (most edges have none: ``"{}"`` skips the JSON parser).
+
+    >>> _props("{}"), _props('{"a":1}')
+    ({}, {'a': 1})
+    """
+    return {} if raw == "{}" else json.loads(raw)
+
+
 def _nodes_from_rows(rows: Sequence[sqlite3.Row | tuple[Any, ...]]) -> list[Node]:
     out = []
     for r in rows:
@@ -34,7 +43,7 @@ def _nodes_from_rows(rows: Sequence[sqlite3.Row | tuple[Any, ...]]) -> list[Node
                 namespace=r[2],
                 conversation=r[3],
                 text=r[4],
-                props=json.loads(r[5]),
+                props=_props(r[5]),
                 embedding=emb,
             )
         )
@@ -105,7 +114,7 @@ def neighbours(
                     sql, (*chunk, namespace, *(types or ()))
                 ):
                     if (src, typ, dst) not in found:
-                        found[(src, typ, dst)] = Edge(src, typ, dst, ns, json.loads(props))
+                        found[(src, typ, dst)] = Edge(src, typ, dst, ns, _props(props))
     return [found[key] for key in sorted(found)]
 
 

@@ -135,9 +135,10 @@ def fts_query(terms: Sequence[str]) -> str | None:
 
 
 def keyword_candidates(
-    db: Database, scope: Scope, terms: Sequence[str], limit: int
+    db: Database, scope: Scope, terms: Sequence[str], limit: int, tokenized: bool = False
 ) -> list[tuple[str, str]]:
-    """``(id, text)`` of the scope's nodes whose text holds any of ``terms`` (FTS5)."""
+    """``(id, text)`` of the scope's nodes whose text holds any of ``terms`` (FTS5); with
+    ``tokenized`` the text as indexed (``ftext``: tokens joined by spaces)."""
     namespace, label, conversation = scope
     match = fts_query(terms)
     if match is None:
@@ -145,7 +146,8 @@ def keyword_candidates(
     # CROSS JOIN pins the plan to "full-text index first": scanning the
     # scope's nodes and testing MATCH row by row is 1000x slower.
     sql = (
-        "SELECT n.id, n.text FROM nodes_fts f CROSS JOIN nodes n ON n.pk = f.rowid "
+        f"SELECT n.id, n.{'ftext' if tokenized else 'text'} "
+        "FROM nodes_fts f CROSS JOIN nodes n ON n.pk = f.rowid "
         "WHERE nodes_fts MATCH ? AND n.namespace = ? AND n.label = ?"
     )
     params: list[Any] = [match, namespace, label]

@@ -208,14 +208,15 @@ def vector_search(db: Connection, scope: Scope, vector: np.ndarray, k: int) -> l
 
 
 def keyword_candidates(
-    db: Connection, scope: Scope, terms: Sequence[str], limit: int
+    db: Connection, scope: Scope, terms: Sequence[str], limit: int, tokenized: bool = False
 ) -> list[tuple[str, str]]:
-    """``(id, text)`` of the scope's nodes whose text holds any of ``terms`` (full-text index)."""
+    """``(id, text)`` of the scope's nodes whose text holds any of ``terms`` (full-text index);
+    with ``tokenized`` the text as indexed (``ftext``: tokens joined by spaces)."""
     namespace, label, conversation = scope
     queries = lucene_queries(terms, namespace, label, conversation)
     if not queries:
         return []
-    query = cypher.keyword_cypher(conversation is not None)
+    query = cypher.keyword_cypher(conversation is not None, column="ftext" if tokenized else "text")
 
     def work(tx: Tx) -> list[tuple[str, str, float]]:
         out: list[tuple[str, str, float]] = []
