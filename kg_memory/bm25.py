@@ -8,6 +8,7 @@ ranks the same documents identically.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -17,6 +18,23 @@ from kg_memory.text import tokenize
 
 K1 = 1.2
 B = 0.75
+
+
+#: documents whose token counts are kept between searches (a few tens of MB at most)
+DOC_CACHE = 32768
+
+
+@functools.lru_cache(maxsize=DOC_CACHE)
+def term_counts(tokens: str) -> tuple[Counter[str], int]:
+    """Each token's count in ``tokens`` (tokenized text, tokens joined by spaces) and their
+    number. Cached: the same documents are candidates of search after search, and counting
+    their tokens was most of a keyword search's time. Callers must not mutate the result.
+
+    >>> term_counts("red red car")
+    (Counter({'red': 2, 'car': 1}), 3)
+    """
+    toks = tokens.split()
+    return Counter(toks), len(toks)
 
 
 def bm25_rank(
@@ -43,24 +61,35 @@ def bm25_rank(
     """
     if not terms:
         return []
-    uniq = list(dict.fromkeys(terms))  # a fixed order: each score sums in the same order
-    tfs: list[tuple[str, dict[str, int], int]] = []
-    df: Counter[str] = Counter()
+    docs, df = _frequencies(list(dict.fromkeys(terms)), candidates, tokenized)
+    n = max(n_docs, len(docs))
+    avg = avgdl if avgdl > 0 else 1.0
+    idf = {t: math.log(1.0 + (n - c + 0.5) / (c + 0.5)) for t, c in df.items()}
+    k1p = k1 + 1.0
+    scored: list[tuple[float, str]] = []
+    for doc_id, tf, dl in docs:
+        norm = k1 * (1.0 - b + b * dl / avg)
+        s = sum(idf[t] * c * k1p / (c + norm) for t, c in tf.items())
+        scored.append((-s, doc_id))
+    scored.sort()  # best first, ties by id
+    return [Hit(doc_id, -neg) for neg, doc_id in scored[:k]]
+
+
+def _frequencies(
+    uniq: list[str], candidates: Iterable[tuple[str, str]], tokenized: bool
+) -> tuple[list[tuple[str, dict[str, int], int]], dict[str, int]]:
+    """The matching documents with their query-term counts and length, and each term's
+    document frequency."""
+    docs: list[tuple[str, dict[str, int], int]] = []
+    df: dict[str, int] = {}
     for doc_id, text in candidates:
-        toks = text.split() if tokenized else tokenize(text)
-        # list.count per query term: a few C scans beat a Python filter over every token
-        tf = {t: c for t in uniq if (c := toks.count(t))}
+        counts, length = term_counts(text if tokenized else " ".join(tokenize(text)))
+        tf = {t: c for t in uniq if (c := counts.get(t))}
         if not tf:
             continue
-        tfs.append((doc_id, tf, len(toks)))
-        df.update(tf.keys())
-    n = max(n_docs, len(tfs))
-    avg = avgdl if avgdl > 0 else 1.0
-    idf = {t: math.log(1.0 + (n - df[t] + 0.5) / (df[t] + 0.5)) for t in df}
-    scored: list[Hit] = []
-    for doc_id, tf, dl in tfs:
-        norm = k1 * (1.0 - b + b * dl / avg)
-        s = sum(idf[t] * c * (k1 + 1.0) / (c + norm) for t, c in tf.items())
-        scored.append(Hit(doc_id, s))
-    scored.sort(key=lambda h: (-h.score, h.id))
-    return scored[:k]
+        if len(tf) > 1:  # sum in the document's token order, as every score always has
+            tf = {t: c for t, c in counts.items() if t in tf}
+        docs.append((doc_id, tf, length))
+        for t in tf:
+            df[t] = df.get(t, 0) + 1
+    return docs, df

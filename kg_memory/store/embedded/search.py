@@ -14,8 +14,9 @@ from typing import Any
 
 import numpy as np
 
+from kg_memory.bm25 import bm25_rank
 from kg_memory.model import Hit, check_label
-from kg_memory.store.base import mean_length, rank_by_cosine
+from kg_memory.store.base import MAX_KEYWORD_CANDIDATES, Search, mean_length, rank_by_cosine
 from kg_memory.store.common import (
     F32,
     Scope,
@@ -24,6 +25,8 @@ from kg_memory.store.common import (
     term_tokens,
 )
 from kg_memory.store.embedded.connection import Database
+from kg_memory.store.embedded.reads import marks
+from kg_memory.text import query_terms
 
 #: Vector matrices kept in memory (least recently used evicted first).
 MAX_CACHED_SCOPES = 8
@@ -165,6 +168,71 @@ def keyword_candidates(
         else:
             rows.sort()
     return [(r[0], r[1]) for r in rows]
+
+
+def labelled_candidates(
+    db: Database,
+    namespace: str,
+    labels: Sequence[str],
+    terms: Sequence[str],
+    conversation: str | None,
+    limit: int,
+) -> dict[str, list[tuple[str, str]]]:
+    """:func:`keyword_candidates` (tokenized) of several labels from one full-text query.
+
+    The index matches a term across every label, so one query per label would repeat
+    that work for each. A label with more than ``limit`` candidates, or a combined
+    result too large to tell, is re-read on its own (the cut by FTS5's rank).
+    """
+    out: dict[str, list[tuple[str, str]]] = {label: [] for label in labels}
+    match = fts_query(terms)
+    if match is None:
+        return out
+    sql = (
+        "SELECT n.id, n.label, n.ftext FROM nodes_fts f CROSS JOIN nodes n ON n.pk = f.rowid "
+        f"WHERE nodes_fts MATCH ? AND n.namespace = ? AND n.label IN ({marks(len(out))})"
+    )
+    params: list[Any] = [match, namespace, *out]
+    if conversation is not None:
+        sql += " AND n.conversation = ?"
+        params.append(conversation)
+    cap = len(out) * (int(limit) + 1)
+    with db.lock:
+        rows = db.conn.execute(sql + " LIMIT ?", [*params, cap]).fetchall()
+    for id_, label, ftext in rows:
+        out[label].append((id_, ftext))
+    for label, found in out.items():
+        if len(rows) >= cap or len(found) > limit:
+            scope = Scope(namespace, label, conversation)
+            out[label] = keyword_candidates(db, scope, terms, limit, tokenized=True)
+        else:
+            found.sort()
+    return out
+
+
+def search_many(
+    db: Database, namespace: str, searches: Sequence[Search], conversation: str | None
+) -> list[list[Hit]]:
+    """:meth:`Store.search_many`: keyword searches with the same terms share one full-text
+    query (:func:`labelled_candidates`); each is still scored on its own label's statistics."""
+    out: list[list[Hit]] = [[] for _ in searches]
+    groups: dict[tuple[str, ...], list[int]] = {}
+    for i, s in enumerate(searches):
+        check_label(s.label)
+        if s.vector is not None:
+            out[i] = vector_search(db, Scope(namespace, s.label, conversation), s.vector, s.k)
+        elif terms := tuple(query_terms(s.query or "")):
+            groups.setdefault(terms, []).append(i)
+    for terms, members in groups.items():
+        labels = sorted({searches[i].label for i in members})
+        docs = labelled_candidates(
+            db, namespace, labels, terms, conversation, MAX_KEYWORD_CANDIDATES
+        )
+        for i in members:
+            s = searches[i]
+            n, avgdl = text_stats(db, namespace, s.label, conversation)
+            out[i] = bm25_rank(terms, docs[s.label], n, avgdl, s.k, tokenized=True)
+    return out
 
 
 def text_stats(

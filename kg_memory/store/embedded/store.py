@@ -27,13 +27,16 @@ The package: :mod:`.schema` (tables, triggers, migrations), :mod:`.connection`
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import ClassVar
 
 from kg_memory.config import EmbeddedConfig
+from kg_memory.model import Hit
+from kg_memory.store.base import Search
 from kg_memory.store.embedded import reads, search, writes
 from kg_memory.store.embedded.connection import Database, convert_error
-from kg_memory.store.facade import BackendModules, ModuleStore
+from kg_memory.store.facade import BackendModules, ModuleStore, db_errors
 
 
 class EmbeddedStore(ModuleStore[Database]):
@@ -57,6 +60,14 @@ class EmbeddedStore(ModuleStore[Database]):
 
     def __repr__(self) -> str:
         return f"EmbeddedStore({str(self.path)!r})"
+
+    @db_errors
+    def search_many(
+        self, namespace: str, searches: Sequence[Search], *, conversation: str | None = None
+    ) -> list[list[Hit]]:
+        """Each search as on its own; keyword searches with the same terms share one
+        full-text query (:func:`.search.search_many`)."""
+        return search.search_many(self._db, namespace, searches, conversation)
 
 
 __all__ = ["EmbeddedStore"]
