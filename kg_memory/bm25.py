@@ -21,20 +21,22 @@ B = 0.75
 
 
 #: documents whose token counts are kept between searches (a few tens of MB at most)
-DOC_CACHE = 32768
+DOC_CACHE = 16384
 
 
 @functools.lru_cache(maxsize=DOC_CACHE)
-def term_counts(tokens: str) -> tuple[Counter[str], int]:
-    """Each token's count in ``tokens`` (tokenized text, tokens joined by spaces) and their
-    number. Cached: the same documents are candidates of search after search, and counting
-    their tokens was most of a keyword search's time. Callers must not mutate the result.
+def term_counts(tokens: str) -> tuple[Counter[str], int, frozenset[str]]:
+    """Each token's count in ``tokens`` (tokenized text, tokens joined by spaces), their
+    number, and the distinct tokens. Cached: the same documents are candidates of search
+    after search, and counting their tokens was most of a keyword search's time. Callers
+    must not mutate the result.
 
-    >>> term_counts("red red car")
+    >>> term_counts("red red car")[:2]
     (Counter({'red': 2, 'car': 1}), 3)
     """
     toks = tokens.split()
-    return Counter(toks), len(toks)
+    counts = Counter(toks)
+    return counts, len(toks), frozenset(counts)
 
 
 def bm25_rank(
@@ -61,7 +63,7 @@ def bm25_rank(
     """
     if not terms:
         return []
-    docs, df = _frequencies(list(dict.fromkeys(terms)), candidates, tokenized)
+    docs, df = _frequencies(frozenset(terms), candidates, tokenized)
     n = max(n_docs, len(docs))
     avg = avgdl if avgdl > 0 else 1.0
     idf = {t: math.log(1.0 + (n - c + 0.5) / (c + 0.5)) for t, c in df.items()}
@@ -76,19 +78,22 @@ def bm25_rank(
 
 
 def _frequencies(
-    uniq: list[str], candidates: Iterable[tuple[str, str]], tokenized: bool
+    terms: frozenset[str], candidates: Iterable[tuple[str, str]], tokenized: bool
 ) -> tuple[list[tuple[str, dict[str, int], int]], dict[str, int]]:
-    """The matching documents with their query-term counts and length, and each term's
-    document frequency."""
+    """The matching documents with their query-term counts (in the document's token order,
+    the order each score sums in) and length, and each term's document frequency."""
     docs: list[tuple[str, dict[str, int], int]] = []
     df: dict[str, int] = {}
     for doc_id, text in candidates:
-        counts, length = term_counts(text if tokenized else " ".join(tokenize(text)))
-        tf = {t: c for t in uniq if (c := counts.get(t))}
-        if not tf:
+        counts, length, distinct = term_counts(text if tokenized else " ".join(tokenize(text)))
+        found = terms & distinct
+        if not found:
             continue
-        if len(tf) > 1:  # sum in the document's token order, as every score always has
-            tf = {t: c for t, c in counts.items() if t in tf}
+        if len(found) == 1:
+            (t,) = found
+            tf = {t: counts[t]}
+        else:
+            tf = {t: c for t, c in counts.items() if t in found}
         docs.append((doc_id, tf, length))
         for t in tf:
             df[t] = df.get(t, 0) + 1

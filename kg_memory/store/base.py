@@ -59,8 +59,8 @@ def rank_by_cosine(query: np.ndarray, ids: Sequence[str], matrix: np.ndarray, k:
     # (the last bits of a dot product depend on the matrix's shape); ties break by id,
     # so every store ranks the same candidates identically.
     scores = np.round(np.asarray(matrix, dtype=np.float64) @ q, SCORE_DECIMALS)
-    order = sorted(range(len(ids)), key=lambda i: (-float(scores[i]), ids[i]))
-    return [Hit(ids[i], float(scores[i])) for i in order[:k]]
+    ranked = sorted(zip((-scores).tolist(), ids, strict=True))  # best first, ties by id
+    return [Hit(i, -neg) for neg, i in ranked[:k]]
 
 
 def mean_length(count: int, total: int | None) -> float:

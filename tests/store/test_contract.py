@@ -423,6 +423,7 @@ def test_search_many_equals_single_searches(
         Search("Event", 2, vector=q),  # no Event vectors at all
         Search("Turn", 0, query="apple"),
         Search("Turn", 3, query="the of and"),  # stop words only: no terms
+        Search("Note", 2, query="apple number 7"),  # the terms of the first search
     ]
     single = [
         st.keyword_search(ns, s.label, s.query, s.k, conversation=conversation)
@@ -434,7 +435,7 @@ def test_search_many_equals_single_searches(
         batched = st.search_many(ns, searches, conversation=conversation)
         again = st.search_many(ns, searches, conversation=conversation)
     assert batched == single == again
-    assert batched[0] and batched[1] and batched[2]
+    assert batched[0] and batched[1] and batched[2] and batched[7]
     assert batched[3] == batched[4] == batched[5] == batched[6] == []
     assert all(h.id.startswith(ns + ":") for hits in batched for h in hits)
     with pytest.raises(QueryError):

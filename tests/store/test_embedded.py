@@ -348,3 +348,22 @@ def test_commit_survives_kill(tmp_path: Path) -> None:
         assert s.counts(NS).nodes == {"Turn": 2000}
         assert len(s.keyword_search(NS, "Turn", "doomed 3", 3000)) == 2000
         assert s.text_stats(NS, "Turn") == (2000, 4.0)
+
+
+def test_labels_sharing_terms_read_candidates_once_and_alike(tmp_path: Path) -> None:
+    """One full-text query serves several labels; a label over the limit is re-read alone
+    (FTS5's rank cut), so each label's candidates are those of its own query."""
+    from kg_memory.store.common import Scope
+    from kg_memory.store.embedded import search
+
+    st = EmbeddedStore(EmbeddedConfig(tmp_path / "s"))
+    notes = [Node(f"n{i}", "Note", "ns", "c1", f"apple note {i}", {}) for i in range(3)]
+    st.upsert_nodes([*turns(4), *notes])
+    db = st._db
+    for limit in (1, 2, 10):
+        got = search.labelled_candidates(db, "ns", ["Note", "Turn"], ["apple", "turn"], None, limit)
+        for label in ("Note", "Turn"):
+            scope = Scope("ns", label, None)
+            alone = search.keyword_candidates(db, scope, ["apple", "turn"], limit, tokenized=True)
+            assert got[label] == alone, (limit, label)
+    st.close()
