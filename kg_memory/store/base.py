@@ -297,9 +297,17 @@ class Store(ABC):
         terms = query_terms(query)
         if not terms:
             return []
-        cands = self.keyword_candidates(namespace, label, terms, conversation=conversation)
+        cands, tokenized = self.scoring_candidates(namespace, label, terms, conversation)
         n, avgdl = self.text_stats(namespace, label, conversation=conversation)
-        return bm25_rank(terms, cands, n, avgdl, k)
+        return bm25_rank(terms, cands, n, avgdl, k, tokenized=tokenized)
+
+    def scoring_candidates(
+        self, namespace: str, label: str, terms: Sequence[str], conversation: str | None
+    ) -> tuple[list[tuple[str, str]], bool]:
+        """What :meth:`keyword_search` scores: :meth:`keyword_candidates`, and whether their
+        text is already tokenized (a backend that stores the indexed text returns it: a
+        search reads hundreds of candidates, and tokenizing them was most of its time)."""
+        return self.keyword_candidates(namespace, label, terms, conversation=conversation), False
 
     def search_many(
         self, namespace: str, searches: Sequence[Search], *, conversation: str | None = None

@@ -21,13 +21,11 @@ from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 import numpy as np
 
-from kg_memory.bm25 import bm25_rank
 from kg_memory.errors import KGMemoryError
 from kg_memory.model import Edge, Hit, Node, Stats, check_label
 from kg_memory.store.base import MAX_KEYWORD_CANDIDATES, Direction, Store, neighbour_args
 from kg_memory.store.common import Generations, Scope, translate_errors
 from kg_memory.store.shared import conversation_node_ids, linked_shared, refresh_shared
-from kg_memory.text import query_terms
 
 
 class DatabaseHandle(Protocol):
@@ -197,28 +195,16 @@ class ModuleStore(Store, Generic[DB]):
         return self.modules.search.keyword_candidates(self._db, scope, terms, limit)
 
     @db_errors
-    def keyword_search(
-        self,
-        namespace: str,
-        label: str,
-        query: str,
-        k: int,
-        *,
-        conversation: str | None = None,
-    ) -> list[Hit]:
-        """As :meth:`Store.keyword_search`, scoring the candidates' indexed text (already
-        tokenized: a search reads hundreds of candidates, and tokenizing them was most of
-        its time)."""
+    def scoring_candidates(
+        self, namespace: str, label: str, terms: Sequence[str], conversation: str | None
+    ) -> tuple[list[tuple[str, str]], bool]:
+        """The candidates' indexed text (``ftext``: tokens joined by spaces)."""
         check_label(label)
-        terms = query_terms(query)
-        if not terms:
-            return []
         scope = Scope(namespace, label, conversation)
-        docs = self.modules.search.keyword_candidates(
+        search = self.modules.search
+        return search.keyword_candidates(
             self._db, scope, terms, MAX_KEYWORD_CANDIDATES, tokenized=True
-        )
-        n, avgdl = self.modules.search.text_stats(self._db, namespace, label, conversation)
-        return bm25_rank(terms, docs, n, avgdl, k, tokenized=True)
+        ), True
 
     @db_errors
     def text_stats(
