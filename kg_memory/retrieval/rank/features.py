@@ -100,8 +100,9 @@ def _words(text: str) -> tuple[frozenset[str], int]:
     """A turn text's distinct tokens and its token count (cached: a process answering
     questions about one memory featurises the same turns ask after ask).
 
-    >>> _words("Red, red wine")
-    (frozenset({'red', 'wine'}), 3)
+    >>> words, n = _words("Red, red wine")
+    >>> sorted(words), n
+    (['red', 'wine'], 3)
     """
     toks = tokenize(text)
     return frozenset(toks), len(toks)
