@@ -203,11 +203,13 @@ def ask(
     with where.opened() as mem:
         if batch is not None:
             for qid, q, conv in _read_batch(batch):
-                ans = mem.search(SearchRequest(q, k, conv or conversation, trace), preset=preset)
+                ans = mem.search(
+                    SearchRequest(q, k, conv or conversation, explain=trace), preset=preset
+                )
                 sys.stdout.write(json.dumps(_batch_line(qid, ans), ensure_ascii=False) + "\n")
             return
         assert question is not None
-        ans = mem.search(SearchRequest(question, k, conversation, trace), preset=preset)
+        ans = mem.search(SearchRequest(question, k, conversation, explain=trace), preset=preset)
         if as_json:
             print_json(ans.as_dict())
             return

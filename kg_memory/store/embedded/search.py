@@ -137,6 +137,24 @@ def fts_query(terms: Sequence[str]) -> str | None:
     return " OR ".join(parts) if parts else None
 
 
+def _matching(
+    columns: str, match: str, namespace: str, labels: Sequence[str], conversation: str | None
+) -> tuple[str, list[Any]]:
+    """SQL (without ``LIMIT``) and its parameters selecting ``columns`` of the namespace's
+    nodes with one of ``labels`` whose text matches the FTS5 query ``match``."""
+    # CROSS JOIN pins the plan to "full-text index first": scanning the
+    # scope's nodes and testing MATCH row by row is 1000x slower.
+    sql = (
+        f"SELECT {columns} FROM nodes_fts f CROSS JOIN nodes n ON n.pk = f.rowid "
+        f"WHERE nodes_fts MATCH ? AND n.namespace = ? AND n.label IN ({marks(len(labels))})"
+    )
+    params: list[Any] = [match, namespace, *labels]
+    if conversation is not None:
+        sql += " AND n.conversation = ?"
+        params.append(conversation)
+    return sql, params
+
+
 def keyword_candidates(
     db: Database, scope: Scope, terms: Sequence[str], limit: int, tokenized: bool = False
 ) -> list[tuple[str, str]]:
@@ -146,17 +164,8 @@ def keyword_candidates(
     match = fts_query(terms)
     if match is None:
         return []
-    # CROSS JOIN pins the plan to "full-text index first": scanning the
-    # scope's nodes and testing MATCH row by row is 1000x slower.
-    sql = (
-        f"SELECT n.id, n.{'ftext' if tokenized else 'text'} "
-        "FROM nodes_fts f CROSS JOIN nodes n ON n.pk = f.rowid "
-        "WHERE nodes_fts MATCH ? AND n.namespace = ? AND n.label = ?"
-    )
-    params: list[Any] = [match, namespace, label]
-    if conversation is not None:
-        sql += " AND n.conversation = ?"
-        params.append(conversation)
+    column = "ftext" if tokenized else "text"
+    sql, params = _matching(f"n.id, n.{column}", match, namespace, [label], conversation)
     with db.lock:
         conn = db.conn
         rows = conn.execute(sql + " LIMIT ?", [*params, int(limit) + 1]).fetchall()
@@ -188,14 +197,7 @@ def labelled_candidates(
     match = fts_query(terms)
     if match is None:
         return out
-    sql = (
-        "SELECT n.id, n.label, n.ftext FROM nodes_fts f CROSS JOIN nodes n ON n.pk = f.rowid "
-        f"WHERE nodes_fts MATCH ? AND n.namespace = ? AND n.label IN ({marks(len(out))})"
-    )
-    params: list[Any] = [match, namespace, *out]
-    if conversation is not None:
-        sql += " AND n.conversation = ?"
-        params.append(conversation)
+    sql, params = _matching("n.id, n.label, n.ftext", match, namespace, list(out), conversation)
     cap = len(out) * (int(limit) + 1)
     with db.lock:
         rows = db.conn.execute(sql + " LIMIT ?", [*params, cap]).fetchall()
